@@ -1,0 +1,34 @@
+# Set-up and everyday commands. `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-test system-deps benchmarks clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+install-test: $(BIN)/python system-deps
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+# Debian packages the tests need (a browser for dashboard tests and PDF printing, fonts for
+# stable SVG). Installed only when missing; needs root (or sudo).
+system-deps:
+	@bash .ci/system-deps
+
+demo: install
+	$(BIN)/workbench demo --output demo
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+benchmarks: install-test
+	$(BIN)/python benchmarks/load.py
+
+clean:
+	rm -rf demo reports .pytest_cache .hypothesis

@@ -1,0 +1,186 @@
+"""The ``workbench`` command line: a thin shell over the package's functions.
+
+Exit codes: 0 success; 1 done, but some rows were quarantined (``validate``) or some
+jobs failed; 2 refused (bad input, bad parameter). Errors are one clear message on
+standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .exceptions import WorkbenchError
+
+
+def _console(stderr: bool = True):
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = 120
+    return console
+
+
+def handle_errors(func):
+    """Turn a :class:`WorkbenchError` into a message and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WorkbenchError as exc:
+            _console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:  # pragma: no cover
+            _console().print("interrupted")
+            sys.exit(130)
+
+    return wrapper
+
+
+def load_with_progress(path: str | Path):
+    """Load an extract, showing progress on a terminal."""
+    from . import extract
+
+    console = _console()
+    if not console.is_terminal:
+        return extract.load(path)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(f"reading {path}")
+
+        def step(table: str, what: str) -> None:
+            bar.update(task, description=f"{what} {table}")
+
+        return extract.load(path, progress=step)
+
+
+QUARANTINE_LINES = 10
+
+
+def print_summary(ex, console=None) -> None:
+    """The per-table summary of a loaded extract."""
+    from rich.table import Table
+
+    console = console or _console(stderr=False)
+    title = f"{ex.source}"
+    if ex.meta.organisation:
+        title += f" — {ex.meta.organisation}"
+    if ex.meta.extracted_on:
+        title += f" (extracted on {ex.meta.extracted_on.isoformat()})"
+    table = Table(title=title, title_justify="left")
+    for col, justify in (("table", "left"), ("file", "left"), ("read", "right"), ("accepted", "right"),
+                         ("quarantined", "right"), ("by rule", "left")):
+        table.add_column(col, justify=justify)
+    for name, rep in ex.reports.items():
+        rules = "\n".join(f"{rule}: {n:,}" for rule, n in rep.by_rule.items())
+        table.add_row(name, rep.file, f"{rep.read:,}", f"{rep.accepted:,}", f"{rep.quarantined:,}", rules)
+    table.add_row("total", "", f"{ex.read:,}", f"{ex.read - ex.quarantined:,}", f"{ex.quarantined:,}", "",
+                  style="bold")
+    console.print(table)
+    absent = [t for t in _optional_tables() if t not in ex.reports]
+    if absent:
+        console.print(f"Tables not in this extract (their indicators are not available): {', '.join(absent)}")
+    for warning in ex.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if ex.quarantined:
+        shown = ex.quarantine.head(QUARANTINE_LINES)
+        console.print(f"\nQuarantined rows (first {shown.height} of {ex.quarantined:,}):")
+        for row in shown.iter_rows(named=True):
+            console.print(f"  {row['file']} row {row['row']}, column {row['column']}: {row['reason']}",
+                          markup=False)
+
+
+def _optional_tables() -> list[str]:
+    from .schema import TABLE_ORDER, TABLES
+
+    return [t for t in TABLE_ORDER if not TABLES[t].required]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="workbench")
+def main() -> None:
+    """Research and reporting workbench for legal and social help to migrants.
+
+    Reads a pseudonymised case extract, checks it against the contract, computes the
+    indicator catalogue with disclosure control, and renders reports and dashboards.
+    Start with `workbench demo`.
+    """
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Folder to write the demo extract into.")
+@click.option("--persons", type=click.IntRange(min=10), default=None,
+              help="Number of persons to generate (default 3,000).")
+@click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same files.")
+@click.option("--profile", type=click.Choice(["all", "legal_aid", "detention", "child_protection"]),
+              default="all", show_default=True,
+              help="Which kind of organisation to imitate (all three by default).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet",
+              show_default=True, help="File format of the tables.")
+@handle_errors
+def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: str) -> None:
+    """Write the synthetic demo extract and show its validation summary.
+
+    The demo extract imitates a legal-aid desk with several sites, a detention legal
+    team with three centres and a child-protection day centre over two years. It is
+    generated (no real person), deterministic for a given --seed and --persons.
+    """
+    from . import demo as demo_data
+
+    kwargs = {"profile": profile, "format": fmt}
+    if persons is not None:
+        kwargs["persons"] = persons
+    if seed is not None:
+        kwargs["seed"] = seed
+    console = _console(stderr=False)
+    folder = demo_data.write(output, **kwargs)
+    console.print(f"Demo extract written to [bold]{folder}[/]")
+    ex = load_with_progress(folder)
+    print_summary(ex, console)
+    console.print(f"\nNext: `workbench validate {folder}`")
+
+
+@main.command()
+@click.argument("extract_path", metavar="EXTRACT", type=click.Path(exists=False))
+@click.option("--quarantine", "quarantine_file", type=click.Path(dir_okay=False),
+              help="Write refused rows to this CSV (table,file,row,column,value,rule,reason).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scheduled jobs).")
+@handle_errors
+def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> None:
+    """Check a case extract against the contract and summarise it per table.
+
+    EXTRACT is a folder of tables (Parquet or CSV, with an optional extract.yaml) or
+    an .xlsx workbook with one sheet per table.
+
+    Exit code 0: every row accepted; 1: some rows quarantined; 2: the extract is
+    refused (a required table or column is missing, a file is unreadable, or a
+    column holds direct identifiers).
+    """
+    ex = load_with_progress(extract_path)
+    if quarantine_file:
+        ex.write_quarantine(quarantine_file)
+    if as_json:
+        summary = ex.summary()
+        if quarantine_file:
+            summary["quarantine_file"] = str(quarantine_file)
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print_summary(ex)
+        if ex.quarantined:
+            where = f" (written to {quarantine_file})" if quarantine_file else \
+                " (use --quarantine FILE to write them out)"
+            _console(stderr=False).print(f"{ex.quarantined:,} rows quarantined{where}.")
+    sys.exit(1 if ex.quarantined else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
