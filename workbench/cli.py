@@ -182,5 +182,100 @@ def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> N
     sys.exit(1 if ex.quarantined else 0)
 
 
+@main.command("indicators")
+@click.argument("extract_path", metavar="EXTRACT")
+@click.option("--period", "-p", required=True, help="2024, 2024-H1, 2024-Q3, 2024-07 or 2024-01-15..2024-03-31.")
+@click.option("--indicator", "-i", "ids", multiple=True,
+              help="Indicator id (repeatable); default: the whole catalogue.")
+@click.option("--by", "-b", "by", multiple=True, metavar="DIM[,DIM]",
+              help="Breakdown (repeatable); DIM,DIM is a cross-breakdown. Each applies to the indicators "
+                   "that allow it.")
+@click.option("--audience", "-a", type=click.Choice(["internal", "partner", "public"]), default="internal",
+              show_default=True, help="Who will see the figures: partner (k=5) and public (k=10) suppress "
+                                      "small cells.")
+@click.option("--threshold", "-k", type=int, default=None, help="Suppression threshold k (overrides the "
+                                                                 "audience's).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Indicator parameter, e.g. care_plan_deadline=10 or assessment_deadlines.high=2.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "xlsx", "parquet"]), default="csv",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (required for xlsx and parquet); default: standard output.")
+@handle_errors
+def indicators_command(extract_path, period, ids, by, audience, threshold, params, fmt, output) -> None:
+    """Compute indicators for a period, as the tidy indicator table.
+
+    Columns: indicator, period, one column per breakdown dimension asked for, value,
+    numerator, denominator, flag (empty, no_data or suppressed). The total row of each
+    indicator comes first, then its breakdown rows. Indicators whose table is not in the
+    extract are listed as not available on standard error.
+
+    \b
+    Examples:
+      workbench indicators demo --period 2025-Q3
+      workbench indicators demo -p 2025 -i persons_received -b sex -b site -a partner
+      workbench indicators demo -p 2025-H2 -b sex,age_group -f xlsx -o figures.xlsx
+    """
+    from . import exports
+    from . import indicators as engine
+    from .exceptions import ParameterError
+    from .periods import parse_period
+
+    if fmt in ("xlsx", "parquet") and not output:
+        raise ParameterError(f"--format {fmt} writes a binary file: give --output FILE.")
+    parse_period(period)  # a malformed period is refused before the extract is read
+    engine.select_indicators(list(ids) or None)
+    ex = load_with_progress(extract_path)
+    table = engine.compute(ex, period, indicators=list(ids) or None, by=list(by), audience=audience,
+                           threshold=threshold, params=parse_params(params))
+    err = _console()
+    grouped: dict[str, list[str]] = {}
+    for ind, why in (table.unavailable or {}).items():
+        grouped.setdefault(why, []).append(ind)
+    for why, inds in grouped.items():
+        err.print(f"not available ({why}): {', '.join(inds)}", markup=False)
+    if ex.quarantined:
+        err.print(f"note: {ex.quarantined:,} rows of the extract were quarantined; figures count accepted rows "
+                  "only (see `workbench validate`).", markup=False)
+    data = exports.write(table, output, fmt)
+    if output is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+    else:
+        err.print(f"written: {output} ({table.height} rows)", markup=False)
+
+
+@main.command("catalogue")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the catalogue as the Markdown of docs/indicators.md.")
+@handle_errors
+def catalogue_command(lang: str, markdown: bool) -> None:
+    """List the indicator catalogue: ids, units, labels and allowed breakdowns."""
+    from .catalogue import load_catalogue
+    from .catalogue_docs import render_markdown
+
+    if markdown:
+        sys.stdout.write(render_markdown())
+        return
+    for ind in load_catalogue():
+        click.echo(f"{ind.id:36} {ind.unit:6} {ind.label[lang]}  [by: {', '.join(ind.breakdowns)}]")
+
+
+def parse_params(items) -> dict:
+    """``["care_plan_deadline=10", "assessment_deadlines.high=2"]`` → a params mapping."""
+    from .exceptions import ParameterError
+
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ParameterError(f"--param '{item}': expected NAME=VALUE.")
+        key, value = (s.strip() for s in item.split("=", 1))
+        if "." in key:
+            name, sub = key.split(".", 1)
+            out.setdefault(name, {})[sub] = value
+        else:
+            out[key] = value
+    return out
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

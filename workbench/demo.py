@@ -46,7 +46,7 @@ from workbench.exceptions import ParameterError
 
 __all__ = [
     "DEFAULT_PERSONS", "DEFAULT_SEED", "PROFILES", "FORMATS", "START", "END", "EXTRACTED_ON",
-    "generate", "metadata", "write",
+    "generate", "metadata", "write", "write_frames",
 ]
 
 DEFAULT_PERSONS = 3000
@@ -1028,7 +1028,8 @@ def _pseudonyms(prefix: str, index: np.ndarray, key: int, digits: int = 8) -> pl
     chars[:, 0] = ord(prefix)
     for d in range(digits):
         chars[:, 1 + d] = _HEX[(x >> np.uint32(4 * (digits - 1 - d))) & np.uint32(15)]
-    series = pl.Series(chars.view(f"S{digits + 1}").ravel()).cast(pl.String)
+    # (n, width) bytes → Array(UInt8) → Binary → String: no Python object per row
+    series = pl.Series(chars).cast(pl.List(pl.UInt8)).cast(pl.Binary).cast(pl.String)
     return series.scatter(np.flatnonzero(empty), None) if empty.any() else series
 
 
@@ -1177,18 +1178,24 @@ def write(output: str | Path, persons: int = DEFAULT_PERSONS, seed: int = DEFAUL
     ``format`` is ``parquet`` or ``csv`` (one file per table; returns the folder) or
     ``xlsx`` (``extract.xlsx`` with one sheet per table; returns the workbook's path).
     """
-    if format not in FORMATS:
-        raise ParameterError(f"unknown demo format {format!r}: use one of {', '.join(FORMATS)}")
-    frames = generate(persons, seed, profile)
+    _check_format(format)
+    return write_frames(generate(persons, seed, profile), output, profile=profile, format=format)
+
+
+def write_frames(frames: Mapping[str, pl.DataFrame], output: str | Path, profile: str = "all",
+                 format: str = "parquet") -> Path:
+    """Write generated (or altered) demo tables as :func:`write` does."""
+    _check_format(format)
     if format == "xlsx":
         too_long = [n for n, f in frames.items() if f.height > _XLSX_MAX_ROWS]
         if too_long:
             raise ParameterError(f"too many rows for an Excel sheet in {', '.join(too_long)}: "
                                  "write parquet or csv, or fewer persons")
+    meta = metadata(profile)
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "extract.yaml", "w", encoding="utf-8") as f:
-        yaml.safe_dump(metadata(profile), f, sort_keys=False, allow_unicode=True)
+        yaml.safe_dump(meta, f, sort_keys=False, allow_unicode=True)
     if format == "parquet":
         for name, frame in frames.items():
             frame.write_parquet(folder / f"{name}.parquet", compression="zstd", statistics=True)
@@ -1201,10 +1208,15 @@ def write(output: str | Path, persons: int = DEFAULT_PERSONS, seed: int = DEFAUL
     import xlsxwriter
 
     path = folder / "extract.xlsx"
-    extracted = dt.datetime.combine(EXTRACTED_ON, dt.time())
     with xlsxwriter.Workbook(str(path)) as workbook:
-        workbook.set_properties({"title": ORGANISATIONS[profile], "created": extracted})
+        workbook.set_properties({"title": meta["organisation"],
+                                 "created": dt.datetime.combine(EXTRACTED_ON, dt.time())})
         for name, frame in frames.items():
             frame.write_excel(workbook, worksheet=name, autofit=False,
                               dtype_formats={pl.Date: "yyyy-mm-dd"})
     return path
+
+
+def _check_format(format: str) -> None:
+    if format not in FORMATS:
+        raise ParameterError(f"unknown demo format {format!r}: use one of {', '.join(FORMATS)}")

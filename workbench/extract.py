@@ -26,9 +26,9 @@ import polars as pl
 import yaml
 
 from . import guard, readers
-from .exceptions import ExtractError, MissingColumnError, MissingTableError
+from .exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
 from .schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table, empty_table, vocabulary
-from .validation import QUARANTINE_SCHEMA, check_references, validate_table
+from .validation import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
 
@@ -132,18 +132,23 @@ def read_metadata(path: Path) -> ExtractMeta:
     if not path.exists():
         return ExtractMeta()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ExtractError(f"{path.name}: not valid YAML ({exc}).", file=path.name) from None
+        text, _encoding = readers.decode(path.read_bytes())  # UTF-8, else Windows-1252, like the tables
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise ExtractError(f"{path.name}: not valid YAML ({detail}).", file=path.name) from None
+    except OSError as exc:
+        raise ExtractError(f"{path.name}: cannot be read ({exc.strerror}).", file=path.name) from None
     if not isinstance(data, dict):
         raise ExtractError(f"{path.name}: expected keys such as organisation, extracted_on, sites.",
                            file=path.name)
     extracted_on = data.get("extracted_on")
     if extracted_on is not None and not isinstance(extracted_on, dt.date):
         text = str(extracted_on).strip()
-        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "iso"):
             try:
-                extracted_on = dt.datetime.strptime(text, fmt).date()
+                extracted_on = (dt.datetime.fromisoformat(text) if fmt == "iso" else
+                                dt.datetime.strptime(text, fmt)).date()
                 break
             except ValueError:
                 continue
@@ -238,15 +243,25 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
         raw = found.read(name)
         files[name] = found.tables[name]
         file_names[name] = raw.file
-        if raw.frame.height == 0:
+        warnings.extend(raw.warnings)
+        _identifier_check(spec, raw)
+        frame = numbered(_check_columns(spec, raw))
+        # Blank rows (empty lines, Excel's ';;;;' rows) are not records: set aside with a warning,
+        # keeping the other rows' numbers those of the file.
+        blank = pl.all_horizontal(pl.exclude(ROW).is_null())
+        blank_rows = frame.filter(blank)[ROW].to_list()
+        if blank_rows:
+            frame = frame.filter(~blank)
+            shown = ", ".join(str(r) for r in blank_rows[:5]) + (
+                f" and {len(blank_rows) - 5:,} more" if len(blank_rows) > 5 else "")
+            warnings.append(f"{raw.file}: {len(blank_rows):,} blank row{'s' if len(blank_rows) > 1 else ''} "
+                            f"ignored (row{'s' if len(blank_rows) > 1 else ''} {shown}).")
+        if frame.height == 0:
             if spec.required:
-                from .exceptions import UnreadableFileError
                 raise UnreadableFileError(
                     f"{raw.file}: the file has a header row but no data rows; the table '{name}' is required "
                     "and cannot be empty.", file=raw.file, table=name)
             warnings.append(f"{raw.file}: header only, no rows (the table is empty).")
-        _identifier_check(spec, raw)
-        frame = _check_columns(spec, raw)
         note(name, "validate")
         good, bad = validate_table(spec, frame, raw.file, meta.extracted_on)
         reads[name] = frame.height

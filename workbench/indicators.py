@@ -14,7 +14,6 @@ give the same table, byte for byte.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -478,14 +477,3 @@ def format_values(table: pl.DataFrame) -> pl.DataFrame:
                                .str.replace(r"^(-?\d+\.\d)$", "${1}0"))
             .otherwise(pl.format("{}", v.round(1)).str.replace(r"^(-?\d+)$", "$1.0")))
     return table.with_columns(text.alias("value"))
-
-
-def to_csv(table: pl.DataFrame) -> str:
-    return format_values(table).write_csv()
-
-
-def to_json(table: pl.DataFrame) -> str:
-    rows = table.to_dicts()
-    return json.dumps({"audience": getattr(table, "audience", None), "threshold": getattr(table, "threshold", None),
-                       "unavailable": getattr(table, "unavailable", None) or {}, "rows": rows},
-                      ensure_ascii=False, indent=2, default=str)

@@ -3,11 +3,16 @@
 The rules for real-world files (documented in ``docs/extract-contract.md``) are applied
 per file, never guessed row by row:
 
-* **Encoding**: a UTF-8 byte-order mark means UTF-8; otherwise the file is UTF-8 if all of
-  it decodes as UTF-8, else Windows-1252 (which covers Latin-1's letters).
+* **Encoding**: a UTF-8 byte-order mark means UTF-8 (a UTF-16 one, UTF-16); otherwise the
+  file is UTF-8 if all of it decodes as UTF-8, else Windows-1252 (which covers Latin-1's
+  letters).
 * **Delimiter**: whichever of comma, semicolon and tab occurs most often in the header
   line (comma on a tie).
-* **Header names** are trimmed, lower-cased, and spaces or hyphens become ``_``.
+* **Header names** are trimmed, lower-cased, and spaces or hyphens become ``_``. Two
+  columns that read as the same name refuse the file; a column without a header is
+  dropped when it is empty (Excel's trailing ``;;;``) and refuses the file otherwise.
+* **Rows**: a row with more fields than the header refuses the file, naming the row; a
+  row with fewer fields is read with the missing cells empty, and named in a warning.
 * **Cells** are trimmed; an empty cell is "not recorded".
 * **Workbooks**: one sheet per table, named after the table (any case); other sheets
   are listed as ignored. Cells are read as text, date cells as ``YYYY-MM-DD``.
@@ -15,6 +20,8 @@ per file, never guessed row by row:
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,12 +55,15 @@ class RawTable:
     name: str
     file: str
     frame: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
 
 
 def decode(data: bytes) -> tuple[str, str]:
     """Decode bytes by the file-level rule; returns (text, encoding)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -71,19 +81,70 @@ def sniff_delimiter(header: str) -> str:
     return ","  # pragma: no cover
 
 
-def _normalise_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
-    names = [normalise_header(c) for c in frame.columns]
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _normalise_columns(frame: pl.DataFrame, file: str, headers: list[str] | None = None) -> pl.DataFrame:
+    """Normalise the header names; drop empty unnamed columns, refuse clashes and unnamed data.
+
+    ``headers`` are the header cells as written (default: the frame's column names).
+    """
+    headers = list(frame.columns) if headers is None else headers
     seen: dict[str, str] = {}
-    for original, name in zip(frame.columns, names):
+    keep: dict[str, str] = {}
+    for position, (column, original) in enumerate(zip(frame.columns, headers), start=1):
+        name = "" if original.startswith("__UNNAMED__") else normalise_header(original)
         if name == "":
-            raise UnreadableFileError(f"{file}: a column has an empty header; every column needs a name.",
-                                      file=file)
+            values = frame[column]
+            if values.dtype == pl.String:
+                values = values.str.strip_chars().replace("", None)
+            if values.null_count() == len(values):
+                continue  # an empty column without a header (trailing delimiters): nothing to read
+            raise UnreadableFileError(
+                f"{file}: column {position} has values but no header; every column needs a name.", file=file)
         if name in seen:
             raise UnreadableFileError(
                 f"{file}: columns '{seen[name]}' and '{original}' both read as '{name}'; rename one.",
                 file=file, column=name)
         seen[name] = original
-    return frame.rename(dict(zip(frame.columns, names)))
+        keep[column] = name
+    return frame.select(pl.col(c).alias(n) for c, n in keep.items())
+
+
+def _apply_header(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """A frame read without a header: its first row names the columns."""
+    headers = ["" if v is None else str(v) for v in frame.row(0)]
+    return _normalise_columns(frame.slice(1), file, headers)
+
+
+def _field_counts(text: str, sep: str) -> list[int]:
+    """The number of fields of every record (the header first); a blank line counts as a full row."""
+    counts = []
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"'):
+        blank = not any(cell.strip() for cell in record)
+        counts.append(-1 if blank else len(record))
+    if counts and counts[0] < 0:
+        counts[0] = 0
+    width = counts[0] if counts else 0
+    return [width if n < 0 else n for n in counts]
+
+
+def _unclosed_quote_row(text: str, sep: str) -> int | None:
+    """The row (header = 0) whose quote runs to the end of the file, if there is one."""
+    if text.count('"') % 2 == 0:
+        return None
+    last = None
+    for last, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"')):
+        pass
+    return last
+
+
+def _rows_text(rows: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit:,} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
 
 
 def read_csv(path: Path, table: str) -> RawTable:
@@ -97,18 +158,41 @@ def read_csv(path: Path, table: str) -> RawTable:
         raise UnreadableFileError(
             f"{file}: the file is empty. Expected a header row ({', '.join(TABLES[table].column_names)}) "
             "and one row per record.", file=file, table=table)
-    header = text.lstrip("\r\n").split("\n", 1)[0]
+    text = text.lstrip("\r\n")  # blank lines before the header
+    header = text.split("\n", 1)[0]
     sep = sniff_delimiter(header)
-    try:
-        frame = pl.read_csv(text.encode("utf-8"), separator=sep, infer_schema=False, quote_char='"',
-                            raise_if_empty=False)
-    except pl.exceptions.PolarsError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    counts = _field_counts(text, sep)
+    width = counts[0]
+    long_rows = [i for i, n in enumerate(counts) if n > width]
+    if long_rows:
+        row = long_rows[0]
         raise UnreadableFileError(
-            f"{file}: cannot be read as CSV with delimiter {sep!r}: {first}. Check that every row has as "
-            "many fields as the header and that quotes are closed.", file=file, table=table) from None
-    frame = _normalise_columns(frame, file)
-    return RawTable(table, file, _clean_strings(frame))
+            f"{file}: row {row} has {counts[row]} fields but the header has {width} (delimiter {sep!r}). "
+            "A cell probably holds the delimiter without quotes: quote that cell or remove the extra "
+            "delimiter.", file=file, table=table, row=row)
+    try:
+        frame = pl.read_csv(text.encode("utf-8"), separator=sep, has_header=False, infer_schema=False,
+                            quote_char='"', raise_if_empty=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as exc:
+        row = _unclosed_quote_row(text, sep)
+        where = (f"a quote opened in row {row} is never closed" if row is not None else
+                 f"{_first_line(exc)}. Check that every row has as many fields as the header and that quotes "
+                 "are closed")
+        raise UnreadableFileError(f"{file}: cannot be read as CSV with delimiter {sep!r}: {where}.",
+                                  file=file, table=table, row=row) from None
+    if frame.height == 0:
+        raise UnreadableFileError(f"{file}: no header row could be read.", file=file, table=table)
+    if frame.height != len(counts):  # pragma: no cover - the two parsers disagree on the records
+        raise UnreadableFileError(
+            f"{file}: cannot be read as CSV with delimiter {sep!r}: the rows could not be told apart "
+            "(check the quotes).", file=file, table=table)
+    frame = _clean_strings(_apply_header(frame, file))
+    warnings = []
+    short = [i for i, n in enumerate(counts) if 0 < i and n < width]
+    if short:
+        warnings.append(f"{file}: {_rows_text(short)} {'have' if len(short) > 1 else 'has'} fewer fields than "
+                        "the header; the missing cells are read as empty.")
+    return RawTable(table, file, frame, warnings)
 
 
 def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
@@ -127,8 +211,7 @@ def read_parquet(path: Path, table: str) -> RawTable:
     try:
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UnreadableFileError(f"{file}: not a readable Parquet file ({first}).", file=file,
+        raise UnreadableFileError(f"{file}: not a readable Parquet file ({_first_line(exc)}).", file=file,
                                   table=table) from None
     frame = _normalise_columns(frame, file)
     frame = frame.with_columns(
@@ -150,7 +233,7 @@ class Workbook:
             self._reader = fastexcel.read_excel(str(path))
         except Exception as exc:  # fastexcel raises its own error types
             raise UnreadableFileError(
-                f"{path.name}: cannot be opened as an Excel workbook ({str(exc).splitlines()[0]}). "
+                f"{path.name}: cannot be opened as an Excel workbook ({_first_line(exc)}). "
                 "Save it again as .xlsx, or export each table as CSV.", file=path.name) from None
         self.sheets = {normalise_header(s): s for s in self._reader.sheet_names}
 
@@ -158,17 +241,17 @@ class Workbook:
         sheet = self.sheets[table]
         file = f"{self.path.name}[{sheet}]"
         try:
-            frame = self._reader.load_sheet_by_name(sheet, dtypes="string").to_polars()
+            frame = self._reader.load_sheet_by_name(sheet, dtypes="string", header_row=None).to_polars()
         except Exception as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise UnreadableFileError(f"{file}: the sheet cannot be read ({message}).", file=file,
+            raise UnreadableFileError(f"{file}: the sheet cannot be read ({_first_line(exc)}).", file=file,
                                       table=table) from None
-        if frame.width == 0:
+        if frame.width == 0 or frame.height == 0:
             raise UnreadableFileError(f"{file}: the sheet is empty; expected a header row.", file=file,
                                       table=table)
-        frame = _normalise_columns(frame, file)
-        # Date cells come as 'YYYY-MM-DD 00:00:00'; whole numbers as '1990'.
-        return RawTable(table, file, _clean_strings(frame.with_columns(pl.all().cast(pl.String))))
+        # The header row is read as data so that duplicate or empty header cells are seen as
+        # written. Date cells come as 'YYYY-MM-DD 00:00:00'; whole numbers as '1990'.
+        frame = _apply_header(frame.with_columns(pl.all().cast(pl.String)), file)
+        return RawTable(table, file, _clean_strings(frame))
 
 
 @dataclass

@@ -112,7 +112,7 @@ def _vocab_hint(column: Column) -> str:
 def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Schema], list[Check]]:
     """The dataframely schema of a table and its checks in quarantine order."""
     max_year = (extracted_on or dt.date.today()).year
-    attrs: dict[str, object] = {ROW: dy.UInt32(nullable=False)}
+    attrs: dict[str, object] = {ROW: dy.Int64(nullable=False)}
     checks: list[Check] = []
     rules: dict[str, pl.Expr] = {}
     value = pl.col("value")
@@ -181,9 +181,20 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
     return schema, checks
 
 
+def numbered(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its row number (1-based, header excluded) in ``wb_row``.
+
+    A frame that already has ``wb_row`` keeps it: the loader numbers the rows before it sets
+    blank rows aside, so that row numbers stay those of the file.
+    """
+    if ROW in frame.columns:
+        return frame.with_columns(pl.col(ROW).cast(pl.Int64))
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+
+
 def type_table(spec: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """Parse the contract columns of a raw table; adds the row number and parse-failure flags."""
-    frame = frame.with_row_index(ROW, offset=1)
+    frame = numbered(frame)
     typed = []
     for column in spec.columns:
         raw = pl.col(column.name)
@@ -197,16 +208,17 @@ def type_table(spec: Table, frame: pl.DataFrame) -> pl.DataFrame:
 def validate_table(spec: Table, frame: pl.DataFrame, file: str,
                    extracted_on: dt.date | None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``)."""
+    frame = numbered(frame)
     schema, checks = build_checks(spec, extracted_on)
     typed = type_table(spec, frame)
     good, failure = schema.filter(typed)
-    extras = [c for c in frame.columns if c not in spec.column_names]
+    extras = [c for c in frame.columns if c not in spec.column_names and c != ROW]
     good = good.select(
         pl.col(ROW),
         *[pl.col(c).cast(dtype_of(col)) for c, col in ((c.name, c) for c in spec.columns)],
     )
     if extras:
-        good = good.join(frame.with_row_index(ROW, offset=1).select(ROW, *extras), on=ROW, how="left")
+        good = good.join(frame.select(ROW, *extras), on=ROW, how="left")
     bad = _quarantine_rows(spec, frame, failure.details(), checks, file, typed)
     return good, bad
 
@@ -223,7 +235,7 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, details: pl.DataFrame, chec
     rows = typed.join(idx, on=ROW, how="inner") if spec.id_column is None else (
         typed.with_columns(pl.col(ROW).min().over(spec.id_column).alias("wb_first"))
         .join(idx, on=ROW, how="inner"))
-    raw_text = raw.with_row_index(ROW, offset=1).select(
+    raw_text = raw.select(
         ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in spec.column_names])
     rows = rows.join(raw_text, on=ROW, how="left")
     value = pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
