@@ -114,10 +114,16 @@ def total(table: pl.DataFrame, indicator: str) -> dict:
     return sub.row(0, named=True)
 
 
-def cells(table: pl.DataFrame, indicator: str, dim: str | Sequence[str]) -> dict:
+FIELDS = ("value", "numerator", "denominator", "flag")
+#: The fields compared for a mean or median (the spec fixes its denominator, not its numerator).
+STAT_FIELDS = ("value", "denominator", "flag")
+
+
+def cells(table: pl.DataFrame, indicator: str, dim: str | Sequence[str], fields: Sequence[str] = FIELDS) -> dict:
     """Breakdown rows of one block: category (or tuple of categories) → (value, numerator, denominator, flag).
 
-    The block is the rows where exactly the dimensions ``dim`` are set.
+    The block is the rows where exactly the dimensions ``dim`` are set; ``fields`` picks the
+    columns of the tuple.
     """
     dims_asked = [dim] if isinstance(dim, str) else list(dim)
     all_dims = [c for c in table.columns if c not in ("indicator", "period", *indicators.TABLE_COLUMNS)]
@@ -127,8 +133,14 @@ def cells(table: pl.DataFrame, indicator: str, dim: str | Sequence[str]) -> dict
     out = {}
     for r in sub.iter_rows(named=True):
         key = r[dims_asked[0]] if len(dims_asked) == 1 else tuple(r[d] for d in dims_asked)
-        out[key] = (r["value"], r["numerator"], r["denominator"], r["flag"])
+        out[key] = tuple(r[f] for f in fields)
     return out
+
+
+def total_cell(table: pl.DataFrame, indicator: str, fields: Sequence[str] = FIELDS) -> tuple:
+    """The total row of an indicator as a tuple of ``fields``."""
+    r = total(table, indicator)
+    return tuple(r[f] for f in fields)
 
 
 def order(table: pl.DataFrame, indicator: str, dim: str | Sequence[str]) -> list:
@@ -146,5 +158,13 @@ def rate(value: float | None, num: int, den: int) -> tuple:
     return (value, num, den, None)
 
 
+def stat(value: float | None, records: int) -> tuple:
+    """The (value, denominator, flag) of a mean or median over ``records`` records."""
+    return (value, records, None if value is not None else "no_data")
+
+
+#: A rate or ratio over an empty population.
 NO_DATA = (None, 0, 0, "no_data")
+#: A mean or median over no records (compared on STAT_FIELDS).
+NO_DATA_STAT = (None, 0, "no_data")
 SUPPRESSED = (None, None, None, "suppressed")

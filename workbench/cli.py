@@ -277,5 +277,21 @@ def parse_params(items) -> dict:
     return out
 
 
+def _register_extensions() -> None:
+    """Commands that live in their own modules (data preparation, reports, dashboards)."""
+    import importlib
+
+    for name in ("cli_data", "cli_reports", "cli_dashboard"):
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{name}":
+                continue
+            raise
+        module.register(main)
+
+
+_register_extensions()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

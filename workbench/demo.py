@@ -129,24 +129,36 @@ def _codes(vocab: str | None, codes) -> np.ndarray:
     return np.array([_code(vocab, c) for c in codes], dtype=np.int64)
 
 
+def _draw_table(values: np.ndarray, weights, bits: int = 16) -> np.ndarray:
+    """A table of 2**bits cells holding each value in proportion to its weight: indexing it with
+    uniform random integers draws the values (one gather per row instead of a binary search)."""
+    p = np.asarray(weights, dtype=np.float64)
+    cdf = np.cumsum(p / p.sum())
+    cdf[-1] = 1.0
+    return values[np.searchsorted(cdf, (np.arange(2**bits) + 0.5) / 2**bits, side="right")]
+
+
+def _uniform_cells(rng: np.random.Generator, n: int, bits: int) -> np.ndarray:
+    return rng.integers(0, 2**bits, n, dtype=np.uint32 if bits > 16 else np.uint16)
+
+
 class _Cat:
-    """A weighted draw over codes of a vocabulary (``vocab=None``: open codes); ``None`` is empty."""
+    """A weighted draw over codes of a vocabulary (``vocab=None``: open codes); ``None`` is empty.
+
+    Weights are kept to 1/65,536 (every weight here is at least 0.001).
+    """
 
     def __init__(self, vocab: str | None, weights: Mapping[str | None, float]) -> None:
         self.values = np.array([NA if c is None else _code(vocab, c) for c in weights], dtype=np.int64)
-        p = np.array(list(weights.values()), dtype=np.float64)
-        self.cdf = np.cumsum(p / p.sum())
-        self.cdf[-1] = 1.0
+        self.table = _draw_table(self.values, list(weights.values()))
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.values[np.searchsorted(self.cdf, rng.random(n), side="right")]
+        return self.table[_uniform_cells(rng, n, 16)]
 
 
 def _pick(rng: np.random.Generator, n: int, p: tuple[float, ...]) -> np.ndarray:
     """Integers 0 … len(p) - 1 drawn with weights ``p``."""
-    cdf = np.cumsum(p, dtype=np.float64) / np.sum(p)
-    cdf[-1] = 1.0
-    return np.searchsorted(cdf, rng.random(n), side="right").astype(np.int64)
+    return _draw_table(np.arange(len(p), dtype=np.int64), p)[_uniform_cells(rng, n, 16)]
 
 
 def _lookup(vocab: str | None, mapping: Mapping[str, float], default: float) -> np.ndarray:
@@ -192,12 +204,10 @@ class _Calendar:
         w = w * np.asarray(weekdays)[_weekday(days)]
         for first, last, factor in dips:
             w[(days >= _day(first)) & (days <= _day(last))] *= factor
-        self.days = days
-        self.cdf = np.cumsum(w) / w.sum()
-        self.cdf[-1] = 1.0
+        self.table = _draw_table(days, w, bits=20)
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.days[np.searchsorted(self.cdf, rng.random(n), side="right")]
+        return self.table[_uniform_cells(rng, n, 20)]
 
 
 def _day(iso: str) -> int:
@@ -206,7 +216,7 @@ def _day(iso: str) -> int:
 
 def _delay(rng: np.random.Generator, n: int, mean: float) -> np.ndarray:
     """Whole days ≥ 0 with the given mean (geometric)."""
-    return rng.geometric(1.0 / (mean + 1.0), n).astype(np.int64) - 1
+    return rng.geometric(1.0 / (mean + 1.0), n) - 1
 
 
 def _lognormal(rng: np.random.Generator, n: int, median: float, sigma: float, high: int) -> np.ndarray:
@@ -254,9 +264,10 @@ def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.where(index == NA, NA, values[np.maximum(index, 0)])
 
 
-def _sort_rows(table: dict[str, np.ndarray], *keys: str) -> dict[str, np.ndarray]:
-    """Rows ordered by ``keys`` (first key most significant), ties kept in order."""
-    order = np.lexsort([table[k] for k in reversed(keys)])
+def _sort_rows(table: dict[str, np.ndarray], day: str) -> dict[str, np.ndarray]:
+    """Rows ordered by person, then by ``day`` (a day of the activity window), ties kept in order."""
+    key = table["person_id"] * 4096 + (table[day] - D_START)
+    order = np.argsort(key, kind="stable")
     return {name: column[order] for name, column in table.items()}
 
 
@@ -310,7 +321,7 @@ def _flags(rng: np.random.Generator, registered: np.ndarray,
     identified = registered[person] + delay
     identified = np.where(identified > D_END, registered[person], identified)
     return _sort_rows({"person_id": person, "flag": flag, "identified_on": identified},
-                      "person_id", "identified_on")
+                      "identified_on")
 
 
 _DEADLINES = _lookup("risk_level", {"high": 1, "medium": 3, "low": 7}, 5)
@@ -623,7 +634,7 @@ def _legal_aid(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
     referrals = _sort_rows(_concat_rows(
         _referrals(rng, ref_person, ref_case, referred, service),
         _anti_trafficking_referrals(rng, flags, case_of),
-    ), "person_id", "referred_on")
+    ), "referred_on")
 
     # legal actions: for legal cases, and a few persons without a case
     legal_case = np.flatnonzero(case_type == legal)
@@ -657,7 +668,7 @@ def _legal_aid(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
                "filed_on": appeal_filed, "decided_on": appeal_decided,
                "result": np.where(appeal_decided == NA, NA, _APPEAL_RESULT.draw(rng, b))}
     appeals = _take_rows(appeals, appeal_filed <= D_END)
-    actions = _sort_rows(_concat_rows(actions, appeals), "person_id", "filed_on")
+    actions = _sort_rows(_concat_rows(actions, appeals), "filed_on")
 
     return {"persons": persons, "contacts": contacts, "cases": cases, "referrals": referrals,
             "legal_actions": actions, "protection_flags": flags}
@@ -785,7 +796,7 @@ def _detention(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
     contacts = _contacts(rng, owner, date, stays["centre"][stay], channel=_DET_CHANNEL,
                          services=_DET_SERVICE, topics=_DET_TOPIC,
                          interpreter=_DET_INTERPRETER[nationality[owner]], no_interpreter_record=0.04)
-    contacts = _sort_rows(contacts, "person_id", "date")
+    contacts = _sort_rows(contacts, "date")
 
     # appeals, decided within days; the one that won a court release first
     s = len(entered)
@@ -824,7 +835,7 @@ def _detention(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
         _referrals(rng, stays["person_id"][r_stay], np.full(r, NA, dtype=np.int64), referred,
                    _DET_REFERRAL_SERVICE.draw(rng, r), _DET_PARTNERS),
         _anti_trafficking_referrals(rng, flags, np.full(n, NA, dtype=np.int64)),
-    ), "person_id", "referred_on")
+    ), "referred_on")
 
     return {"persons": persons, "contacts": contacts, "detention_stays": stays, "referrals": referrals,
             "legal_actions": actions, "protection_flags": flags}
@@ -950,7 +961,7 @@ def _child_protection(rng: np.random.Generator, n: int) -> dict[str, dict[str, n
     referrals = _sort_rows(_concat_rows(
         _referrals(rng, ref_person, ref_case, referred, _CP_REFERRAL_SERVICE.draw(rng, r)),
         _anti_trafficking_referrals(rng, flags, case_of),
-    ), "person_id", "referred_on")
+    ), "referred_on")
 
     # a few legal actions (asylum, family reunification) for migrant children with a case
     act = np.flatnonzero(migrant[person] & _chance(rng, 0.10, m))
@@ -999,6 +1010,9 @@ _ID_OWNER = {"person_id": "persons", "contact_id": "contacts", "case_id": "cases
 _PREFIX = {"persons": "P", "contacts": "C", "cases": "K", "referrals": "R", "detention_stays": "S",
            "legal_actions": "A"}
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
+#: The four upper-case hex digits of every 16-bit number, as one uint32 of ASCII bytes each.
+_HEX4 = np.ascontiguousarray(np.stack(
+    [_HEX[(np.arange(2**16) >> shift) & 15] for shift in (12, 8, 4, 0)], axis=1)).view(np.uint32).ravel()
 
 
 def _mix32(x: np.ndarray) -> np.ndarray:
@@ -1019,15 +1033,18 @@ def _key(seed: int, prefix: str) -> int:
 def _pseudonyms(prefix: str, index: np.ndarray, key: int, digits: int = 8) -> pl.Series:
     """``prefix`` + upper-case hex digits of a keyed bijective mix of ``index`` (``NA``: empty)."""
     empty = index < 0
+    n = len(index)
+    hexes = np.empty((n, digits // 4), dtype=np.uint32)
     if digits == 8:
         x = _mix32((np.where(empty, 0, index).astype(np.uint64) + np.uint64(key)) % np.uint64(2**32))
+        hexes[:, 0] = _HEX4[x >> np.uint32(16)]
+        hexes[:, 1] = _HEX4[x & np.uint32(0xFFFF)]
     else:  # a bijection of 16-bit integers for the small caseworker pool
-        x = ((np.where(empty, 0, index).astype(np.uint64) * np.uint64(40503) + np.uint64(key))
-             % np.uint64(2**16)).astype(np.uint32)
-    chars = np.empty((len(index), digits + 1), dtype=np.uint8)
+        hexes[:, 0] = _HEX4[(np.where(empty, 0, index).astype(np.uint64) * np.uint64(40503)
+                             + np.uint64(key)) % np.uint64(2**16)]
+    chars = np.empty((n, digits + 1), dtype=np.uint8)
     chars[:, 0] = ord(prefix)
-    for d in range(digits):
-        chars[:, 1 + d] = _HEX[(x >> np.uint32(4 * (digits - 1 - d))) & np.uint32(15)]
+    chars[:, 1:] = hexes.view(np.uint8)
     # (n, width) bytes → Array(UInt8) → Binary → String: no Python object per row
     series = pl.Series(chars).cast(pl.List(pl.UInt8)).cast(pl.Binary).cast(pl.String)
     return series.scatter(np.flatnonzero(empty), None) if empty.any() else series
@@ -1091,7 +1108,7 @@ def _assemble(parts: list[dict[str, dict[str, np.ndarray]]], tables: list[str],
                 for i, part in enumerate(parts):
                     if name not in part:
                         continue
-                    piece = part[name][column.name].astype(np.int64)
+                    piece = np.asarray(part[name][column.name], dtype=np.int64)
                     if owner is not None:
                         piece = np.where(piece < 0, NA, piece + offsets[owner][i])
                     pieces.append(piece)

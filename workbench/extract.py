@@ -182,7 +182,7 @@ def _identifier_check(spec: Table, raw: readers.RawTable) -> None:
     extras = [c for c in raw.frame.columns if c not in known]
     guard.check_columns(spec.name, raw.file, raw.frame,
                         content_columns=id_columns + code_columns + extras,
-                        name_content_columns=id_columns + extras)
+                        name_content_columns=id_columns + extras, pseudonym_columns=id_columns)
 
 
 def _check_columns(spec: Table, raw: readers.RawTable) -> pl.DataFrame:

@@ -12,11 +12,14 @@ Rules (also in ``docs/extract-contract.md``):
   a column is refused when a word is in one of the lists below. Words that describe
   an organisation's own things (``site_name``, ``partner_name``, ``centre_nom``…) are
   not identifiers.
-* content is read for every text column that is not a checked code, date or boolean:
-  up to the first 10,000 non-empty values. A column is refused when one value is an
-  e-mail address, or when at least 30 % of the values look like phone numbers, street
-  addresses or authority file numbers, or at least 50 % look like personal names
-  (two to four capitalised words, no digits).
+* content is read for every text column that is not a checked code, date or boolean
+  (and for whole-number columns of Parquet files, where a file number may be stored as a
+  number): up to the first 10,000 non-empty values. A column is refused when one value is
+  an e-mail address, or when at least 30 % of the values look like phone numbers, street
+  addresses or authority file numbers, or at least 50 % look like personal names (two to
+  four capitalised words, no digits) among at least 5 different values. In a pseudonym
+  column (``person_id``, ``caseworker_id``…) a single name is enough: a pseudonym never
+  looks like one, and a small team may have fewer than 5 caseworkers.
 """
 
 from __future__ import annotations
@@ -107,10 +110,13 @@ def kind_by_name(column: str) -> str | None:
     return None
 
 
-def kind_by_content(values: pl.Series, *, names: bool = True) -> tuple[str, int] | None:
+def kind_by_content(values: pl.Series, *, names: bool = True,
+                    min_distinct_names: int = 5) -> tuple[str, int] | None:
     """What a text column's content looks like, with the 1-based position of the first match.
 
-    ``values`` are the column's values in row order (nulls allowed).
+    ``values`` are the column's values in row order (nulls allowed). Personal names are only
+    looked for when ``names``, and need ``min_distinct_names`` different values (so that a
+    repeated label such as "Paris Nord" is not taken for a name).
     """
     s = values.cast(pl.String).str.strip_chars()
     frame = pl.DataFrame({"v": s}).with_row_index("row", offset=1).filter(
@@ -134,7 +140,7 @@ def kind_by_content(values: pl.Series, *, names: bool = True) -> tuple[str, int]
         count = int(col.sum())
         if count == 0 or count < share * n:
             continue
-        if kind == "name" and frame.filter(col)["v"].n_unique() < 5:
+        if kind == "name" and frame.filter(col)["v"].n_unique() < min_distinct_names:
             continue
         first = int(frame.filter(col)["row"][0])
         return kind, first
@@ -142,11 +148,12 @@ def kind_by_content(values: pl.Series, *, names: bool = True) -> tuple[str, int]
 
 
 def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns: list[str],
-                  name_content_columns: list[str]) -> None:
+                  name_content_columns: list[str], pseudonym_columns: tuple[str, ...] | list[str] = ()) -> None:
     """Refuse ``frame`` if a column holds direct identifiers.
 
     Every column's name is checked; ``content_columns`` are scanned for e-mails, phones,
-    addresses and authority numbers, ``name_content_columns`` also for personal names.
+    addresses and authority numbers, ``name_content_columns`` also for personal names, and
+    in ``pseudonym_columns`` a single personal name is enough.
     """
     for column in frame.columns:
         kind = kind_by_name(column)
@@ -157,9 +164,13 @@ def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns
                 "export first (`workbench pseudonymise`, see docs/pseudonymisation.md).",
                 file=file, table=table, column=column)
     for column in content_columns:
-        if column not in frame.columns or frame[column].dtype not in (pl.String, pl.Categorical):
+        if column not in frame.columns:
             continue
-        found = kind_by_content(frame[column], names=column in name_content_columns)
+        dtype = frame[column].dtype
+        if not (dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_integer()):
+            continue
+        found = kind_by_content(frame[column], names=column in name_content_columns,
+                                min_distinct_names=1 if column in pseudonym_columns else 5)
         if found:
             kind, row = found
             raise IdentifierColumnError(
