@@ -7,6 +7,7 @@ The valid extract has every table, a few rows each, and every row is accepted wh
 * :data:`VALID` — table → list of row dicts (all values as CSV text).
 * :func:`write_table` — one table as CSV: rows or raw CSV text, any delimiter/encoding.
 * :func:`write_extract` — a whole extract folder, with per-table replacements.
+* :func:`write_workbook` — tables as sheets of one ``.xlsx`` (real date cells, numbers).
 * fixtures ``make_extract`` (a factory writing into ``tmp_path``) and ``valid_extract``.
 """
 
@@ -155,6 +156,39 @@ def write_extract(folder: Path, tables: Mapping[str, Content | None] | None = No
             write_table(folder, table, content)
     write_meta(folder, meta)
     return folder
+
+
+def write_workbook(path, tables: dict[str, list[dict[str, str]]], *, extra_sheet: bool = True,
+                   sheet_names: dict[str, str] | None = None) -> None:
+    """Write tables as sheets, with real date cells, numbers for years and booleans."""
+    import xlsxwriter
+
+    kinds = {t: {c.name: c.kind for c in TABLES[t].columns} for t in TABLES}
+    book = xlsxwriter.Workbook(str(path))
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    for table, rows in tables.items():
+        sheet = book.add_worksheet((sheet_names or {}).get(table, table))
+        columns = list(rows[0])
+        for j, column in enumerate(columns):
+            sheet.write_string(0, j, column)
+        for i, row in enumerate(rows, start=1):
+            for j, column in enumerate(columns):
+                value = row[column]
+                kind = kinds[table].get(column)
+                if value == "":
+                    continue  # an empty cell
+                if kind == "date":
+                    sheet.write_datetime(i, j, dt.datetime.fromisoformat(value), date_format)
+                elif kind == "year":
+                    sheet.write_number(i, j, int(value))
+                elif kind == "bool":
+                    sheet.write_boolean(i, j, value == "true")
+                else:
+                    sheet.write_string(i, j, value)
+    if extra_sheet:
+        notes = book.add_worksheet("Notes")
+        notes.write_string(0, 0, "Export notes: invented data for tests")
+    book.close()
 
 
 def with_row(table: str, **changes: str) -> list[dict[str, str]]:

@@ -133,14 +133,22 @@ def cells(table: pl.DataFrame, indicator: str, dim: str | Sequence[str], fields:
     out = {}
     for r in sub.iter_rows(named=True):
         key = r[dims_asked[0]] if len(dims_asked) == 1 else tuple(r[d] for d in dims_asked)
-        out[key] = tuple(r[f] for f in fields)
+        out[key] = tuple(_clean(r, f) for f in fields)
     return out
+
+
+def _clean(row: dict, field: str):
+    """A field of a row; a value is rounded to 6 decimals, so that float noise such as
+    33.300000000000004 compares equal to 33.3 (a rounding mistake is at least 0.01 off).
+    ``test_indicators.test_values_are_exact_decimals`` checks the noise itself."""
+    v = row[field]
+    return round(v, 6) if field == "value" and isinstance(v, float) else v
 
 
 def total_cell(table: pl.DataFrame, indicator: str, fields: Sequence[str] = FIELDS) -> tuple:
     """The total row of an indicator as a tuple of ``fields``."""
     r = total(table, indicator)
-    return tuple(r[f] for f in fields)
+    return tuple(_clean(r, f) for f in fields)
 
 
 def order(table: pl.DataFrame, indicator: str, dim: str | Sequence[str]) -> list:

@@ -62,8 +62,9 @@ CREATE OR REPLACE MACRO age_group(age) AS CASE
     WHEN age <= 17 THEN '12-17'
     WHEN age <= 59 THEN '18-59'
     ELSE '60+' END;
--- a minor is under 18; an unknown (or impossible, negative) age is not known to be a minor
-CREATE OR REPLACE MACRO is_minor(age) AS coalesce(age >= 0 AND age < 18, false);
+-- a minor is under 18 (the spec's words: an impossible negative age, born after the date, is under 18
+-- too, although its age_group reads unknown); an unknown age is not a minor
+CREATE OR REPLACE MACRO is_minor(age) AS coalesce(age < 18, false);
 """
 
 
@@ -477,27 +478,29 @@ VALUE_SQL = {
 }
 
 
-def indicator_sql(ref: Ref, w: Window, params: Mapping | None = None) -> str:
-    """One query: the indicator's total and each allowed single breakdown (GROUPING SETS)."""
+def indicator_sql(ref: Ref, w: Window, params: Mapping | None = None, dims: Iterable[str] | None = None) -> str:
+    """One query: the indicator's total and each allowed single breakdown (GROUPING SETS).
+
+    ``dims`` restricts the breakdowns to those among them (default: all the indicator allows).
+    """
     params = {**DEFAULT_PARAMS, **(params or {})}
     records, numerator, denominator = ref.query(w, params)
-    cats = ",\n               ".join(
-        f"coalesce(CAST({d} AS VARCHAR), 'unknown') AS \"_{d}\"" for d in ref.dims)
-    sets = ", ".join(["()"] + [f'("_{d}")' for d in ref.dims])
-    dimension = " ".join(f"WHEN grouping(\"_{d}\") = 0 THEN '{d}'" for d in ref.dims)
-    category = ", ".join(f'"_{d}"' for d in ref.dims)
+    use = [d for d in ref.dims if dims is None or d in set(dims)]
+    cats = "".join(f",\n               coalesce(CAST({d} AS VARCHAR), 'unknown') AS \"_{d}\"" for d in use)
+    sets = ", ".join(["()"] + [f'("_{d}")' for d in use])
+    dimension = "CASE " + " ".join(f"WHEN grouping(\"_{d}\") = 0 THEN '{d}'" for d in use) + " END" if use else "NULL"
+    category = "coalesce(" + ", ".join(f'"_{d}"' for d in use) + ")" if use else "NULL"
     numerator_out = "NULL::BIGINT" if ref.unit in ("median", "mean") else "numerator::BIGINT"
     return f"""
 WITH records AS ({records}
 ),
 categorised AS (
-        SELECT *,
-               {cats}
+        SELECT *{cats}
         FROM records
 ),
 grouped AS (
-        SELECT CASE {dimension} END AS dimension,
-               coalesce({category}) AS category,
+        SELECT {dimension}::VARCHAR AS dimension,
+               {category}::VARCHAR AS category,
                {numerator} AS numerator,
                {denominator or 'NULL'} AS denominator
         FROM categorised
@@ -551,19 +554,19 @@ SCHEMA = {"indicator": pl.String, "period": pl.String, "dimension": pl.String, "
 
 
 def compute(con: duckdb.DuckDBPyConnection, period: str, indicators: Iterable[str] | None = None,
-            params: Mapping | None = None) -> pl.DataFrame:
-    """Every indicator asked for (default: all), total and each allowed single breakdown, as a tidy frame.
-
-    Indicators whose tables are absent give no rows.
+            params: Mapping | None = None, dims: Iterable[str] | None = None) -> pl.DataFrame:
+    """Every indicator asked for (default: all), total and each allowed single breakdown (or those among
+    ``dims``), as a tidy frame. Indicators whose tables are absent give no rows.
     """
     w = window(period)
     have = available_tables(con)
+    dims = None if dims is None else list(dims)
     frames = []
     for id in (indicators or REFERENCE):
         ref = REFERENCE[id]
         if not set(ref.tables) <= have:
             continue
-        rows = con.execute(indicator_sql(ref, w, params)).fetchall()
+        rows = con.execute(indicator_sql(ref, w, params, dims)).fetchall()
         frames.append(pl.DataFrame(rows, schema=SCHEMA, orient="row"))
     if not frames:
         return pl.DataFrame(schema=SCHEMA)

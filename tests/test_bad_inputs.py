@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 
 import pytest
 from click.testing import CliRunner
-from conftest import META, VALID, csv_text, valid_rows, write_meta, write_table
-from test_extract import write_workbook
+from conftest import META, VALID, csv_text, valid_rows, write_meta, write_table, write_workbook
 
 from workbench import extract
 from workbench.cli import main
@@ -39,8 +39,9 @@ def refused(folder, error=ExtractError, *, exit_code=2) -> tuple[ExtractError, s
     result = validate(folder)
     assert result.exit_code == exit_code, result.output
     assert "error:" in result.stderr
-    # the command shows the same message (rich may fold spaces, never words)
-    assert " ".join(str(info.value).split()[:6]) in " ".join(result.stderr.split())
+    # the command shows the same message, sheet names in brackets included
+    message = " ".join(str(info.value).split()[:6])
+    assert message in " ".join(result.stderr.split())
     return info.value, result.stderr
 
 
@@ -146,7 +147,7 @@ def test_wrong_delimiter_hints_at_the_delimiter(make_extract):
 
 def test_two_files_for_one_table(make_extract):
     folder = make_extract()
-    (folder / "Persons.CSV").parent.joinpath("persons.parquet").write_bytes(b"")
+    (folder / "persons.parquet").write_bytes(b"")
     err, out = refused(folder)
     assert err.table == "persons"
     assert "persons.csv" in out and "persons.parquet" in out and "twice" in out
@@ -156,7 +157,7 @@ def test_ragged_row_with_too_many_fields(make_extract):
     text = csv_text(valid_rows("contacts")).replace("C003,P002,", "C003,P002,Paris, 15e,")
     err, out = refused(make_extract({"contacts": text}), UnreadableFileError)
     assert (err.file, err.row) == ("contacts.csv", 3)
-    assert "contacts.csv: row 3 has 9 fields but the header has 8" in out
+    assert "contacts.csv: row 3 has 10 fields but the header has 8" in out
 
 
 def test_ragged_row_with_too_few_fields_is_read_with_a_warning(make_extract):
@@ -252,6 +253,25 @@ def test_latin1_file_loads_with_accents(make_extract):
     assert result.exit_code == 0, result.output
 
 
+def test_columns_named_like_the_loaders_own_are_ignored(make_extract):
+    persons = valid_rows("persons")
+    persons[0]["sex"] = "bad"
+    contacts = [{**r, "wb_row": "1", "wb_parent_reason": "x"} for r in valid_rows("contacts")]
+    ex = extract.load(make_extract({"persons": persons, "contacts": contacts}, all_tables=False))
+    q = ex.quarantine.filter(ex.quarantine["table"] == "contacts").to_dicts()
+    assert [r["row"] for r in q] == [1, 2]
+    assert q[0]["reason"].startswith("person P001 was quarantined: sex 'bad'")
+    assert "wb_row" not in ex.tables["contacts"].columns
+    assert any("'wb_row', 'wb_parent_reason' ignored" in w for w in ex.warnings), ex.warnings
+
+
+def test_malformed_extract_yaml_through_the_cli(make_extract):
+    folder = make_extract(meta="organisation: [unclosed\n")
+    err, out = refused(folder)
+    assert err.file == "extract.yaml"
+    assert "extract.yaml: not valid YAML (line 2, column 1" in out
+
+
 # --- rows that break rules: quarantined, exit 1 ----------------------------------------------------
 
 @pytest.mark.parametrize(("table", "change", "rule", "where"), [
@@ -272,7 +292,7 @@ def test_rule_breaks_are_quarantined(make_extract, tmp_path, table, change, rule
     result = validate(folder)
     assert result.exit_code == 1, result.output
     assert where in result.output
-    assert "1 rows quarantined" in result.output or "1 row" in result.output
+    assert re.search(r"\b1 rows? quarantined", result.output)
 
 
 def test_workbook_with_extra_sheets(tmp_path):
@@ -285,6 +305,15 @@ def test_workbook_with_extra_sheets(tmp_path):
     result = validate(path)
     assert result.exit_code == 0
     assert "sheet 'Notes'" in result.output
+
+
+def test_workbook_with_duplicate_header(tmp_path):
+    path = tmp_path / "export.xlsx"
+    persons = [{**r, "Sex ": r["sex"]} for r in valid_rows("persons")]
+    write_workbook(path, {"persons": persons, "contacts": valid_rows("contacts")}, extra_sheet=False)
+    err, _ = refused(path, UnreadableFileError)
+    assert err.file == "export.xlsx[persons]" and err.column == "sex"
+    assert "columns 'sex' and 'Sex ' both read as 'sex'" in str(err)
 
 
 def test_workbook_without_persons_sheet(tmp_path):
@@ -313,7 +342,7 @@ NAMES = ["Amina Diallo", "Jean-Marc Kouassi", "Omar Ben Salah", "Sara Mensah", "
     ("beneficiaire", NAMES, "personal names", 1),
     ("numero", ["", "06 12 34 56 78", "+33 6 98 76 54 32", "0033612345678"], "phone numbers", 2),
     ("contact", ["", "", "", "someone@example.org"], "e-mail addresses", 4),
-    ("domicile_actuel", ["12 rue des Lilas", "3 bis avenue Jean Jaurès", "", ""], "street addresses", 1),
+    ("lieu_de_vie", ["12 rue des Lilas", "3 bis avenue Jean Jaurès", "", ""], "street addresses", 1),
     ("ref_prefecture", ["7501234567", "", "1301234567"], "identity or case-file numbers", 1),
 ])
 def test_identifier_content_is_refused(make_extract, column, values, kind, row):
@@ -368,8 +397,30 @@ def test_identifier_in_workbook_names_the_sheet(tmp_path):
     path = tmp_path / "export.xlsx"
     persons = [{**r, "tel": ""} for r in valid_rows("persons")]
     write_workbook(path, {"persons": persons, "contacts": valid_rows("contacts")}, extra_sheet=False)
-    err, out = refused(path, IdentifierColumnError)
-    assert err.file == "export.xlsx[persons]" and "column 'tel'" in out
+    with pytest.raises(IdentifierColumnError) as info:
+        extract.load(path)
+    assert info.value.file == "export.xlsx[persons]"
+    assert str(info.value).startswith("export.xlsx[persons]: column 'tel' looks like it holds phone numbers")
+    result = validate(path)
+    assert result.exit_code == 2 and "column 'tel'" in result.stderr
+
+
+def test_cli_shows_sheet_names_in_brackets(tmp_path):
+    path = tmp_path / "export.xlsx"
+    persons = valid_rows("persons")
+    persons[0]["sex"] = "x"
+    write_workbook(path, {"persons": persons, "contacts": valid_rows("contacts")}, extra_sheet=False)
+    result = validate(path)
+    assert result.exit_code == 1
+    table_line = next(line for line in result.stdout.splitlines() if line.startswith("│ persons"))
+    assert "export.xlsx[persons]" in table_line
+
+
+def test_cli_error_keeps_sheet_names_in_brackets(tmp_path):
+    path = tmp_path / "export.xlsx"
+    persons = [{**r, "tel": ""} for r in valid_rows("persons")]
+    write_workbook(path, {"persons": persons, "contacts": valid_rows("contacts")}, extra_sheet=False)
+    assert "export.xlsx[persons]: column 'tel'" in validate(path).stderr
 
 
 # --- the validate command ---------------------------------------------------------------------------

@@ -162,6 +162,23 @@ def test_nothing_happens_after_the_activity_window(extract):
                 assert frame[column].min() >= demo.START - dt.timedelta(days=1), (name, column)
 
 
+def test_nothing_happens_before_the_person_registered(extract):
+    registered = extract["persons"].select("person_id", "registered_on")
+    for name, column in [("contacts", "date"), ("cases", "opened_on"), ("referrals", "referred_on"),
+                         ("detention_stays", "entered_on"), ("legal_actions", "filed_on"),
+                         ("protection_flags", "identified_on")]:
+        early = extract[name].join(registered, on="person_id").filter(pl.col(column) < pl.col("registered_on"))
+        assert early.height == 0, name
+
+
+def test_persons_met_outside_detention_have_a_contact_on_registration(extract):
+    persons = extract["persons"].filter(pl.col("site") != "cra_team")
+    first = extract["contacts"].group_by("person_id").agg(pl.col("date").min())
+    met = persons.join(first, on="person_id", how="left")
+    assert met.filter(pl.col("date") != pl.col("registered_on")).height == 0
+    assert met["date"].null_count() == 0
+
+
 def test_optional_columns_are_sometimes_empty_and_unknown_appears(extract):
     persons, contacts = extract["persons"], extract["contacts"]
     for frame, column in [(persons, "birth_year"), (persons, "nationality"), (persons, "legal_status"),
@@ -182,6 +199,13 @@ def test_same_arguments_give_the_same_tables():
     assert first.keys() == second.keys()
     for name in first:
         assert first[name].equals(second[name]), name
+
+
+def test_the_all_profile_starts_with_the_legal_aid_profile():
+    alone = demo.generate(700, seed=8, profile="legal_aid")
+    together = demo.generate(1000, seed=8)
+    for name, frame in alone.items():
+        assert together[name].head(frame.height).equals(frame), name
 
 
 def test_another_seed_gives_other_tables():
@@ -226,6 +250,8 @@ def test_csv_is_plain_text_with_iso_dates_and_lower_case_booleans(tmp_path: Path
 def test_xlsx_has_one_sheet_per_table(tmp_path: Path):
     path = demo.write(tmp_path, persons=300, seed=4, format="xlsx")
     assert path == tmp_path / "extract.xlsx"
+    again = demo.write(tmp_path / "again", persons=300, seed=4, format="xlsx")
+    assert again.read_bytes() == path.read_bytes()
     assert (tmp_path / "extract.yaml").exists()
     sheets = pl.read_excel(path, sheet_id=0)
     assert list(sheets) == list(schema.TABLE_ORDER)

@@ -9,7 +9,7 @@ import datetime as dt
 import polars as pl
 import pytest
 from conftest import (EXTRACTED_ON, META, VALID, contract_part, quarantine_of, valid_rows, with_row,
-                      write_extract, write_meta, write_table)
+                      write_extract, write_meta, write_table, write_workbook)
 from polars.testing import assert_frame_equal
 
 from workbench import extract
@@ -108,7 +108,8 @@ def test_invalid_date(make_extract, table, column):
               f"{column} '2024-13-45' is not a date")
 
 
-@pytest.mark.parametrize("value", ["31/02/2024", "yesterday", "2024/03/01x", "45292"])
+@pytest.mark.parametrize("value", ["31/02/2024", "yesterday", "2024/03/01x", "45292", "unknown",
+                                   "01/03/24", "24-03-01", "1/3/24"])  # two-digit years are not guessed
 def test_invalid_date_forms(make_extract, value):
     check_one(make_extract, "contacts", {"date": value}, "invalid_date", "date", value,
               f"date '{value}' is not a date")
@@ -532,6 +533,8 @@ CODE_FORMS = [
     ("site", " Paris Nord ", "paris_nord"),
     ("birth_year", " 1990 ", 1990),
     ("birth_year", "1990.0", 1990),
+    ("birth_year", "unknown", None),  # not known: read as empty, like booleans
+    ("birth_year", "Inconnu", None),
 ]
 
 
@@ -592,6 +595,15 @@ def test_crlf_line_endings_and_trailing_blank_line(make_extract):
     folder = make_extract()
     text = (folder / "contacts.csv").read_text(encoding="utf-8")
     (folder / "contacts.csv").write_bytes(text.replace("\n", "\r\n").encode() + b"\r\n")
+    ex = extract.load(folder)
+    assert ex.quarantine.height == 0
+    assert ex.tables["contacts"].height == 5
+
+
+def test_old_macintosh_line_endings(make_extract):
+    folder = make_extract()
+    text = (folder / "contacts.csv").read_text(encoding="utf-8")
+    (folder / "contacts.csv").write_bytes(text.replace("\n", "\r").encode())
     ex = extract.load(folder)
     assert ex.quarantine.height == 0
     assert ex.tables["contacts"].height == 5
@@ -681,39 +693,6 @@ def test_parquet_with_categoricals_datetimes_and_floats(valid_extract, tmp_path)
     _assert_same_tables(_accepted(ex), _accepted(reference))
 
 
-def write_workbook(path, tables: dict[str, list[dict[str, str]]], *, extra_sheet: bool = True,
-                   sheet_names: dict[str, str] | None = None) -> None:
-    """Write tables as sheets, with real date cells, numbers for years and booleans."""
-    import xlsxwriter
-
-    kinds = {t: {c.name: c.kind for c in TABLES[t].columns} for t in TABLES}
-    book = xlsxwriter.Workbook(str(path))
-    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
-    for table, rows in tables.items():
-        sheet = book.add_worksheet((sheet_names or {}).get(table, table))
-        columns = list(rows[0])
-        for j, column in enumerate(columns):
-            sheet.write_string(0, j, column)
-        for i, row in enumerate(rows, start=1):
-            for j, column in enumerate(columns):
-                value = row[column]
-                kind = kinds[table].get(column)
-                if value == "":
-                    continue  # an empty cell
-                if kind == "date":
-                    sheet.write_datetime(i, j, dt.datetime.fromisoformat(value), date_format)
-                elif kind == "year":
-                    sheet.write_number(i, j, int(value))
-                elif kind == "bool":
-                    sheet.write_boolean(i, j, value == "true")
-                else:
-                    sheet.write_string(i, j, value)
-    if extra_sheet:
-        notes = book.add_worksheet("Notes")
-        notes.write_string(0, 0, "Export notes: invented data for tests")
-    book.close()
-
-
 def test_xlsx_workbook_gives_the_same_tables(valid_extract, tmp_path):
     reference = extract.load(valid_extract)
     path = tmp_path / "export.xlsx"
@@ -789,6 +768,8 @@ def test_no_extract_yaml(make_extract):
     "- just\n- a list\n",
     "extracted_on: not a date\n",
     "sites: 12\n",
+    "extracted_on: 2024-02-30\n",  # YAML reads it as a timestamp and fails
+    "\t- tab\n",
 ])
 def test_malformed_extract_yaml(make_extract, text):
     folder = make_extract(meta=text)

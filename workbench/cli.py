@@ -34,7 +34,9 @@ def handle_errors(func):
         try:
             return func(*args, **kwargs)
         except WorkbenchError as exc:
-            _console().print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            _console().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:  # pragma: no cover
             _console().print("interrupted")
@@ -67,12 +69,13 @@ QUARANTINE_LINES = 10
 
 def print_summary(ex, console=None) -> None:
     """The per-table summary of a loaded extract."""
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or _console(stderr=False)
-    title = f"{ex.source}"
+    title = escape(f"{ex.source}")
     if ex.meta.organisation:
-        title += f" — {ex.meta.organisation}"
+        title += f" — {escape(ex.meta.organisation)}"
     if ex.meta.extracted_on:
         title += f" (extracted on {ex.meta.extracted_on.isoformat()})"
     table = Table(title=title, title_justify="left")
@@ -81,7 +84,7 @@ def print_summary(ex, console=None) -> None:
         table.add_column(col, justify=justify)
     for name, rep in ex.reports.items():
         rules = "\n".join(f"{rule}: {n:,}" for rule, n in rep.by_rule.items())
-        table.add_row(name, rep.file, f"{rep.read:,}", f"{rep.accepted:,}", f"{rep.quarantined:,}", rules)
+        table.add_row(name, escape(rep.file), f"{rep.read:,}", f"{rep.accepted:,}", f"{rep.quarantined:,}", rules)
     table.add_row("total", "", f"{ex.read:,}", f"{ex.read - ex.quarantined:,}", f"{ex.quarantined:,}", "",
                   style="bold")
     console.print(table)
@@ -89,7 +92,7 @@ def print_summary(ex, console=None) -> None:
     if absent:
         console.print(f"Tables not in this extract (their indicators are not available): {', '.join(absent)}")
     for warning in ex.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if ex.quarantined:
         shown = ex.quarantine.head(QUARANTINE_LINES)
         console.print(f"\nQuarantined rows (first {shown.height} of {ex.quarantined:,}):")
@@ -295,3 +298,7 @@ _register_extensions()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from .cli_data import register as _register_data  # noqa: E402
+_register_data(main)

@@ -246,15 +246,16 @@ def _repeat_index(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _timeline(rng: np.random.Generator, first: np.ndarray, counts: np.ndarray,
-              gaps: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows dated from each owner's ``first`` day, each following the previous one by a gap."""
+              gaps: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows dated from each owner's ``first`` day, each following the previous one by a gap:
+    the owner, the position among the owner's rows and the day of each row."""
     owner, position = _repeat_index(counts)
     step = gaps(len(owner))
     step[position == 0] = 0
     total = np.cumsum(step)
     some = counts > 0
     total -= np.repeat(total[(np.cumsum(counts) - counts)[some]], counts[some])
-    return owner, first[owner] + total
+    return owner, position, first[owner] + total
 
 
 def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -574,9 +575,9 @@ def _legal_aid(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
         "separated_child": np.where(minor, 0.07, 0.0),
         "trafficking_suspected": np.where(female, 0.06, 0.018),
         "gbv_survivor": np.where(female, 0.085, 0.008),
-        "torture_survivor": np.where(adult, 0.02, 0.0),
+        "torture_survivor": np.where(adult, 0.015, 0.0),
         "disability": 0.012,
-        "serious_medical": 0.025,
+        "serious_medical": 0.02,
         "single_parent": np.where(female & adult, 0.08, np.where(adult, 0.004, 0.0)),
         "elderly_alone": np.where(age >= 60, 0.3, 0.0),
     }, same_day=0.6, mean_delay=40)
@@ -608,9 +609,10 @@ def _legal_aid(rng: np.random.Generator, n: int) -> dict[str, dict[str, np.ndarr
 
     # contacts (about 3 per person, skewed)
     visits = 1 + np.minimum(rng.negative_binomial(0.6, 0.6 / (0.6 + 2.6), n), 80)
-    owner, dates = _timeline(rng, registered, visits, lambda k: np.where(
+    owner, position, dates = _timeline(rng, registered, visits, lambda k: np.where(
         _chance(rng, 0.55, k), 1 + _delay(rng, k, 9), 1 + _delay(rng, k, 60)))
-    dates = _open_day(rng, dates, saturday=0.35)  # closed on Sundays, half-day on Saturdays
+    # follow-ups: closed on Sundays, half-day on Saturdays (the first visit is the registration)
+    dates = np.where(position == 0, dates, _open_day(rng, dates, saturday=0.35))
     keep = dates <= D_END
     owner, dates = owner[keep], dates[keep]
     k = len(owner)
@@ -941,9 +943,9 @@ def _child_protection(rng: np.random.Generator, n: int) -> dict[str, dict[str, n
 
     # contacts: frequent visits
     visits = 1 + np.minimum(rng.negative_binomial(0.9, 0.9 / (0.9 + 3.5), n), 120)
-    owner, dates = _timeline(rng, registered, visits, lambda k: np.where(
+    owner, position, dates = _timeline(rng, registered, visits, lambda k: np.where(
         _chance(rng, 0.6, k), 1 + _delay(rng, k, 6), 1 + _delay(rng, k, 45)))
-    dates = _open_day(rng, dates, saturday=0.5)
+    dates = np.where(position == 0, dates, _open_day(rng, dates, saturday=0.5))
     keep = dates <= D_END
     owner, dates = owner[keep], dates[keep]
     contacts = _contacts(rng, owner, dates, site[owner], channel=_CP_CHANNEL, services=_CP_SERVICE,

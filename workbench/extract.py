@@ -31,6 +31,7 @@ from .schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table, empty_table, vo
 from .validation import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
+RESERVED_PREFIX = "wb_"
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,12 @@ def read_metadata(path: Path) -> ExtractMeta:
         text, _encoding = readers.decode(path.read_bytes())  # UTF-8, else Windows-1252, like the tables
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None and problem
+                  else " ".join(str(exc).split()))
         raise ExtractError(f"{path.name}: not valid YAML ({detail}).", file=path.name) from None
+    except (ValueError, TypeError) as exc:  # e.g. a timestamp such as 2024-02-30
+        raise ExtractError(f"{path.name}: a value cannot be read ({exc}).", file=path.name) from None
     except OSError as exc:
         raise ExtractError(f"{path.name}: cannot be read ({exc.strerror}).", file=path.name) from None
     if not isinstance(data, dict):
@@ -190,7 +195,9 @@ def _check_columns(spec: Table, raw: readers.RawTable) -> pl.DataFrame:
     if missing:
         hint = ""
         if raw.frame.width == 1:
-            hint = (" The header was read as a single column: check the delimiter "
+            seen = [sep for sep in ("|", ":", " ", ",", ";") if sep in raw.frame.columns[0]]
+            found = f" and holds {seen[0]!r}" if seen else ""
+            hint = (f" The header was read as a single column{found}: check the delimiter "
                     "(comma, semicolon or tab are accepted).")
         raise MissingColumnError(
             f"{raw.file}: required column{'s' if len(missing) > 1 else ''} "
@@ -244,6 +251,12 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
         files[name] = found.tables[name]
         file_names[name] = raw.file
         warnings.extend(raw.warnings)
+        reserved = [c for c in raw.frame.columns if c.startswith(RESERVED_PREFIX)]
+        if reserved:  # the loader's own working columns start with 'wb_'
+            raw.frame = raw.frame.drop(reserved)
+            warnings.append(f"{raw.file}: column{'s' if len(reserved) > 1 else ''} "
+                            f"{', '.join(repr(c) for c in reserved)} ignored (names starting with "
+                            f"'{RESERVED_PREFIX}' are reserved for the workbench).")
         _identifier_check(spec, raw)
         frame = numbered(_check_columns(spec, raw))
         # Blank rows (empty lines, Excel's ';;;;' rows) are not records: set aside with a warning,

@@ -43,7 +43,10 @@ _NAME_PAIRS = {("first", "name"), ("last", "name"), ("given", "name"), ("family"
 _ORG_WORDS = {"site", "centre", "center", "partner", "partenaire", "organisation", "organization", "service",
               "file", "fichier", "sheet", "table", "country", "pays", "team", "equipe", "structure",
               "association", "city", "ville", "lieu", "place", "project", "projet", "programme", "program",
-              "indicator", "indicateur", "column", "colonne", "code"}
+              "indicator", "indicateur", "column", "colonne", "code",
+              # places and institutions: their names are not personal names
+              "hotel", "foyer", "shelter", "hebergement", "camp", "prefecture", "tribunal", "court",
+              "hospital", "hopital", "school", "ecole", "office", "bureau"}
 _PHONE_WORDS = {"phone", "telephone", "tel", "tél", "mobile", "portable", "gsm", "whatsapp", "cellphone",
                 "cell", "phonenumber", "telephonenumber", "numtel", "fixe"}
 _EMAIL_WORDS = {"email", "mail", "courriel", "mel", "emailaddress"}
@@ -62,8 +65,12 @@ _PHONE = re.compile(
     r"|\d{2}[\s.]\d{3}[\s.]\d{3})$"  # Tunisian 22 123 456 (with separators)
 )
 _ADDRESS = re.compile(
+    # French order, number then street type: "12 rue des Lilas", "3 bis, avenue Foch"
     r"\b\d{1,4}\s*(?:bis|ter)?,?\s+(?:rue|avenue|av\.?|boulevard|bd|chemin|impasse|all[ée]e|place|route|"
-    r"cit[ée]|quai|street|st\.?|road|rd\.?|lane|drive)\b",
+    r"cit[ée]|quai|street|st\.?|road|rd\.?|lane|drive)\b"
+    # English order, street type after the name: "10 Downing Street", "221B Baker St"
+    r"|\b\d{1,4}[a-z]?,?\s+(?:[\w'’.-]+\s+){1,3}(?:street|st\.?|road|rd\.?|avenue|ave\.?|lane|drive|"
+    r"boulevard)(?:\W|$)",
     re.IGNORECASE,
 )
 _AUTHORITY = re.compile(r"^(?:\d{10}|\d{3}-\d{2}[A-Z]\d{5}|\d{3}-\d{8}|[A-Z]{2}\d{7})$")

@@ -36,8 +36,13 @@ DIMENSION_VOCABULARY = {
     "sex": "sex", "legal_status": "legal_status", "service": "service", "topic": "topic", "channel": "channel",
     "case_type": "case_type", "risk_level": "risk_level", "closure_reason": "closure_reason",
     "service_type": "referral_service", "outcome": "detention_outcome", "action_type": "action_type",
-    "flag": "protection_flag",
+    "protection_flag": "protection_flag",
 }
+# Dimensions whose records column has another name. The protection flag is a breakdown called
+# `flag` in the reference, but `flag` is also the table's status column: the output column is
+# `protection_flag`, and `--by flag` is accepted as its alias.
+DIMENSION_SOURCE = {"protection_flag": "flag"}
+DIMENSION_ALIASES = {"flag": "protection_flag"}
 FIXED_ORDER = {"age_group": AGE_GROUPS, "with_children": ("false", "true", "unknown")}
 
 
@@ -141,7 +146,7 @@ def _dimension(dim: str, ind: Indicator) -> pl.Expr:
         else:
             when = pl.col(spec)
         return _age_group(age_at(when)).alias(dim)
-    col = pl.col(dim)
+    col = pl.col(DIMENSION_SOURCE.get(dim, dim))
     return (pl.when(col.is_null()).then(pl.lit("unknown"))
             .otherwise(col.cast(pl.String))).alias(dim)
 
@@ -187,13 +192,14 @@ def _value(unit: str) -> pl.Expr:
     num, den = pl.col("numerator"), pl.col("denominator")
     if unit == "count":
         return num.cast(pl.Float64)
+    # Dividing by 10 leaves float noise (33.300000000000004); rounding gives the nearest double.
     if unit == "rate":
-        return ((2000 * num + den) // (2 * den)).cast(pl.Float64) / 10
+        return (((2000 * num + den) // (2 * den)).cast(pl.Float64) / 10).round(1)
     if unit == "ratio":
-        return ((200 * num + den) // (2 * den)).cast(pl.Float64) / 100
+        return (((200 * num + den) // (2 * den)).cast(pl.Float64) / 100).round(2)
     if unit == "mean":
         total = pl.col("_stat").cast(pl.Int64)
-        return ((20 * total + den) // (2 * den)).cast(pl.Float64) / 10
+        return (((20 * total + den) // (2 * den)).cast(pl.Float64) / 10).round(1)
     return (pl.col("_stat") * 10).round(0) / 10
 
 
@@ -223,7 +229,7 @@ def parse_breakdowns(by: Iterable[str | Sequence[str]] | str | None) -> list[Bre
     out: list[Breakdown] = []
     for item in by:
         dims = tuple(d.strip() for d in item.split(",")) if isinstance(item, str) else tuple(item)
-        dims = tuple(d for d in dims if d)
+        dims = tuple(DIMENSION_ALIASES.get(d, d) for d in dims if d)
         if not dims:
             continue
         if len(set(dims)) != len(dims):

@@ -158,6 +158,8 @@ def read_csv(path: Path, table: str) -> RawTable:
         raise UnreadableFileError(
             f"{file}: the file is empty. Expected a header row ({', '.join(TABLES[table].column_names)}) "
             "and one row per record.", file=file, table=table)
+    if "\r" in text and "\n" not in text:  # old Macintosh line endings (Excel's "CSV (Macintosh)")
+        text = text.replace("\r", "\n")
     text = text.lstrip("\r\n")  # blank lines before the header
     header = text.split("\n", 1)[0]
     sep = sniff_delimiter(header)

@@ -164,3 +164,79 @@ def _notes(gt, inds, lang: str, k: int | None, suppressed: bool, multi: bool):
 def to_html(gt) -> str:
     """Inline HTML of a table (its own scoped CSS, no external resource)."""
     return gt.as_raw_html()
+
+
+def _category_order(dimension: str, codes: list[str]) -> list[str]:
+    """Categories in the engine's order: vocabulary order, open codes alphabetically, unknown last."""
+    from .indicators import DIMENSION_VOCABULARY, FIXED_ORDER
+    from .schema import vocabulary
+
+    if dimension in FIXED_ORDER or dimension in DIMENSION_VOCABULARY:
+        order = list(FIXED_ORDER.get(dimension) or vocabulary(DIMENSION_VOCABULARY[dimension]))
+        rank = {c: i for i, c in enumerate(order)}
+        return sorted(codes, key=lambda c: (rank.get(c, len(order)), c))
+    return sorted(codes, key=lambda c: (c == "unknown", c))
+
+
+def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
+                 k: int | None = None, title: str | None = None, subtitle: str | None = None):
+    """Several indicators side by side: one row per category of ``dimension`` (total first).
+
+    A category that an indicator's records never fall in reads 0 for a count and "—"
+    otherwise; suppressed cells read "< k" with a note.
+    """
+    k = k if k is not None else getattr(table, "threshold", None)
+    disclosure.check(table, k)
+    cat = load_catalogue()
+    rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
+                   for i in indicators}
+    totals = {i: block(table, i, None) for i in indicators}
+    codes = _category_order(dimension, list(dict.fromkeys(c for i in indicators for c in rows_by_ind[i])))
+    columns = [f"c{n}" for n in range(len(indicators))]
+    out = []
+    suppressed = False
+    for code in [None, *codes]:
+        line = {"category": labels.ui("total", lang) if code is None else
+                labels.code_label(dimension, code, lang, meta)}
+        for col, ind_id in zip(columns, indicators):
+            unit = cat[ind_id].unit
+            if code is None:
+                row = totals[ind_id].row(0, named=True) if totals[ind_id].height else None
+                text = _cell(row, unit, lang, k) if row else labels.ui("not_available", lang)
+            else:
+                row = rows_by_ind[ind_id].get(code)
+                text = _cell(row, unit, lang, k) if row else (
+                    labels.format_value(0, "count", lang) if unit == "count" else labels.ui("no_data", lang))
+            suppressed |= bool(row and row["flag"] == "suppressed")
+            line[col] = text
+        out.append(line)
+    frame = pl.DataFrame(out, schema={"category": pl.String, **{c: pl.String for c in columns}})
+    gt = _gt(frame, f"matrix/{dimension}/{lang}/{','.join(indicators)}")
+    if title:
+        gt = gt.tab_header(title, subtitle=subtitle)
+    names = {"category": labels.dimension_label(dimension, lang)}
+    for col, ind_id in zip(columns, indicators):
+        ind = cat[ind_id]
+        unit = "" if ind.unit in ("count", "ratio") else f" ({labels.ui(f'unit_{ind.unit}', lang)})"
+        names[col] = ind.label[lang] + unit
+    gt = gt.cols_label(**names).cols_align("right", columns=columns).tab_style(_bold(), _body_row(0))
+    multi = any(dimension in cat[i].multi for i in indicators)
+    return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=suppressed, multi=multi)
+
+
+def text_table(frame: pl.DataFrame, column_labels: dict[str, str], title: str | None = None,
+               notes: list[str] | tuple[str, ...] = (), right: list[str] | tuple[str, ...] = (),
+               bold_first: bool = False):
+    """A table of text cells already formatted (data-quality summaries, lists), with notes."""
+    frame = frame.select([pl.col(c).cast(pl.String) for c in frame.columns])
+    gt = _gt(frame, f"text/{title}/{','.join(frame.columns)}")
+    if title:
+        gt = gt.tab_header(title)
+    gt = gt.cols_label(**{c: column_labels.get(c, c) for c in frame.columns})
+    if right:
+        gt = gt.cols_align("right", columns=list(right))
+    if bold_first and frame.height:
+        gt = gt.tab_style(_bold(), _body_row(0))
+    for note in notes:
+        gt = gt.tab_source_note(note)
+    return gt

@@ -9,6 +9,10 @@ its range, its date against ``extracted_on``; then the date-order rules, the "re
 when" rules, and duplicate ids. References between tables are checked afterwards
 (:func:`check_references`), parents before children.
 
+Dates are ``YYYY-MM-DD`` (optionally with a time), ``DD/MM/YYYY``, ``DD.MM.YYYY`` or
+``DD-MM-YYYY``, always with a four-digit year. Booleans and years read ``unknown`` (and its
+French forms) as not known, an empty value.
+
 Quarantine rule codes: ``invalid_date``, ``invalid_boolean``, ``invalid_year``,
 ``required``, ``unknown_code``, ``out_of_range``, ``after_extraction``, ``date_order``,
 ``required_when``, ``duplicate_id``, ``missing_reference``, ``quarantined_parent``.
@@ -55,8 +59,10 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         # ISO date-times ('2024-03-01 00:00:00', '2024-03-01T10:00') keep their date.
         iso_prefix = pl.when(text.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d")).then(
             text.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})"))
+        # Years have four digits: '01/03/24' would otherwise read as the year 24.
+        four_digit_year = text.str.contains(r"^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4})$")
         return pl.coalesce(
-            *[text.str.to_date(f, strict=False) for f in DATE_FORMATS],
+            *[pl.when(four_digit_year).then(text.str.to_date(f, strict=False)) for f in DATE_FORMATS],
             iso_prefix.str.to_date("%Y-%m-%d", strict=False),
         )
     if column.kind == "bool":
@@ -79,12 +85,15 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars()
 
 
+def _not_known(raw: pl.Expr) -> pl.Expr:
+    return code_expr(raw.cast(pl.String)).is_in(_NOT_KNOWN)
+
+
 def _parse_failed(column: Column, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
     """True where a cell holds something that is not a value of the column's type."""
-    if column.kind == "bool":
-        # 'unknown' in a boolean column reads as not known (empty), not as an error.
-        not_known = code_expr(raw.cast(pl.String)).is_in(_NOT_KNOWN)
-        return raw.is_not_null() & typed.is_null() & ~not_known
+    if column.kind in ("bool", "year"):
+        # 'unknown' in a boolean or year column reads as not known (empty), not as an error.
+        return raw.is_not_null() & typed.is_null() & ~_not_known(raw)
     return raw.is_not_null() & typed.is_null()
 
 
@@ -138,7 +147,8 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
                                 c, _fmt(f"{c} '{{}}' is not {what}", value)))
         if column.required:
             checks.append(Check(f"{c}|nullability", "required", c,
-                                pl.lit(f"{c} is required but empty")))
+                                pl.when(value.is_null()).then(pl.lit(f"{c} is required but empty"))
+                                .otherwise(_fmt(f"{c} is required but '{{}}' was given", value))))
         if column.kind == "vocab":
             rules[f"{c}__code"] = col.is_null() | col.is_in(list(vocabulary(column.vocab)))
             checks.append(Check(f"{c}__code", "unknown_code", c,

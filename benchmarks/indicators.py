@@ -1,0 +1,313 @@
+"""Indicator benchmark: the workbench engine (polars) beside hand-written DuckDB SQL and plain pandas.
+
+    python benchmarks/indicators.py [--persons 1000000] [--repeat 3] [--skip-pandas] [--check]
+    python benchmarks/indicators.py --scale [--scale-persons 10000000]
+
+Generates a demo extract of ``--persons`` once (cached under benchmarks/data/demo-N, about 3
+contacts per person), then times the whole catalogue with every allowed single breakdown:
+
+* one quarter (2025-Q4): ``indicators.compute`` / the SQL reference / pandas;
+* eight quarters (2024-Q1..2025-Q4): ``indicators.series`` and ``indicators.compute`` once per
+  quarter / the SQL reference once per quarter / pandas once per quarter.
+
+The SQL is tests/reference_sql.py (tables copied into DuckDB beforehand), the pandas is
+benchmarks/reference_pandas.py (tables converted beforehand); loading the extract
+(``workbench.extract.load``) and these conversions are reported but not timed. Each engine and task
+runs in its own process, so its peak memory (the RSS high-water mark, /proc/self/status VmHWM, reset
+once the data is loaded) is its own. Medians over ``--repeat`` runs.
+
+``--scale``: 10M persons (about 30M contacts), workbench only: load time, one quarter and eight
+quarters, peak memory. ``--check`` first compares the three engines' tables for 2025-Q4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+QUARTER = "2025-Q4"
+QUARTERS = [f"{y}-Q{q}" for y in (2024, 2025) for q in (1, 2, 3, 4)]
+MIB = 1024 * 1024
+
+# (engine, task) -> label
+TASKS = {
+    ("workbench", "quarter"): "workbench compute",
+    ("duckdb", "quarter"): "duckdb SQL",
+    ("pandas", "quarter"): "pandas",
+    ("workbench", "series"): "workbench series (8 in one call)",
+    ("workbench", "loop"): "workbench compute x 8",
+    ("duckdb", "loop"): "duckdb SQL x 8",
+    ("pandas", "loop"): "pandas x 8",
+}
+
+
+# --------------------------------------------------------------------------- memory
+
+def _status() -> dict[str, int]:
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("VmHWM:", "VmRSS:")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0]) * 1024
+    return out
+
+
+def _reset_peak() -> bool:
+    """Reset the RSS high-water mark (Linux >= 4.0); False when not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+def catalogue_dims() -> list[str]:
+    from workbench.catalogue import load_catalogue
+
+    return list(dict.fromkeys(d for ind in load_catalogue() for d in ind.breakdowns))
+
+
+def usable_dims() -> tuple[list[str], list[str]]:
+    """Every catalogue dimension the engine can break down by (probed on a tiny demo extract),
+    and those it cannot."""
+    from workbench import demo, extract, indicators
+
+    dims, broken = catalogue_dims(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        demo.write(Path(tmp) / "demo", persons=300)
+        ex = extract.load(Path(tmp) / "demo")
+        for d in dims:
+            try:
+                indicators.compute(ex, QUARTER, by=[d])
+            except Exception:  # noqa: BLE001 - an engine bug: leave the breakdown out everywhere
+                broken.append(d)
+    return [d for d in dims if d not in broken], broken
+
+
+# --------------------------------------------------------------------------- one engine, one task (child)
+
+def child(engine: str, task: str, folder: str, repeat: int, dims: list[str]) -> dict:
+    from workbench import extract
+
+    started = time.perf_counter()
+    ex = extract.load(folder)
+    load_seconds = time.perf_counter() - started
+    table_bytes = sum(f.estimated_size() for f in ex.tables.values())
+    after_load = _status()
+
+    started = time.perf_counter()
+    if engine == "workbench":
+        from workbench import indicators
+
+        def quarter():
+            return indicators.compute(ex, QUARTER, by=dims).height
+
+        def loop():
+            return sum(indicators.compute(ex, q, by=dims).height for q in QUARTERS)
+
+        def series():
+            return indicators.series(ex, QUARTERS, by=dims).height
+        runs = {"quarter": quarter, "loop": loop, "series": series}
+    elif engine == "duckdb":
+        from tests import reference_sql
+
+        con = reference_sql.connect(ex.tables)
+        del ex
+        gc.collect()
+
+        def quarter():
+            return reference_sql.compute(con, QUARTER, dims=dims).height
+
+        def loop():
+            return sum(reference_sql.compute(con, q, dims=dims).height for q in QUARTERS)
+        runs = {"quarter": quarter, "loop": loop}
+    elif engine == "pandas":
+        import reference_pandas
+
+        data = reference_pandas.prepare(ex.tables)
+        del ex
+        gc.collect()
+
+        def quarter():
+            return reference_pandas.compute(data, QUARTER, dims=dims).height
+
+        def loop():
+            return sum(reference_pandas.compute(data, q, dims=dims).height for q in QUARTERS)
+        runs = {"quarter": quarter, "loop": loop}
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+    prepare_seconds = time.perf_counter() - started
+    gc.collect()
+    before = _status()
+    reset = _reset_peak()
+
+    seconds, rows = [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        rows = runs[task]()
+        seconds.append(time.perf_counter() - t0)
+    after = _status()
+    return {"engine": engine, "task": task, "seconds": seconds, "rows": rows,
+            "load_seconds": load_seconds, "prepare_seconds": prepare_seconds, "table_bytes": table_bytes,
+            "rss_after_load": after_load["VmRSS"], "peak_load": after_load["VmHWM"],
+            "rss_data": before["VmRSS"], "peak_before": before["VmHWM"],
+            "peak_compute": after["VmHWM"] if reset else None,
+            "peak_process": max(before["VmHWM"], after["VmHWM"]),
+            "ru_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+def run_child(engine: str, task: str, folder: Path, repeat: int, dims: list[str]) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", engine, task, str(folder),
+           "--repeat", str(repeat), "--dims", ",".join(dims)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr)
+        raise SystemExit(f"{engine} {task} failed (exit {out.returncode})")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- parent
+
+def ensure_extract(persons: int) -> Path:
+    folder = HERE / "data" / f"demo-{persons}"
+    if not (folder / "persons.parquet").exists():
+        print(f"generating a demo extract of {persons:,} persons into {folder} ...", flush=True)
+        t0 = time.perf_counter()
+        # in a child process, so that this process stays small
+        subprocess.run([sys.executable, "-c",
+                        f"from workbench import demo; demo.write({str(folder)!r}, persons={persons})"],
+                       check=True)
+        print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
+    return folder
+
+
+def mib(n: int | None) -> str:
+    return "-" if n is None else f"{n / MIB:,.0f} MiB"
+
+
+def check(folder: Path, dims: list[str], pandas: bool) -> None:
+    """The three engines give the same table for the quarter."""
+    import polars as pl
+
+    from tests import reference_sql
+    from tests.test_reference import differences
+    from workbench import extract, indicators
+
+    ex = extract.load(folder)
+    ours = reference_sql.tidy(indicators.compute(ex, QUARTER, by=dims))
+    con = reference_sql.connect(ex.tables)
+    sql = reference_sql.compute(con, QUARTER, dims=dims)
+    others = {"duckdb": sql}
+    if pandas:
+        import reference_pandas
+
+        others["pandas"] = reference_pandas.compute(reference_pandas.prepare(ex.tables), QUARTER, dims=dims)
+    for name, table in others.items():
+        problems = []
+        for id in reference_sql.REFERENCE:
+            problems += [f"  {id}: {p}" for p in differences(ours.filter(pl.col("indicator") == id),
+                                                            table.filter(pl.col("indicator") == id))]
+        print(f"check {QUARTER}: workbench vs {name}: {ours.height:,} vs {table.height:,} rows, "
+              f"{len(problems)} difference(s)")
+        print("\n".join(problems[:20]))
+
+
+def report(results: list[dict], repeat: int) -> None:
+    first = results[0]
+    print(f"extract.load: {statistics.median(r['load_seconds'] for r in results):.2f} s (median over the "
+          f"{len(results)} processes; not in the timings); tables in memory {mib(first['table_bytes'])}, "
+          f"RSS after load {mib(first['rss_after_load'])}, peak during load {mib(first['peak_load'])}")
+    header = (f"{'':36} {'median':>8} {'runs (s)':<24} {'rows':>8} {'prepare':>8} {'data RSS':>10} "
+              f"{'peak RSS compute':>17} {'peak RSS process':>17}")
+    by_key = {(r["engine"], r["task"]): r for r in results}
+    for title, tasks in ((f"one quarter ({QUARTER})", ["quarter"]),
+                         (f"eight quarters ({QUARTERS[0]}..{QUARTERS[-1]})", ["series", "loop"])):
+        print(f"\n{title}, whole catalogue, every single breakdown; median of {repeat}")
+        print(header)
+        for (engine, task), label in TASKS.items():
+            r = by_key.get((engine, task))
+            if task not in tasks or r is None:
+                continue
+            med = statistics.median(r["seconds"])
+            runs = " ".join(f"{s:.2f}" for s in r["seconds"])
+            print(f"  {label:<34} {med:>7.2f}s {runs:<24} {r['rows']:>8,} {r['prepare_seconds']:>7.1f}s "
+                  f"{mib(r['rss_data']):>10} {mib(r['peak_compute']):>17} {mib(r['peak_process']):>17}")
+
+    def med(engine, task):
+        r = by_key.get((engine, task))
+        return statistics.median(r["seconds"]) if r else None
+
+    print("\nratios (median times)")
+    for label, a, b in (("workbench / duckdb, one quarter", med("workbench", "quarter"), med("duckdb", "quarter")),
+                        ("workbench series / duckdb x 8", med("workbench", "series"), med("duckdb", "loop")),
+                        ("workbench compute x 8 / duckdb x 8", med("workbench", "loop"), med("duckdb", "loop")),
+                        ("pandas / workbench, one quarter", med("pandas", "quarter"), med("workbench", "quarter")),
+                        ("pandas x 8 / workbench series", med("pandas", "loop"), med("workbench", "series")),
+                        ("pandas x 8 / workbench compute x 8", med("pandas", "loop"), med("workbench", "loop"))):
+        if a is not None and b:
+            print(f"  {label:<38} {a / b:6.2f}")
+    print("\n'data RSS': the process after loading (and converting) the data; 'peak RSS compute': its "
+          "high-water mark while computing (reset after loading); 'peak RSS process': including the load.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-pandas", action="store_true", help="leave pandas out (it is slow)")
+    parser.add_argument("--check", action="store_true", help="first compare the engines' tables for the quarter")
+    parser.add_argument("--scale", action="store_true", help="workbench only, on --scale-persons")
+    parser.add_argument("--scale-persons", type=int, default=10_000_000)
+    parser.add_argument("--child", nargs=3, metavar=("ENGINE", "TASK", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--dims", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        engine, task, folder = args.child
+        print(json.dumps(child(engine, task, folder, args.repeat, args.dims.split(","))))
+        return 0
+
+    persons = args.scale_persons if args.scale else args.persons
+    folder = ensure_extract(persons)
+    dims, broken = usable_dims()
+    print(f"persons {persons:,}; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    if broken:
+        print(f"left out of every engine (the workbench fails on them): breakdown(s) {', '.join(broken)}")
+    if args.check:
+        check(folder, dims, pandas=not (args.skip_pandas or args.scale))
+
+    if args.scale:
+        wanted = [("workbench", "quarter"), ("workbench", "series"), ("workbench", "loop")]
+    else:
+        wanted = [k for k in TASKS if not (args.skip_pandas and k[0] == "pandas")]
+    results = []
+    for engine, task in wanted:
+        print(f"running {TASKS[(engine, task)]} ...", flush=True)
+        results.append(run_child(engine, task, folder, args.repeat, dims))
+    print()
+    report(results, args.repeat)
+    rows = {r["engine"] + "/" + r["task"]: r["rows"] for r in results}
+    print(f"rows produced: {rows}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Serving the dashboards with Voilà: the server side and the kernel side.
+
+Server side, :func:`serve` (``workbench dashboard``) starts Voilà on 127.0.0.1 on the
+notebooks of ``notebooks/dashboards/`` with
+
+- a token (``secrets``), written to a private config file rather than the command line
+  (other users of the machine could read it in the process list), and printed in the URLs;
+- the committed ``voila.json`` (template, sources stripped, no tracebacks, no template or
+  theme override from the URL, no file served from the notebooks' folder, nbdime's
+  extension left out, preheated kernels, idle kernels culled);
+- our Voilà template (``workbench/templates/voila/templates/workbench``): Voilà's "lab"
+  template without its links to a CDN, so the page needs nothing from the internet;
+- the extract, audience and language fixed for every kernel through environment
+  variables: a page's URL chooses filters, never the data.
+
+Kernel side, a dashboard notebook calls :func:`show`, which loads the extract once per
+kernel, waits for the page request when the kernel was preheated, reads the filters of
+the URL's query string (:func:`workbench.views.from_query`) and returns the
+:class:`~workbench.widgets.Dashboard`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from .exceptions import ParameterError, WorkbenchError
+
+ENV_EXTRACT = "WORKBENCH_DASHBOARD_EXTRACT"
+ENV_AUDIENCE = "WORKBENCH_DASHBOARD_AUDIENCE"
+ENV_THRESHOLD = "WORKBENCH_DASHBOARD_THRESHOLD"
+ENV_LANG = "WORKBENCH_DASHBOARD_LANG"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+PAGES = ("overview", "detention", "case_management")
+
+_PACKAGE = Path(__file__).resolve().parent
+#: The source tree: ``voila.json`` and ``notebooks/dashboards`` live there.
+ROOT = _PACKAGE.parent
+
+
+def notebooks_dir() -> Path:
+    return ROOT / "notebooks" / "dashboards"
+
+
+def config_file() -> Path:
+    return ROOT / "voila.json"
+
+
+def template_root() -> Path:
+    """A Jupyter data directory holding ``voila/templates/workbench``."""
+    return _PACKAGE / "templates"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port free on ``host`` right now (for tests and benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    """What ``workbench dashboard`` starts: one Voilà process for one extract and audience."""
+
+    extract: Path
+    port: int = DEFAULT_PORT
+    audience: str = "internal"
+    threshold: int | None = None
+    lang: str = "fr"
+    pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
+    token: str = field(default_factory=new_token, repr=False)
+
+    def url(self, page: str | None = None, query: str = "") -> str:
+        """The URL of a dashboard (or of the list of dashboards), with the token."""
+        path = f"/voila/render/{page}.ipynb" if page else "/"
+        extra = f"&{query}" if query else ""
+        return f"http://{HOST}:{self.port}{path}?token={self.token}{extra}"
+
+    def command(self, config_dir: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "voila", str(notebooks_dir()), "--no-browser", f"--port={self.port}",
+               f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(ROOT)])}"]
+        if self.pool_size is not None:
+            if self.pool_size <= 0:
+                cmd.append("--VoilaConfiguration.preheat_kernel=False")
+            else:
+                cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
+        return cmd
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env[ENV_EXTRACT] = str(Path(self.extract).resolve())
+        env[ENV_AUDIENCE] = self.audience
+        env[ENV_LANG] = self.lang
+        if self.threshold is not None:
+            env[ENV_THRESHOLD] = str(self.threshold)
+        else:
+            env.pop(ENV_THRESHOLD, None)
+        env["JUPYTER_PATH"] = os.pathsep.join([str(template_root()), *filter(None, [env.get("JUPYTER_PATH")])])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+
+def check_setup() -> None:
+    """Refuse to start when the dashboards' notebooks or voila.json are not where expected."""
+    if not notebooks_dir().is_dir() or not config_file().is_file():
+        raise WorkbenchError(f"The dashboards are served from a source checkout of workbench: "
+                             f"{notebooks_dir()} or {config_file()} is missing.")
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise WorkbenchError(f"Voilà stopped at start (exit code {proc.returncode}); see the messages above.")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise WorkbenchError(f"Voilà did not answer on {HOST}:{port} within {timeout:.0f} s.")
+
+
+@contextlib.contextmanager
+def running(server: Server, stdout=None, stderr=None, timeout: float = 60) -> Iterator[subprocess.Popen]:
+    """Start Voilà for ``server``, wait until it listens, and stop it on leaving."""
+    check_setup()
+    config_dir = Path(tempfile.mkdtemp(prefix="workbench-voila-"))  # 0700: the token stays private
+    try:
+        token_file = config_dir / "voila.json"
+        token_file.touch(mode=0o600)
+        token_file.write_text(json.dumps({"Voila": {"token": server.token}}), encoding="utf-8")
+        proc = subprocess.Popen(server.command(config_dir), env=server.environment(), stdout=stdout,
+                                stderr=stderr, cwd=str(notebooks_dir()))
+        try:
+            _wait_ready(proc, server.port, timeout)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
+
+
+def serve(server: Server, echo=print) -> int:
+    """Run the dashboards until interrupted (Ctrl+C); print their URLs once ready."""
+    with running(server) as proc:
+        echo(f"Dashboards for {server.extract} (audience: {server.audience}"
+             f"{f', k = {server.threshold}' if server.threshold else ''}), on this machine only:")
+        for page in PAGES:
+            echo(f"  {page:16} {server.url(page)}")
+        echo(f"  {'(all)':16} {server.url()}")
+        echo("Filters can be set in the address, e.g. &period=2025-Q3&site=sfax. Press Ctrl+C to stop.")
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            return 0
+
+
+# --------------------------------------------------------------------------- kernel side
+
+def _warm_vega() -> None:
+    """Start vl-convert's JavaScript engine (about 2 s) while the extract loads; it releases the GIL."""
+    def warm():
+        with contextlib.suppress(Exception):
+            import vl_convert
+
+            vl_convert.get_local_tz()
+
+    threading.Thread(target=warm, daemon=True).start()
+
+
+@cache
+def kernel_session():
+    """The session of this kernel: the extract fixed by ``workbench dashboard``, loaded once."""
+    from . import extract, views
+
+    path = os.environ.get(ENV_EXTRACT)
+    if not path:
+        raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
+    threshold = os.environ.get(ENV_THRESHOLD)
+    _warm_vega()
+    ex = extract.load(path)
+    return views.Session(ex, audience=os.environ.get(ENV_AUDIENCE, "internal"),
+                         threshold=int(threshold) if threshold else None,
+                         lang=os.environ.get(ENV_LANG, "fr"))
+
+
+def _preheated() -> bool:
+    return os.environ.get("VOILA_PREHEAT", "False") == "True"
+
+
+def show(name: str):
+    """The dashboard ``name`` as the page's URL asks for it (a dashboard notebook's one call).
+
+    In a preheated kernel the default view is computed and drawn before anyone asks for
+    the page; the URL's filters are applied when the request arrives.
+    """
+    import html
+
+    import ipywidgets
+
+    from . import views, widgets
+
+    try:
+        page = views.page(name)
+        session = kernel_session()
+        if _preheated():
+            board = widgets.Dashboard(session, page, link=True)
+            from voila.utils import wait_for_request
+
+            wait_for_request()
+            view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
+            board.set_view(view, notices)
+            return board
+        view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
+        return widgets.Dashboard(session, page, view, notices, link=True)
+    except WorkbenchError as exc:
+        return ipywidgets.HTML(f"<div class='wb-error'>{html.escape(str(exc))}</div>")
+
+
+__all__ = ["PAGES", "Server", "free_port", "kernel_session", "new_token", "running", "serve", "show"]
