@@ -133,3 +133,10 @@ def to_svg(chart, lang: str = "fr") -> str:
     import vl_convert as vlc
 
     return vlc.vegalite_to_svg(chart.to_dict(), format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+
+
+def spec_to_svg(spec: dict, lang: str = "fr") -> str:
+    """Render a Vega-Lite spec (a chart's ``to_dict()``) to SVG, as :func:`to_svg` does."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))

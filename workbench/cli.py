@@ -181,7 +181,8 @@ def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> N
         if ex.quarantined:
             where = f" (written to {quarantine_file})" if quarantine_file else \
                 " (use --quarantine FILE to write them out)"
-            _console(stderr=False).print(f"{ex.quarantined:,} rows quarantined{where}.")
+            _console(stderr=False).print(
+                f"{ex.quarantined:,} row{'s' if ex.quarantined != 1 else ''} quarantined{where}.", markup=False)
     sys.exit(1 if ex.quarantined else 0)
 
 

@@ -40,7 +40,6 @@ import fnmatch
 import hashlib
 import io
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field, replace
@@ -88,25 +87,33 @@ _ARTICLES = r"^(?:the|la|le|les|l) "
 # Matching text: headers, value maps, country names
 # --------------------------------------------------------------------------------------------------
 
-def match_key(text: object) -> str:
-    """The form in which headers and values are compared: no accents, lower case, words only.
-
-    >>> match_key("  Côte d'Ivoire "), match_key("cote_d_ivoire"), match_key("N° dossier")
-    ('cote d ivoire', 'cote d ivoire', 'n dossier')
-    """
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return " ".join(re.findall(r"[^\W_]+", text))
-
-
 def match_key_expr(expr: pl.Expr) -> pl.Expr:
-    """:func:`match_key` as a polars expression (the same result, vectorised)."""
+    """The form in which headers and values are compared: no accents, lower case, words only."""
     return (expr.str.normalize("NFKD").str.replace_all(r"\p{M}+", "").str.to_lowercase()
             .str.replace_all(r"[\W_]+", " ").str.strip_chars())
 
 
+def match_keys(texts: list) -> list[str]:
+    """:func:`match_key_expr` of many texts (the same code, so Python and polars never disagree)."""
+    series = pl.Series("k", [str(t) for t in texts], dtype=pl.String)
+    return series.to_frame().select(match_key_expr(pl.col("k")))["k"].to_list()
+
+
+def match_key(text: object) -> str:
+    """The match key of one text.
+
+    >>> match_key("  Côte d'Ivoire "), match_key("cote_d_ivoire"), match_key("N° dossier")
+    ('cote d ivoire', 'cote d ivoire', 'n dossier')
+    """
+    return match_keys([text])[0]
+
+
+def _country_keys(texts: list[str]) -> list[str]:
+    return [re.sub(_ARTICLES, "", k) for k in match_keys(texts)]
+
+
 def _country_key(text: str) -> str:
-    return re.sub(_ARTICLES, "", match_key(text))
+    return _country_keys([text])[0]
 
 
 @cache
@@ -128,17 +135,20 @@ def country_index() -> dict[str, str]:
     except OSError:  # pragma: no cover - pycountry always ships its translations
         def french(text: str) -> str:
             return text
-    levels: list[dict[str, set[str]]] = [defaultdict(set) for _ in range(3)]
+    entries: list[tuple[int, str, str]] = []  # (level, name, alpha-3)
     for country in pycountry.countries:
         names = [n for n in (country.name, getattr(country, "common_name", None),
                              getattr(country, "official_name", None)) if n]
         names += [french(n) for n in names]
         for name in names:
-            levels[0][_country_key(name)].add(country.alpha_3)
+            entries.append((0, name, country.alpha_3))
             if ", " in name:
                 head, tail = name.split(", ", 1)
-                levels[1][_country_key(f"{tail} {head}")].add(country.alpha_3)
-                levels[2][_country_key(head)].add(country.alpha_3)
+                entries.append((1, f"{tail} {head}", country.alpha_3))
+                entries.append((2, head, country.alpha_3))
+    levels: list[dict[str, set[str]]] = [defaultdict(set) for _ in range(3)]
+    for (level, _, code), key in zip(entries, _country_keys([name for _, name, _ in entries])):
+        levels[level][key].add(code)
     levels[0].update({"kosovo": {"XKX"}, "stateless": {"XXA"}, "apatride": {"XXA"}})
     index: dict[str, str | None] = {}
     for level in levels:
@@ -464,7 +474,7 @@ def parse_mapping(data: Any, *, name: str = "mapping", sha256: str = "") -> Mapp
     for source in sources.values():
         _check_source(source, sources, tables, name, problems)
     if problems:
-        listed = "\n".join(f"  - {p}" for p in problems)
+        listed = "\n".join(f"  - {p.removeprefix(name + ': ')}" for p in problems)
         raise MappingError(f"{name}: {len(problems)} problem{'s' if len(problems) > 1 else ''} in the mapping "
                            f"(see docs/mappings.md):\n{listed}")
     return Mapping(name=name, organisation=organisation, label=str(label) if label else None,
@@ -1143,8 +1153,10 @@ def _csv_grid(path: Path, source: Source, mapping: Mapping) -> tuple[str, pl.Dat
 def _find_header(rows: list[list[str | None]], keys: set[str], required: set[str]) -> int | None:
     """The first row holding every required column; else the row holding the most mapped columns."""
     best, best_score = None, 0
+    cells = [c for row in rows for c in row if c is not None]
+    key_of = dict(zip(cells, match_keys(cells)))
     for i, row in enumerate(rows):
-        found = {match_key(c) for c in row if c is not None}
+        found = {key_of[c] for c in row if c is not None}
         if required and required <= found:
             return i
         score = len(keys & found)

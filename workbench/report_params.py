@@ -335,9 +335,11 @@ def _validate_explore(values: dict[str, Any], problems: list[str]) -> None:
     if not isinstance(by, list) or not all(isinstance(b, str) for b in by):
         problems.append(f"'by' must be a list of breakdowns such as [sex, 'sex,age_group'], got {by!r}.")
         return
+    from .indicators import DIMENSION_ALIASES
+
     for item in by:
         for dim in (d.strip() for d in item.split(",")):
-            if dim not in cat.dimensions:
+            if dim not in cat.dimensions and dim not in DIMENSION_ALIASES:
                 problems.append(f"'by': unknown dimension {dim!r}{_suggest(dim, list(cat.dimensions))}.")
     values["by"] = by
 

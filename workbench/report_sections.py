@@ -52,10 +52,6 @@ def _e(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-class EngineLimitation(Exception):
-    """A breakdown the indicator engine cannot compute yet (shown as not available)."""
-
-
 @dataclass(frozen=True)
 class Block:
     """One displayed piece of a report: HTML, a plain-text stand-in and the figures it shows."""
@@ -86,6 +82,31 @@ def _payload_table(frame: pl.DataFrame, role: str) -> dict[str, Any]:
     """Indicator rows as JSON: the indicator-table columns only (what the report shows)."""
     frame = _current(frame)
     return {"role": role, "columns": frame.columns, "rows": [list(r) for r in frame.iter_rows()]}
+
+
+def _chart_svg(chart, lang: str) -> str:
+    """A chart as SVG (vl-convert, offline). Categories keep the order the chart data gives them.
+
+    Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
+    min, max or count; the charts sort by an ``order`` field, so the op is set here.
+    """
+    from .charts import spec_to_svg
+
+    spec = chart.to_dict(validate=False)
+    _sort_by_min(spec)
+    return spec_to_svg(spec, lang)
+
+
+def _sort_by_min(node: Any) -> None:
+    if isinstance(node, dict):
+        sort = node.get("sort")
+        if isinstance(sort, dict) and "field" in sort and "op" not in sort:
+            sort["op"] = "min"
+        for value in node.values():
+            _sort_by_min(value)
+    elif isinstance(node, list):
+        for value in node:
+            _sort_by_min(value)
 
 
 def _svg(svg: str, key: str) -> str:
@@ -158,13 +179,8 @@ class Report:
 
         key = ("change", tuple(indicators), tuple(by))
         if key not in self._cache:
-            try:
-                self._cache[key] = engine.change(self.extract, self.period, self.compare,
-                                                 indicators=list(indicators), by=list(by), **self._kwargs())
-            except pl.exceptions.DuplicateError as exc:
-                # The engine cannot yet break down by a dimension named like a column of the
-                # indicator table ('flag'): say so instead of failing the whole report.
-                raise EngineLimitation(", ".join(by)) from exc
+            self._cache[key] = engine.change(self.extract, self.period, self.compare, indicators=list(indicators),
+                                             by=list(by), **self._kwargs())
         return self._cache[key]
 
     def table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> pl.DataFrame:
@@ -275,7 +291,7 @@ class Report:
 
     def trends(self, indicators: Sequence[str], n: int | None = None) -> Block:
         """Small line charts of the indicators' totals over the last ``n`` periods."""
-        from .charts import trend_chart, to_svg
+        from .charts import trend_chart
 
         ok, missing = self._available(indicators)
         charts = []
@@ -283,7 +299,7 @@ class Report:
         if ok:
             data = self.series(ok, n)
             for ind in ok:
-                svg = to_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
         heading = f"<h3>{_e(text('headings', 'trends', self.lang))}</h3>"
@@ -294,19 +310,13 @@ class Report:
     def breakdown(self, indicator: str, by: str, chart: bool = True, top: int | None = 12,
                   title: str | None = None) -> Block:
         """One indicator by one dimension: a table (every category) and a bar chart (the ``top`` largest)."""
-        from .charts import breakdown_chart, to_svg
+        from .charts import breakdown_chart
         from .tables import breakdown_table, to_html
 
         ok, missing = self._available([indicator])
         if not ok:
             return self._block("breakdown", self._not_available(missing), indicator, [])
-        try:
-            figures = self.figures([indicator], [by])
-        except EngineLimitation as exc:
-            label = f"{load_catalogue()[indicator].label[self.lang]} — {labels.dimension_label(by, self.lang)}"
-            why = text("text", "not_available", self.lang, why=text("text", "engine_limit", self.lang,
-                                                                   dim=labels.dimension_label(str(exc), self.lang)))
-            return self._block("breakdown", f'<p class="wb-na">{_e(label)} — {_e(why)}</p>', indicator, [])
+        figures = self.figures([indicator], [by])
         gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart:
@@ -315,8 +325,8 @@ class Report:
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
                 chart_title = (f"{load_catalogue()[indicator].label[self.lang]} — "
                                f"{text('text', 'top_categories', self.lang, n=top)}")
-            svg = to_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
-                                         width=300), self.lang)
+            svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
+                                             width=300), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
         inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>'
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
@@ -324,7 +334,7 @@ class Report:
     def matrix(self, indicators: Sequence[str], by: str, title: str | None = None,
                chart: str | None = None) -> Block:
         """Several indicators side by side, one row per category of ``by`` (a return's layout)."""
-        from .charts import breakdown_chart, to_svg
+        from .charts import breakdown_chart
         from .tables import matrix_table, to_html
 
         cat = load_catalogue()
@@ -337,8 +347,8 @@ class Report:
         gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart and chart in ok:
-            svg = to_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300),
-                         self.lang)
+            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300),
+                             self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
         inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._not_available(missing)
         return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
@@ -415,7 +425,7 @@ class Report:
                                "earlier": r["earlier"], "rows": self._count(r)} for r in frame.iter_rows(named=True)],
                              schema={c: pl.String for c in ("table", "later", "earlier", "rows")})
         notes = self._k_note(frame)
-        if frame.height and not frame["numerator"].fill_null(1).any():
+        if frame.height and not (frame["numerator"].fill_null(1) > 0).any():
             notes = [text("text", "quality_no_date_order", lang)] + notes
         gt = text_table(shown, self._columns(), None, notes, right=["rows"])
         heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'date_order', lang))}</h2>"

@@ -217,8 +217,7 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
     names = {"category": labels.dimension_label(dimension, lang)}
     for col, ind_id in zip(columns, indicators):
         ind = cat[ind_id]
-        unit = "" if ind.unit in ("count", "ratio") else f" ({labels.ui(f'unit_{ind.unit}', lang)})"
-        names[col] = ind.label[lang] + unit
+        names[col] = ind.label[lang]
     gt = gt.cols_label(**names).cols_align("right", columns=columns).tab_style(_bold(), _body_row(0))
     multi = any(dimension in cat[i].multi for i in indicators)
     return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=suppressed, multi=multi)

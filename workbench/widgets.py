@@ -58,6 +58,7 @@ STYLE = """
 <style>
 .wb-dashboard { font-family: "DejaVu Sans", var(--jp-ui-font-family), sans-serif; color: #1a202c;
   max-width: 1180px; }
+.wb-dashboard .widget-html-content { line-height: 1.35; }
 .wb-header h1 { font-size: 1.5em; margin: 0 0 2px 0; font-weight: 600; }
 .wb-header .wb-sub { color: #4a5568; font-size: 0.95em; }
 .wb-badge { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 0.85em;
@@ -83,6 +84,7 @@ STYLE = """
   border-radius: 4px; color: #2b6cb0; text-decoration: none; font-size: 0.9em; }
 .wb-downloads a:hover { background: #ebf8ff; }
 .wb-link { font-size: 0.85em; }
+.wb-row { gap: 12px 24px; align-items: flex-start; }
 .wb-filters .widget-label { min-width: 0; }
 </style>
 """
@@ -92,6 +94,12 @@ def _html(value: str = "", cls: str = "") -> w.HTML:
     box = w.HTML(value=value)
     if cls:
         box.add_class(cls)
+    return box
+
+
+def _row(children) -> w.HBox:
+    box = w.HBox(children, layout=w.Layout(flex_flow="row wrap"))
+    box.add_class("wb-row")
     return box
 
 
@@ -308,7 +316,8 @@ class ChartArea(w.HBox):
         self.breakdown = _html(cls="wb-chart")
         self.trend.add_class("wb-chart-trend")
         self.breakdown.add_class("wb-chart-breakdown")
-        super().__init__([self.trend, self.breakdown], layout=w.Layout(flex_flow="row wrap", gap="24px"))
+        super().__init__([self.trend, self.breakdown], layout=w.Layout(flex_flow="row wrap"))
+        self.add_class("wb-row")
 
     @staticmethod
     def _svg(chart, lang: str, key: str) -> str:
@@ -411,7 +420,7 @@ class Dashboard(w.VBox):
         super().__init__([
             _html(STYLE), self.header, self.notices, self.filters, self.scope, self.status, self.tiles,
             section("summary_title", dimension=dim), self.summary,
-            w.HBox([self.picker, self.breakdown_picker], layout=w.Layout(flex_flow="row wrap", gap="12px")),
+            _row([self.picker, self.breakdown_picker]),
             self.charts, self.table, self.downloads, self.link_box,
         ])
         self.add_class("wb-dashboard")
