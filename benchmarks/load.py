@@ -64,7 +64,7 @@ def main() -> None:
     mib = 1024 * 1024
     print(f"rows: {runs[0]['rows']}  quarantined: {runs[0]['quarantined']}")
     print(f"load + validate, median of {args.repeat}: {seconds:.2f} s (runs: "
-          f"{', '.join(f'{r['seconds']:.2f}' for r in runs)})")
+          f"{', '.join('%.2f' % r['seconds'] for r in runs)})")
     print(f"peak RSS: {peak / mib:,.0f} MiB (imports alone: {base['peak_bytes'] / mib:,.0f} MiB); "
           f"accepted tables in memory: {size / mib:,.0f} MiB; "
           f"ratio peak/tables: {peak / size:.2f} (net of imports: {(peak - base['peak_bytes']) / size:.2f})")

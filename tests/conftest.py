@@ -230,3 +230,7 @@ def make_extract(tmp_path):
 def valid_extract(make_extract) -> Path:
     """A folder holding the whole valid extract as CSV."""
     return make_extract(name="valid")
+
+
+# Session fixtures of the report tests (small demo extract, demo reports rendered once).
+pytest_plugins = ["conftest_reports"]

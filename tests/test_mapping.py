@@ -156,7 +156,7 @@ def test_every_problem_is_reported_at_once():
     assert text.count("\n  - ") >= 8
 
 
-def test_yaml_traps_are_closed():
+def test_yaml_traps_are_closed(tmp_path):
     m = parse("""
         organisation: o
         sources:
@@ -175,16 +175,17 @@ def test_yaml_traps_are_closed():
     """)
     rule = next(r for r in m.sources["reg"].columns if r.field == "nationality")
     assert dict(rule.values) == {"no": "NOR", "non": "unknown"}
-    with pytest.raises(MappingError, match="given twice"):
-        parse("""
-            organisation: o
-            sources:
-              reg:
-                columns:
-                  Sexe: sex
-                  Sexe: sex
-            tables: {}
-        """)
+    path = write(tmp_path, """
+        organisation: o
+        sources:
+          reg:
+            columns:
+              Sexe: sex
+              Sexe: sex
+        tables: {}
+    """)
+    with pytest.raises(MappingError, match=r"line 7, column 7\): the key 'Sexe' is given twice \(first on line 6\)"):
+        mapping.load_mapping(path)
 
 
 def test_an_identifier_must_be_pseudonymised_and_of_its_kind():

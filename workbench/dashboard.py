@@ -237,6 +237,13 @@ def show(name: str):
         return widgets.Dashboard(session, page, view, notices, link=True)
     except WorkbenchError as exc:
         return ipywidgets.HTML(f"<div class='wb-error'>{html.escape(str(exc))}</div>")
+    except Exception:  # the server's log gets the traceback; the viewer a sentence
+        import logging
+
+        logging.getLogger(__name__).exception("dashboard %s could not be built", name)
+        return ipywidgets.HTML("<div class='wb-error'>This dashboard could not be built: the server's log "
+                               "says why. / Ce tableau de bord n'a pas pu être construit : voir le journal du "
+                               "serveur.</div>")
 
 
 __all__ = ["PAGES", "Server", "free_port", "kernel_session", "new_token", "running", "serve", "show"]

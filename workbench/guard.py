@@ -125,9 +125,11 @@ def kind_by_content(values: pl.Series, *, names: bool = True,
     looked for when ``names``, and need ``min_distinct_names`` different values (so that a
     repeated label such as "Paris Nord" is not taken for a name).
     """
-    s = values.cast(pl.String).str.strip_chars()
-    frame = pl.DataFrame({"v": s}).with_row_index("row", offset=1).filter(
-        pl.col("v").is_not_null() & (pl.col("v") != "")).head(SAMPLE)
+    # Lazy, so that only the sampled values are converted and trimmed.
+    frame = (pl.LazyFrame({"v": values}).with_row_index("row", offset=1)
+             .filter(pl.col("v").is_not_null())
+             .with_columns(pl.col("v").cast(pl.String).str.strip_chars())
+             .filter(pl.col("v") != "").head(SAMPLE).collect())
     n = frame.height
     if n == 0:
         return None

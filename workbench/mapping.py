@@ -51,7 +51,7 @@ import polars as pl
 import yaml
 
 from . import guard, readers
-from .exceptions import MappingError
+from .exceptions import IdentifierColumnError, MappingError
 from .schema import EXTRA_NATIONALITY_CODES, TABLE_ORDER, TABLES, Column, nationality_codes, vocabulary
 from .validation import BOOLEAN_WORDS, QUARANTINE_SCHEMA
 
@@ -77,6 +77,7 @@ UNMAPPED_CHOICES = ("quarantine", "unknown")
 NOT_KNOWN = ("unknown", "inconnu", "inconnue", "nsp", "ne sait pas", "n a", "na", "nr", "non renseigne")
 HEADER_SEARCH_ROWS = 30
 MAX_UNMAPPED_VALUES = 20
+MIN_IDENTIFIER_LENGTH = 3  # identifier values shorter than this are not looked for inside kept text
 
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ORG_CODE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -224,10 +225,11 @@ class ColumnRule:
     countries: bool = True
     explicit_type: str | None = None
     explicit_vocab: str | None = None
+    key: str = ""                       # the match key of the header (set when parsed)
 
-    @property
-    def key(self) -> str:
-        return match_key(self.raw)
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", match_key(self.raw))
 
 
 @dataclass(frozen=True)
@@ -589,8 +591,7 @@ def _parse_column(raw: str, rule: Any, where: str, problems: _Problems) -> Colum
         problems.add(f"{where}.values", "must map raw values to codes, e.g. {Homme: male, Femme: female}")
         values = {}
     value_pairs: dict[str, Any] = {}
-    for k, v in values.items():
-        key = match_key(k)
+    for (k, v), key in zip(values.items(), match_keys(list(values))):
         if key in value_pairs and value_pairs[key] != v:
             problems.add(f"{where}.values", f"'{k}' reads as the same value as another key with a different "
                                             "target (values are compared without case or accents)")
@@ -1442,14 +1443,15 @@ def _lookup(frame: pl.DataFrame, d: Derived, alias: str, done: dict[str, pl.Data
 
 
 def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str, pl.DataFrame]
-                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, SourceReport]:
-    """Map one source: (all rows with fields, accepted rows, quarantine, quarantined ids, report)."""
+                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, SourceReport, dict]:
+    """Map one source: (all rows with fields, accepted rows, quarantine, quarantined ids, report,
+    identifier values)."""
     present: dict[str, str] = {}
     duplicates: set[str] = set()
-    for header, internal in zip(raw.headers, [f"wb_c{i}" for i in range(len(raw.headers))]):
+    header_keys = match_keys(raw.headers)
+    for header, key, internal in zip(raw.headers, header_keys, [f"wb_c{i}" for i in range(len(raw.headers))]):
         if not header:
             continue
-        key = match_key(header)
         if key in present:
             duplicates.add(key)
         present.setdefault(key, internal)
@@ -1547,8 +1549,42 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
     qids = pl.concat(parts) if parts else pl.DataFrame(schema={"kind": pl.String, "identity": pl.String,
                                                                  "row": pl.Int64})
     qids = qids.join(quarantine.select("row", "file", "reason"), on="row", how="left")
-    report = _report(source, raw, present, ok, bad, quarantine, frame, unmapped_flags, written)
-    return frame, ok, quarantine, qids, report
+    report = _report(source, raw, header_keys, present, ok, bad, quarantine, frame, unmapped_flags, written)
+    return frame, ok, quarantine, qids, report, _identifier_values(source, raw, header_keys)
+
+
+def _identifier_values(source: Source, raw: RawSource, header_keys: list[str]) -> dict[str, list[str]]:
+    """The values of the columns that hold identifiers (pseudonymised, or named like names, phones,
+    e-mails, addresses, authority numbers), by raw header: kept text must not contain them."""
+    rules = {r.key: r for r in source.columns}
+    out = {}
+    for position, (header, key) in enumerate(zip(raw.headers, header_keys)):
+        rule = rules.get(key)
+        if not header or not (guard.kind_by_name(header) or (rule is not None and rule.pseudonym)):
+            continue
+        values = (raw.frame.select(pl.col(f"wb_c{position}").drop_nulls().str.strip_chars().unique().alias("v"))
+                  .filter(pl.col("v").str.len_chars() >= MIN_IDENTIFIER_LENGTH)["v"].sort())
+        if values.len():
+            out[f"{raw.file}: {header}"] = values.to_list()
+    return out
+
+
+def _check_kept(tables: dict[str, pl.DataFrame], mapping: Mapping, identifiers: dict[str, list[str]]) -> None:
+    """Refuse a kept column that holds a value of an identifier column of the export (a name in free text)."""
+    for name, frame in tables.items():
+        tm = mapping.tables[name]
+        for column in tm.extras:
+            text = frame.get_column(column).cast(pl.String)
+            for where, values in identifiers.items():
+                hits = text.str.contains_any(values, ascii_case_insensitive=True).fill_null(False)
+                if hits.any():
+                    row = int(frame.filter(hits)[SRC_ROW][0])
+                    file = frame[SRC_FILE][0]
+                    raise IdentifierColumnError(
+                        f"{file}: the column kept as '{column}' in {name} holds values of the column "
+                        f"{where.split(': ', 1)[1]!r} (first at row {row}): free text with names, phone numbers or "
+                        f"identifiers cannot be kept. Drop it in {mapping.name}.",
+                        file=file, table=name, column=column, row=row)
 
 
 def _check(i: int, rule: ColumnRule, internal: str, rule_name: str, reason: str, hidden: bool) -> _Check:
@@ -1611,20 +1647,21 @@ def _apply_derived(frame: pl.DataFrame, d: Derived, source: Source, done: dict[s
     return frame.drop([c for c in frame.columns if c.startswith(f"wb_lookup_{d.field}_")])
 
 
-def _report(source: Source, raw: RawSource, present: dict[str, str], ok: pl.DataFrame, bad: pl.DataFrame,
+def _report(source: Source, raw: RawSource, header_keys: list[str], present: dict[str, str], ok: pl.DataFrame,
+            bad: pl.DataFrame,
             quarantine: pl.DataFrame, frame: pl.DataFrame, unmapped_flags: dict[str, str],
             written: set[str]) -> SourceReport:
     rules = {r.key: r for r in source.columns}
     columns: dict[str, str] = {}
     dropped: list[str] = []
     unmapped: list[str] = []
-    for position, header in enumerate(raw.headers, start=1):
+    for position, (header, key) in enumerate(zip(raw.headers, header_keys), start=1):
         internal = f"wb_c{position - 1}"
         if not header:
             if frame.select(pl.col(internal).is_not_null().any()).item():
                 unmapped.append(f"(column {position}, no header)")
             continue
-        rule = rules.get(match_key(header))
+        rule = rules.get(key)
         if rule is None:
             unmapped.append(header)
         elif rule.field is None:
@@ -1738,13 +1775,15 @@ def _apply(mapping: Mapping, raws: dict[str, RawSource]) -> Mapped:
     done: dict[str, pl.DataFrame] = {}
     accepted: dict[str, pl.DataFrame] = {}
     quarantines, qids, reports, warnings = [], [], {}, []
+    identifiers: dict[str, list[str]] = {}
     for name in _source_order(mapping.sources) or list(mapping.sources):
         source = mapping.sources[name]
         raw = raws[name]
         if raw.blank_rows:
             warnings.append(f"{raw.file}: {len(raw.blank_rows):,} blank row{'s' if len(raw.blank_rows) > 1 else ''} "
                             "ignored.")
-        everything, ok, quarantine, ids, report = _map_source(source, raw, mapping, done)
+        everything, ok, quarantine, ids, report, found = _map_source(source, raw, mapping, done)
+        identifiers.update(found)
         done[name] = everything
         accepted[name] = ok
         quarantines.append(quarantine)
@@ -1761,6 +1800,7 @@ def _apply(mapping: Mapping, raws: dict[str, RawSource]) -> Mapped:
         warnings.extend(notes)
         id_columns[tname] = {c.name: c.name.removesuffix("_id") for c in TABLES[tname].columns
                              if c.kind == "id" and c.name in frame.columns}
+    _check_kept(tables, mapping, identifiers)
     quarantine = pl.concat(quarantines) if quarantines else pl.DataFrame(schema=QUARANTINE_SCHEMA)
     return Mapped(mapping=mapping, tables=tables, id_columns=id_columns, quarantine=quarantine,
                   quarantined_ids=pl.concat(qids) if qids else pl.DataFrame(), sources=reports, warnings=warnings)

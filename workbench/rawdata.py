@@ -114,8 +114,20 @@ def _names(rng: np.random.Generator, n: int) -> tuple[list[str], list[str]]:
     return firsts[:n], lasts[:n]
 
 
+def _distinct(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarray:
+    """``n`` distinct integers in [lo, hi), in drawing order (without building the whole range)."""
+    out: list[int] = []
+    seen: set[int] = set()
+    while len(out) < n:
+        for x in rng.integers(lo, hi, 2 * (n - len(out)) + 8).tolist():
+            if x not in seen and len(out) < n:
+                seen.add(x)
+                out.append(x)
+    return np.array(out, dtype=np.int64)
+
+
 def _phones(rng: np.random.Generator, n: int) -> list[str]:
-    digits = rng.choice(np.arange(10_000_000, 30_000_000), size=n, replace=False)
+    digits = _distinct(rng, 10_000_000, 30_000_000, n)
     return [f"+216 2{d % 10} {(d // 10) % 1000:03d} {(d // 10_000) % 1000:03d}" for d in digits.tolist()]
 
 
@@ -240,7 +252,7 @@ def register_fr(folder: str | Path, *, persons: int = 60, seed: int = 1) -> RawF
     firsts, lasts = _names(rng, n)
     phones = _phones(rng, n)
     emails = [f"user{100 + i}@example.org" if rng.random() < 0.5 else None for i in range(n)]
-    ids = [f"ASSO-24-{i:05d}" for i in rng.choice(np.arange(100, 99_999), size=n, replace=False).tolist()]
+    ids = [f"ASSO-24-{i:05d}" for i in _distinct(rng, 100, 99_999, n).tolist()]
     sex = _choice(rng, {"female": 4, "male": 6}, n)
     sex_label = [{"female": "Femme", "male": "Homme"}[s] for s in sex]
     sex_label = [s.lower() if rng.random() < 0.1 else s for s in sex_label]  # "homme": still Homme
@@ -397,7 +409,7 @@ def kobo_csv(folder: str | Path, *, persons: int = 50, seed: int = 2, values: st
     n = persons
     firsts, lasts = _names(rng, n)
     phones = _phones(rng, n)
-    codes = [f"BEN-{i:05d}" for i in rng.choice(np.arange(1, 99_999), size=n, replace=False).tolist()]
+    codes = [f"BEN-{i:05d}" for i in _distinct(rng, 1, 99_999, n).tolist()]
     sex = _choice(rng, {"femme": 5, "homme": 6, "autre": 0.3}, n)
     year = rng.integers(1965, 2009, n)
     has_year = rng.random(n) < 0.8
@@ -416,7 +428,7 @@ def kobo_csv(folder: str | Path, *, persons: int = 50, seed: int = 2, values: st
     topic = _choice(rng, {"asile": 5, "sejour": 3, "travail": 1, "logement": 1, "sante": 1, "autre": 1}, m)
     interp = _choice(rng, {"oui": 3, "non": 7, "": 1}, m)
     uuids = [_uuid(rng) for _ in range(m)]
-    kobo_ids = (rng.choice(np.arange(10_000_000), size=m, replace=False) + 180_000_000).tolist()
+    kobo_ids = (_distinct(rng, 0, 10_000_000, m) + 180_000_000).tolist()
     candidates = [int(i) for i in rng.permutation(m)]
     bad_channel, bad_date, no_code = candidates[:3]
 
@@ -527,7 +539,7 @@ def primero_xlsx(folder: str | Path, *, cases: int = 40, seed: int = 3) -> RawFi
     firsts, lasts = _names(rng, n)
     phones = _phones(rng, n)
     case_uuid = [_uuid(rng) for _ in range(n)]
-    display = [f"{x:07X}" for x in rng.choice(np.arange(0x1000000, 0xFFFFFFF), size=n, replace=False).tolist()]
+    display = [f"{x:07X}" for x in _distinct(rng, 0x1000000, 0xFFFFFFF, n).tolist()]
     unhcr = [f"{int(a):03d}-24C{int(b):05d}" for a, b in zip(rng.integers(100, 999, n), rng.integers(0, 99_999, n))]
     sex = _choice(rng, {"female": 4, "male": 6}, n)
     registered = [_to_date(d) for d in _dates(rng, n, START, dt.date(2024, 10, 31)).tolist()]

@@ -198,11 +198,17 @@ def read_csv(path: Path, table: str) -> RawTable:
 
 
 def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
-    """Trim text cells; an empty cell becomes null."""
-    exprs = [
-        pl.col(c).str.strip_chars().replace("", None).alias(c)
-        for c, t in frame.schema.items() if t == pl.String
-    ]
+    """Trim text cells; an empty cell becomes null.
+
+    Only the columns that need it are rewritten (a clean Parquet file is left as it is,
+    which saves a copy of every text column).
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    dirty = frame.select(
+        (pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c) for c in text).row(0)
+    exprs = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c, d in zip(text, dirty) if d]
     return frame.with_columns(exprs) if exprs else frame
 
 
@@ -216,9 +222,7 @@ def read_parquet(path: Path, table: str) -> RawTable:
         raise UnreadableFileError(f"{file}: not a readable Parquet file ({_first_line(exc)}).", file=file,
                                   table=table) from None
     frame = _normalise_columns(frame, file)
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Categorical, pl.Enum))
-    )
+    # Enum and categorical columns stay so: their few categories are checked, not every cell.
     return RawTable(table, file, _clean_strings(frame))
 
 

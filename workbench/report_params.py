@@ -188,6 +188,8 @@ def parse_override(item: str) -> tuple[str, Any]:
         value = yaml.safe_load(text) if text else None
     except yaml.YAMLError:
         value = text
+    if isinstance(value, dict) and not text.startswith("{"):
+        value = text  # "title=Rapport: T4" is text, not a mapping
     return key, _plain(value)
 
 

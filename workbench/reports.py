@@ -91,9 +91,9 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
         source = write_kernel_spec(Path(tmp) / name, overrides={"display_name": "Python (workbench)"},
                                    extra_arguments=list(KERNEL_ARGS))
         try:
-            KernelSpecManager().install_kernel_spec(source, name, prefix=sys.prefix, replace=True)
+            KernelSpecManager().install_kernel_spec(source, name, prefix=sys.prefix)
         except OSError:
-            KernelSpecManager().install_kernel_spec(source, name, user=True, replace=True)
+            KernelSpecManager().install_kernel_spec(source, name, user=True)
     return name
 
 
@@ -127,10 +127,11 @@ def _execution_error(exc: Exception, notebook: Path, nb_path: Path | None) -> Re
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
-        source = next((line.strip() for line in (exc.source or "").splitlines()
-                       if line.strip() and not line.strip().startswith("#")), "")
+        lines = [line.strip() for line in (exc.source or "").splitlines()
+                 if line.strip() and not line.strip().startswith("#")]
+        source = lines[-1] if lines else ""
         evalue = (exc.evalue or "").strip()
-        msg = (f"{notebook.name} stopped at cell {exc.exec_count} ({source[:80]}) with {exc.ename}: {evalue}")
+        msg = f"{notebook.name} stopped at cell [{exc.exec_count}] ({source[:80]}) with {exc.ename}: {evalue}"
     else:
         msg = f"{notebook.name} could not be run: {type(exc).__name__}: {str(exc).strip()[:500]}"
     return ReportError(msg)
@@ -316,18 +317,28 @@ def batch(params_files: Sequence[str | Path], overrides: Sequence[str] = (), out
 # --------------------------------------------------------------------------- demo
 
 def demo_parameter_files() -> list[Path]:
-    """The example parameter files shipped in ``parameters/``, one per report."""
-    return sorted(PARAMETERS.glob("*.yaml"))
+    """The example parameter files shipped in ``parameters/`` (those naming a report), one per report."""
+    import yaml
+
+    out = []
+    for path in sorted(PARAMETERS.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("report"):
+            out.append(path)
+    return out
 
 
-def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", jobs: int = 2) -> list[Path]:
+def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", jobs: int = 2,
+                overrides: Sequence[str] = ()) -> list[Path]:
     """Render every example report of ``parameters/`` on the demo extract at ``extract_dir``.
 
-    Returns the HTML files written (one per report). Raises
+    Returns the HTML files written (one per report, in the order of the parameter
+    files). ``overrides`` apply to every report (e.g. ``["audience=partner"]``). Raises
     :class:`~workbench.exceptions.ReportError` listing every report that failed.
     """
     extract = Path(extract_dir).resolve()
-    outcomes = batch(demo_parameter_files(), [f"extract={extract}"], Path(output_dir).resolve(), jobs=jobs)
+    outcomes = batch(demo_parameter_files(), [f"extract={extract}", *overrides], Path(output_dir).resolve(),
+                     jobs=jobs)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise ReportError("Some demo reports failed:\n" + "\n".join(f"  - {o.params_file}: {o.error}"

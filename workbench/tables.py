@@ -227,7 +227,7 @@ def text_table(frame: pl.DataFrame, column_labels: dict[str, str], title: str | 
                notes: list[str] | tuple[str, ...] = (), right: list[str] | tuple[str, ...] = (),
                bold_first: bool = False):
     """A table of text cells already formatted (data-quality summaries, lists), with notes."""
-    frame = frame.select([pl.col(c).cast(pl.String) for c in frame.columns])
+    frame = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
     gt = _gt(frame, f"text/{title}/{','.join(frame.columns)}")
     if title:
         gt = gt.tab_header(title)

@@ -135,6 +135,8 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
             attrs[c] = dy.Bool(nullable=nullable)
         elif column.kind == "year":
             attrs[c] = dy.Int32(nullable=nullable, min=MIN_BIRTH_YEAR, max=max_year)
+        elif column.kind == "vocab":
+            attrs[c] = dy.Enum(list(vocabulary(column.vocab)), nullable=nullable)
         else:
             attrs[c] = dy.String(nullable=nullable)
         if column.kind in ("date", "bool", "year"):
@@ -145,14 +147,17 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
                     "year": "a year such as 1990"}[column.kind]
             checks.append(Check(f"{c}__format", f"invalid_{'boolean' if column.kind == 'bool' else column.kind}",
                                 c, _fmt(f"{c} '{{}}' is not {what}", value)))
+        if column.kind == "vocab":
+            # Codes are cast to the vocabulary's Enum; a code outside it is flagged, and checked
+            # before presence so that a required 'M' reads as an unknown code, not as empty.
+            attrs[_bad(c)] = dy.Bool(nullable=False)
+            rules[f"{c}__code"] = ~pl.col(_bad(c))
+            checks.append(Check(f"{c}__code", "unknown_code", c,
+                                _fmt(f"{c} '{{}}' is not a known code (expected {_vocab_hint(column)})", value)))
         if column.required:
             checks.append(Check(f"{c}|nullability", "required", c,
                                 pl.when(value.is_null()).then(pl.lit(f"{c} is required but empty"))
                                 .otherwise(_fmt(f"{c} is required but '{{}}' was given", value))))
-        if column.kind == "vocab":
-            rules[f"{c}__code"] = col.is_null() | col.is_in(list(vocabulary(column.vocab)))
-            checks.append(Check(f"{c}__code", "unknown_code", c,
-                                _fmt(f"{c} '{{}}' is not a known code (expected {_vocab_hint(column)})", value)))
         if column.kind == "year":
             for bound in ("min", "max"):
                 checks.append(Check(f"{c}|{bound}", "out_of_range", c,
@@ -202,17 +207,57 @@ def numbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
+def _by_uniques(series: pl.Series, expr: pl.Expr, limit: int = 10_000) -> pl.Series:
+    """Apply a normalising expression (on column ``u``) through the column's distinct values.
+
+    Codes have few distinct values, so this is much faster than applying it to every cell;
+    above ``limit`` distinct values the expression is applied to the whole column.
+    """
+    uniques = series.unique(maintain_order=True)
+    if uniques.len() > limit:
+        return series.to_frame("u").select(expr.alias("u")).to_series().alias(series.name)
+    mapped = uniques.to_frame("u").select(expr.alias("u")).to_series()
+    if uniques.equals(mapped, null_equal=True):
+        return series
+    return series.replace_strict(uniques, mapped, return_dtype=mapped.dtype)
+
+
+def _typed_column(column: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series | None]:
+    """The typed column and, for parsed kinds, where parsing failed."""
+    name = column.name
+    if column.kind in ("vocab", "code"):
+        if isinstance(raw.dtype, pl.Enum):
+            categories = pl.Series(list(raw.dtype.categories), dtype=pl.String)
+            clean = categories.to_frame("u").select(_parse(column, pl.col("u"), pl.String).alias("u")).to_series()
+            # Typed input whose categories are already codes: cast the categories, not the cells.
+            normal = raw if categories.equals(clean, null_equal=True) else raw.cast(pl.String)
+        else:
+            normal = raw.cast(pl.String)
+        if normal.dtype == pl.String:
+            normal = _by_uniques(normal, _parse(column, pl.col("u"), pl.String))
+        if column.kind == "code":
+            return normal.cast(pl.String).alias(name), None
+        typed = normal.cast(dtype_of(column), strict=False)
+        return typed.alias(name), (normal.is_not_null() & typed.is_null()).alias(_bad(name))
+    if column.kind == "id":
+        return raw.cast(pl.String).alias(name), None
+    frame = raw.to_frame(name)
+    parsed = frame.select(_parse(column, pl.col(name), raw.dtype).cast(dtype_of(column)).alias(name)).to_series()
+    failed = frame.with_columns(parsed.alias("wb_parsed")).select(
+        _parse_failed(column, pl.col(name), pl.col("wb_parsed"))).to_series()
+    return parsed, failed.alias(_bad(name))
+
+
 def type_table(spec: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """Parse the contract columns of a raw table; adds the row number and parse-failure flags."""
     frame = numbered(frame)
-    typed = []
+    columns = [frame[ROW]]
     for column in spec.columns:
-        raw = pl.col(column.name)
-        parsed = _parse(column, raw, frame.schema[column.name])
-        typed.append(parsed.cast(dtype_of(column) if column.kind != "vocab" else pl.String).alias(column.name))
-        if column.kind in ("date", "bool", "year"):
-            typed.append(_parse_failed(column, raw, parsed).alias(_bad(column.name)))
-    return frame.select(pl.col(ROW), *typed)
+        typed, failed = _typed_column(column, frame[column.name])
+        columns.append(typed)
+        if failed is not None:
+            columns.append(failed)
+    return pl.DataFrame(columns)
 
 
 def validate_table(spec: Table, frame: pl.DataFrame, file: str,
@@ -223,10 +268,7 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str,
     typed = type_table(spec, frame)
     good, failure = schema.filter(typed)
     extras = [c for c in frame.columns if c not in spec.column_names and c != ROW]
-    good = good.select(
-        pl.col(ROW),
-        *[pl.col(c).cast(dtype_of(col)) for c, col in ((c.name, c) for c in spec.columns)],
-    )
+    good = good.select(ROW, *spec.column_names)
     if extras:
         good = good.join(frame.select(ROW, *extras), on=ROW, how="left")
     bad = _quarantine_rows(spec, frame, failure.details(), checks, file, typed)
@@ -297,7 +339,8 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
             word = _PARENT_WORD[parent]
             frame = accepted[name]
             if parent in accepted:
-                ok_ids = accepted[parent].select(pl.col(parent_id).alias(column.name)).unique()
+                # Accepted ids are unique already (duplicates were quarantined).
+                ok_ids = accepted[parent].select(pl.col(parent_id).alias(column.name))
                 refused = (quarantined[parent].filter(pl.col(_ID).is_not_null())
                            .sort("row").unique(_ID, keep="first", maintain_order=True)
                            .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason")))

@@ -77,6 +77,7 @@ STYLE = """
 .wb-section { font-size: 1.1em; font-weight: 600; margin: 14px 0 4px 0; border-bottom: 1px solid #e2e8f0;
   padding-bottom: 2px; }
 .wb-scope { color: #4a5568; font-size: 0.9em; margin: 2px 0 6px 0; }
+.wb-hint { color: #718096; font-size: 0.85em; }
 .wb-definition { color: #4a5568; font-size: 0.88em; max-width: 900px; }
 .wb-chart { min-width: 300px; }
 .wb-chart svg { max-width: 100%; height: auto; }
@@ -149,10 +150,13 @@ class FilterPanel(w.VBox):
                 persons.append(self.selects[name])
             places = [s for n, s in self.selects.items() if n in ("sites", "centres")]
             more = w.Accordion(children=[w.VBox([w.HBox(persons[:2]), w.HBox(persons[2:]),
-                                                 _html(f"<span class='wb-scope'>{t('select_hint')}</span>")])],
+                                                 _html(f"<span class='wb-hint'>{t('select_hint')}</span>")])],
                                titles=(t("more_filters"),), selected_index=None)
             self.more = more
             rows = [w.HBox(places), more] if places else [more]
+        for name, box in (("period-kind", self.kind), ("period", self.period), ("start", self.start),
+                          ("end", self.end), ("compare", self.compare), *self.selects.items()):
+            box.add_class(f"wb-filter-{name}")  # stable hooks for the browser tests
         self.dates = w.HBox([self.start, self.end])
         top = w.HBox([self.kind, self.period, self.dates, self.compare], layout=w.Layout(flex_flow="row wrap"))
         super().__init__([top, *rows])
@@ -223,6 +227,7 @@ class IndicatorPicker(w.VBox):
                      for i in session.indicator_choices(page)],
             description=views.text("indicator", lang), style={"description_width": "initial"},
             layout=w.Layout(width="520px"))
+        self.dropdown.add_class("wb-indicator")
         self.definition = _html(cls="wb-definition")
         super().__init__([self.dropdown, self.definition])
         self.show(view)
@@ -240,6 +245,7 @@ class BreakdownPicker(w.Dropdown):
     def __init__(self, view: views.View) -> None:
         super().__init__(description=views.text("breakdown", view.lang), style={"description_width": "initial"},
                          layout=w.Layout(width="320px"))
+        self.add_class("wb-breakdown")
         self.show(view)
 
     def show(self, view: views.View) -> None:
@@ -412,7 +418,9 @@ class Dashboard(w.VBox):
         self.scope = _html()
         self.charts = ChartArea()
         self.table = TableView()
+        self.table.add_class("wb-table-view")
         self.downloads = Downloads()
+        self.downloads.add_class("wb-downloads-box")
         self.link_box = _html(cls="wb-link")
         lang = view.lang
         section = lambda key, **kw: _html(f"<div class='wb-section'>{views.text(key, lang, **kw)}</div>")  # noqa
@@ -527,7 +535,7 @@ class Dashboard(w.VBox):
         what = "; ".join(parts) if parts else views.text("filters_none", lang)
         comparison = view.comparison
         vs = f" — {views.text('vs', lang, period=comparison.label(lang))}" if comparison else ""
-        return f"<div class='wb-scope'><b>{html.escape(view.period.label(lang))}</b>{html.escape(vs)} · " \
+        return f"<div class='wb-scope' data-period='{view.period.code}'><b>{html.escape(view.period.label(lang))}</b>{html.escape(vs)} · " \
                f"{html.escape(what)}</div>"
 
     def render(self) -> None:

@@ -1,0 +1,281 @@
+"""Rendering reports: real papermill, real nbconvert, real Chromium, on a small demo extract.
+
+The demo reports are rendered once per session (``demo_runs`` in conftest_reports.py,
+audience partner); the tests read what was written. A few tests render again to check
+reproducibility and failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from workbench import disclosure, extract, indicators, notebook_tools, report_outputs, reports, scope
+from workbench.exceptions import ParameterError, ReportError
+from workbench.report_params import load, parse_override
+
+REPORTS = ("activity_report", "detention_report", "case_management_report", "data_quality_report", "explore")
+ID_COLUMNS = {"persons": ["person_id"], "contacts": ["contact_id"], "cases": ["case_id", "caseworker_id"],
+              "referrals": ["referral_id"], "detention_stays": ["stay_id"], "legal_actions": ["action_id"]}
+
+
+def _file(run: Path, suffix: str) -> Path:
+    (path,) = run.glob(f"*{suffix}")
+    return path
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def _ids(extract_dir: Path) -> set[str]:
+    ex = extract.load(extract_dir)
+    out: set[str] = set()
+    for table, cols in ID_COLUMNS.items():
+        for col in cols:
+            out |= set(ex.table(table)[col].drop_nulls().to_list())
+    return out
+
+
+def _params(name: str, extract_dir: Path, *sets: str):
+    return load(reports.PARAMETERS / f"{name}.yaml", [f"extract={extract_dir}", *sets])
+
+
+# --------------------------------------------------------------------------- every report
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_each_demo_report_is_written(demo_runs, name):
+    run = demo_runs[name]
+    manifest = json.loads((run / "manifest.json").read_text())
+    expected = {".ipynb", ".html", ".xlsx"} | (set() if name == "data_quality_report" else {".pdf"})
+    assert {p.suffix for p in run.iterdir()} == expected | {".json"}
+    assert set(manifest["outputs"]) == {p.name for p in run.iterdir() if p.name != "manifest.json"}
+    for file, digest in manifest["outputs"].items():
+        assert hashlib.sha256((run / file).read_bytes()).hexdigest() == digest
+    assert manifest["parameters"]["audience"] == "partner"
+    assert "persons.parquet" in manifest["extract"]["files"]
+    assert manifest["versions"]["catalogue"]
+    assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:", json.dumps(manifest)), "no wall-clock time in the manifest"
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_html_has_no_code_and_loads_nothing(demo_runs, name):
+    page = _file(demo_runs[name], ".html").read_text()
+    report_outputs.check_offline(page)
+    assert "<script" not in page.lower()
+    assert "open_report" not in page and "report_sections" not in page and "import " not in page
+    assert "jp-InputArea" not in page and "highlight" not in page
+    assert "<svg" in page or name == "data_quality_report"
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_no_pseudonym_or_id_leaves_the_extract(demo_runs, report_extract, name):
+    ids = _ids(report_extract)
+    run = demo_runs[name]
+    texts = [_file(run, ".html").read_text(), _file(run, ".ipynb").read_text()]
+    with zipfile.ZipFile(_file(run, ".xlsx")) as book:
+        texts += [book.read(n).decode("utf-8", "replace") for n in book.namelist() if n.endswith(".xml")]
+    tokens = {t for text in texts for t in re.findall(r"\b[A-Z][0-9A-F]{4,8}\b", text)}
+    assert not tokens & ids
+
+
+@pytest.mark.parametrize("name", REPORTS)
+def test_suppressed_cells_read_less_than_k(demo_runs, name):
+    run = demo_runs[name]
+    page = _file(run, ".html").read_text()
+    nb = notebook_tools.read(_file(run, ".ipynb"))
+    rows = notebook_tools.indicator_rows(nb)
+    hidden = rows.filter(pl.col("flag") == "suppressed")
+    assert hidden.height > 0
+    assert hidden.select(pl.col("value").is_null().all() & pl.col("numerator").is_null().all()
+                         & pl.col("denominator").is_null().all()).item()
+    assert "&lt; 5" in page and "seuil de diffusion (5)" in page.replace("\u202f", " ") or "threshold (5)" in page
+    disclosure.check(rows, 5)
+    for sheet in notebook_tools.family_sheets(rows).values():
+        disclosure.check(sheet, 5)
+
+
+def _scoped(report_extract: Path, name: str, run: Path):
+    params = load(reports.PARAMETERS / f"{name}.yaml", [f"extract={report_extract}"])
+    ex = extract.load(report_extract)
+    return scope.narrow(ex, params.values.get("sites"), params.values.get("centres")), params
+
+
+@pytest.mark.parametrize("name", ["activity_report", "detention_report", "explore"])
+def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, name):
+    run = demo_runs[name]
+    ex, params = _scoped(report_extract, name, run)
+    rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
+    current = rows.filter(pl.col("period") == params.period)
+    for indicator in current["indicator"].unique(maintain_order=True).to_list()[:12]:
+        mine = current.filter(pl.col("indicator") == indicator)
+        dims = [c for c in mine.columns if c not in ("indicator", "period", *notebook_tools.FIGURE_COLUMNS)
+                and mine[c].null_count() < mine.height]
+        # The breakdowns shown: each pattern of filled dimensions (a cross-breakdown fills several).
+        by = [b for b in dict.fromkeys(",".join(d for d in dims if row[d] is not None)
+                                       for row in mine.iter_rows(named=True)) if b]
+        engine = indicators.compute(ex, params.period, [indicator], by=by, audience="partner")
+        key = ["indicator", "period", *dims]
+        got = mine.select(*key, *notebook_tools.FIGURE_COLUMNS).sort(key, nulls_last=False)
+        want = pl.DataFrame(engine).select(*key, *notebook_tools.FIGURE_COLUMNS).sort(key, nulls_last=False)
+        assert_frame_equal(got, want, check_dtypes=False)
+
+
+def test_explore_matches_the_indicators_command(demo_runs, report_extract):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    result = CliRunner().invoke(main, ["indicators", str(report_extract), "-p", "2025", "-i", "persons_received",
+                                       "-i", "contacts", "-b", "sex", "-a", "partner", "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    csv_rows = pl.read_csv(result.stdout.encode(), schema_overrides={"period": pl.String})
+    rows = notebook_tools.indicator_rows(notebook_tools.read(_file(demo_runs["explore"], ".ipynb")))
+    mine = rows.filter(pl.col("indicator").is_in(["persons_received", "contacts"]) & (pl.col("period") == "2025")
+                       & pl.col("age_group").is_null())
+    mine = indicators.format_values(mine.select("indicator", "period", "sex", *notebook_tools.FIGURE_COLUMNS))
+    assert sorted(mine.select("indicator", "sex", "value").rows(), key=str) == \
+        sorted(csv_rows.select("indicator", "sex", pl.col("value").cast(pl.String)).rows(), key=str)
+
+
+def test_excel_annex_has_one_sheet_per_family(demo_runs):
+    from fastexcel import read_excel
+
+    book = read_excel(_file(demo_runs["activity_report"], ".xlsx"))
+    assert book.sheet_names[:3] == ["Accueil et information", "Gestion de cas", "Orientations"]
+    sheet = pl.DataFrame(book.load_sheet(0).to_polars())
+    assert {"indicator", "period", "value", "flag"} <= set(sheet.columns)
+    assert (sheet["flag"] == "suppressed").any()
+
+
+def test_pdf_shows_the_tables(demo_runs, tmp_path):
+    run = demo_runs["detention_report"]
+    pdf = _file(run, ".pdf")
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    assert (tmp_path / "page-1.png").stat().st_size > 5000
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "Chiffres clés" in text and "Placements en rétention" in text and "< 5" in text
+    rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
+    total = rows.filter((pl.col("indicator") == "detention_placements") & (pl.col("period") == "2025-Q4")
+                        & pl.col("centre").is_null() & pl.col("sex").is_null())
+    assert f"{int(total['value'][0])}" in text
+    assert b"/CreationDate (D:20260115000000" in pdf.read_bytes()
+
+
+def test_html_loads_nothing_in_a_browser(demo_runs):
+    from playwright.sync_api import sync_playwright
+
+    page_path = _file(demo_runs["activity_report"], ".html")
+    requests = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(page_path.as_uri(), wait_until="load")
+        assert page.locator("h1").first.inner_text().startswith("Rapport d")
+        assert page.locator("svg").count() >= 5
+        browser.close()
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+# --------------------------------------------------------------------------- reproducibility and failures
+
+@pytest.fixture(scope="module")
+def explore_again(demo_runs, report_extract, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("again")
+    params = _params("explore", report_extract, "audience=partner")
+    return reports.render(params, output_dir=out).folder
+
+
+def test_two_renders_are_identical(demo_runs, explore_again):
+    assert _hashes(demo_runs["explore"]) == _hashes(explore_again)
+
+
+def test_nbdime_with_the_shipped_config_sees_no_difference(demo_runs, explore_again, tmp_path):
+    # A raw papermill run differs in metadata; normalised runs do not, and nbdiff agrees.
+    a, b = _file(demo_runs["explore"], ".ipynb"), _file(explore_again, ".ipynb")
+    done = subprocess.run(["nbdiff", "--ignore-details", str(a), str(b)], cwd=reports.ROOT, capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and done.stdout.strip() == ""
+
+
+def test_a_failing_run_keeps_the_previous_report(report_extract, tmp_path):
+    out = tmp_path / "out"
+    params = _params("data_quality_report", report_extract, "formats=[xlsx]")
+    good = reports.render(params, output_dir=out)
+    before = _hashes(good.folder)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in report_extract.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "contacts.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ReportError) as err:
+        reports.render(_params("data_quality_report", broken, "formats=[xlsx]", "name=data_quality_report"),
+                       output_dir=out)
+    message = str(err.value)
+    assert "stopped at cell [3]" in message and "UnreadableFileError" in message and "contacts.parquet" in message
+    (broken / "contacts.parquet").unlink()
+    with pytest.raises(ReportError, match="required table 'contacts' is missing"):
+        reports.render(_params("data_quality_report", broken, "formats=[xlsx]"), output_dir=out)
+    with pytest.raises(ParameterError, match="did you mean 'period'"):
+        reports.render(reports.PARAMETERS / "data_quality_report.yaml", ["perod=2025-Q3"], output_dir=out)
+    assert _hashes(good.folder) == before
+    assert sorted(p.name for p in good.folder.parent.iterdir()) == [good.folder.name]  # no temporary left
+
+
+def test_the_notebook_refuses_a_misspelled_parameter(report_extract, tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        papermill.execute_notebook(str(reports.NOTEBOOKS / "data_quality_report.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"extract": str(report_extract), "perod": "2025-Q3"},
+                                   kernel_name=reports.ensure_kernel(), progress_bar=False, log_output=False)
+    assert err.value.ename == "ParameterError" and "did you mean 'period'" in err.value.evalue
+
+
+# --------------------------------------------------------------------------- parameters (no kernel)
+
+def test_parameter_files_are_validated_whole(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("report: detention_report\nextract: data\nperiod: 2025-Q5\naudiance: public\n"
+                    "language: de\nsites: [a]\ncadence: weekly\n")
+    with pytest.raises(ParameterError) as err:
+        load(path)
+    text = str(err.value)
+    for expected in ("5 problems", "2025-Q5", "unknown parameter 'audiance' (did you mean 'audience'?)",
+                     "'language' must be fr or en", "unknown parameter 'sites'", "'cadence' must be one of"):
+        assert expected in text, text
+
+
+def test_paths_are_relative_to_the_parameter_file(tmp_path, monkeypatch):
+    (tmp_path / "params").mkdir()
+    path = tmp_path / "params" / "q.yaml"
+    path.write_text("report: explore\nextract: ../data/extract\nperiod: 2025\n")
+    p = load(path)
+    assert p.extract_path().resolve() == (tmp_path / "data" / "extract").resolve()
+    assert p.run_dir(tmp_path / "out") == tmp_path / "out" / "explore" / "2025" / "q"
+    monkeypatch.chdir(tmp_path)
+    p = load(path, ["extract=other", "period=2025-q3", "by=[sex, 'sex,age_group']"])
+    assert p.extract_path().resolve() == (tmp_path / "other").resolve()
+    assert p.values["period"] == "2025-Q3" and p.values["by"] == ["sex", "sex,age_group"]
+    assert reports.injected(p) == {"extract": "../other", "period": "2025-Q3", "by": ["sex", "sex,age_group"]}
+
+
+@pytest.mark.parametrize("item, expected", [
+    ("period=2025", ("period", 2025)), ("sites=[a, b]", ("sites", ["a", "b"])), ("threshold=null", ("threshold", None)),
+    ("assessment_deadlines.high=2", ("assessment_deadlines.high", 2)), ("title=Rapport: T4", ("title", "Rapport: T4")),
+])
+def test_overrides_are_read_as_yaml(item, expected):
+    assert parse_override(item) == expected
