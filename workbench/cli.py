@@ -300,6 +300,3 @@ _register_extensions()
 if __name__ == "__main__":  # pragma: no cover
     main()
 
-
-from .cli_data import register as _register_data  # noqa: E402
-_register_data(main)

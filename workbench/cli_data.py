@@ -9,12 +9,33 @@ traceback, and never show the key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 
 import click
 
-from .cli import _console, handle_errors, print_summary
+
+def handle_errors(func):
+    """:func:`workbench.cli.handle_errors`, looked up when the command runs.
+
+    ``workbench.cli`` registers this module's commands when it is imported; importing it
+    back at import time here would make ``import workbench.cli_data`` fail when it comes first.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from .cli import handle_errors as handle
+
+        return handle(func)(*args, **kwargs)
+
+    return wrapper
+
+
+def _console(stderr: bool = True):
+    from .cli import _console as console
+
+    return console(stderr)
 
 
 def _date(ctx, param, value: str | None) -> dt.date | None:
@@ -41,7 +62,7 @@ def _print_sources(report: dict, console) -> None:
             console.print(f"  optional columns absent: {', '.join(src['absent'])}", markup=False)
         for column, values in src["unmapped_values"].items():
             shown = ", ".join(f"{v!r} ×{n}" for v, n in values.items())
-            console.print(f"  values of {column} not mapped: {shown}", markup=False)
+            console.print(f"  values of {column} not mapped or not read: {shown}", markup=False)
 
 
 def _print_quarantine(frame, console, limit: int = 10) -> None:
@@ -199,6 +220,8 @@ def combine_command(extracts, output, name, fmt, overwrite, as_json) -> None:
         for warning in result.report["warnings"]:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         console.print()
+        from .cli import print_summary
+
         print_summary(result.extract, console)
         console.print(f"\nCombined extract written to {result.output}.", markup=False)
     sys.exit(result.exit_code)

@@ -44,10 +44,12 @@ class ExtractMeta:
     centres: dict[str, str] = field(default_factory=dict)
     partners: dict[str, str] = field(default_factory=dict)
     schema_version: str | None = None
+    organisations: dict[str, str] = field(default_factory=dict)
 
     def label(self, dimension: str, code: str | None) -> str | None:
-        """The label of a site, centre or partner code (the code itself when none is given)."""
-        table = {"site": self.sites, "centre": self.centres, "partner": self.partners}.get(dimension, {})
+        """The label of a site, centre, partner or organisation code (the code itself when none is given)."""
+        table = {"site": self.sites, "centre": self.centres, "partner": self.partners,
+                 "organisation": self.organisations}.get(dimension, {})
         return table.get(code, code) if code is not None else None
 
 
@@ -177,7 +179,15 @@ def read_metadata(path: Path) -> ExtractMeta:
         extracted_on=extracted_on,
         sites=codes("sites"), centres=codes("centres"), partners=codes("partners"),
         schema_version=str(version) if version is not None else None,
+        organisations=_organisation_names(data.get("organisations")),
     )
+
+
+def _organisation_names(value) -> dict[str, str]:
+    """``organisations`` of a combined extract: code → name (or code → {name: …})."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(code): str(v.get("name", code) if isinstance(v, dict) else v) for code, v in value.items()}
 
 
 def _identifier_check(spec: Table, raw: readers.RawTable) -> None:

@@ -38,7 +38,6 @@ import datetime as dt
 import difflib
 import fnmatch
 import hashlib
-import io
 import re
 from collections import defaultdict
 from collections.abc import Mapping as MappingABC
@@ -52,7 +51,7 @@ import yaml
 
 from . import guard, readers
 from .exceptions import IdentifierColumnError, MappingError
-from .schema import EXTRA_NATIONALITY_CODES, TABLE_ORDER, TABLES, Column, nationality_codes, vocabulary
+from .schema import TABLE_ORDER, TABLES, Column, nationality_codes, vocabulary
 from .validation import BOOLEAN_WORDS, QUARANTINE_SCHEMA
 
 __all__ = [
@@ -181,11 +180,12 @@ class FType:
     vocab: str | None = None
 
     def describe(self) -> str:
+        """``a code of sex``, ``an open code``, ``a person pseudonym``, ``a date``…"""
         if self.kind == "code":
-            return f"code of {self.vocab}" if self.vocab else "open code"
+            return f"a code of {self.vocab}" if self.vocab else "an open code"
         if self.kind == "id":
-            return f"{self.vocab} pseudonym"
-        return self.kind
+            return f"a {self.vocab} pseudonym"
+        return f"an {self.kind}" if self.kind[0] in "aeiou" else f"a {self.kind}"
 
 
 def canonical_type(column: Column) -> FType:
@@ -826,7 +826,7 @@ def _derived_type(d: Derived, types: dict[str, FType], inferred, resolved: dict[
                             "columns first, then derive)")
             return False
         if kinds and types[fname].kind not in kinds:
-            problems.add(w, f"{role} '{fname}' is a {types[fname].describe()}, not a {' or '.join(kinds)}"
+            problems.add(w, f"{role} '{fname}' is {types[fname].describe()}, not a {' or '.join(kinds)}"
                             + (" (add type: date to its column)" if "date" in kinds else ""))
             return False
         return True
@@ -885,8 +885,10 @@ def _constant(value: Any, ftype: FType) -> Any:
             raise ValueError(f"'{value}' is not a code of {ftype.vocab} ({', '.join(vocabulary(ftype.vocab))})")
         return code
     if kind == "country":
-        code = "unknown" if str(value).strip().lower() == "unknown" else (country_code(str(value))
-                                                                          or str(value).strip().upper())
+        text = str(value).strip()
+        code = "unknown" if text.lower() == "unknown" else text.upper()
+        if code not in nationality_codes():
+            code = country_code(text) or code
         if code not in nationality_codes():
             raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-3 code (TUN, CIV…), XXA or unknown")
         return code
@@ -919,7 +921,7 @@ def _check_value_targets(rule: ColumnRule, where: str, problems: _Problems) -> N
         if target is None:
             continue
         if ftype.kind in ("date", "year", "integer", "text", "id"):
-            problems.add(f"{where}.values", f"a {ftype.describe()} column can only map values to ~ (not "
+            problems.add(f"{where}.values", f"{ftype.describe().capitalize()} column can only map values to ~ (not "
                                             f"recorded); '{key}' maps to {target!r}")
             continue
         try:
@@ -959,7 +961,7 @@ def _check_table(tm: TableMap, source: Source, name: str, problems: _Problems) -
                                      "person must get the same pseudonym in every table)")
             continue
         if not _compatible(ftype, ctype):
-            problems.add(cwhere, f"the field '{arg}' is a {ftype.describe()} but {column} needs a "
+            problems.add(cwhere, f"the field '{arg}' is {ftype.describe()} but {column} needs "
                                  f"{ctype.describe()}")
     if tm.one_row_per is not None:
         ftype = source.type_of(str(tm.one_row_per))
@@ -1004,7 +1006,7 @@ def _check_source(source: Source, sources: dict[str, Source], tables: dict[str, 
         ftype = rule.ftype
         _check_value_targets(rule, cwhere, problems)
         if rule.date_formats and ftype.kind != "date":
-            problems.add(f"{cwhere}.date_format", f"only for dates; '{rule.field}' is a {ftype.describe()} "
+            problems.add(f"{cwhere}.date_format", f"only for dates; '{rule.field}' is {ftype.describe()} "
                                                   "(add type: date)")
         if rule.split and ftype.kind not in ("code", "country"):
             problems.add(f"{cwhere}.split", "only for columns of codes (e.g. several protection concerns)")
@@ -1424,14 +1426,20 @@ def _derive(d: Derived, source: Source) -> pl.Expr:
     if d.op == "value":
         return _lit(d.args["value"], d.ftype)
     if d.op == "pseudonym":
-        parts = [_identity_expr(_as_text(n, source.type_of(n))) for n in d.args["of"]]
+        # identifiers are already identity strings; codes, dates and numbers are exact; text is normalised
+        parts = [_as_text(n, source.type_of(n)) if source.type_of(n).kind != "text"
+                 else _identity_expr(pl.col(n)) for n in d.args["of"]]
         base = pl.concat_str([p.fill_null("") for p in parts], separator=SEP)
-        base = pl.when(pl.any_horizontal([p.is_not_null() for p in parts])).then(base)
-        if d.args.get("per_row"):
-            occurrence = pl.col(ROW).rank("ordinal").over(base).cast(pl.String)
-            base = pl.when(base.is_not_null()).then(pl.concat_str([base, pl.lit(SEP + "#"), occurrence]))
-        return base
+        return pl.when(pl.any_horizontal([p.is_not_null() for p in parts])).then(base)
     raise AssertionError(d.op)  # pragma: no cover
+
+
+def _number_repeats(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Tell apart rows with the same identity by their order in the file (``…#1``, ``…#2``)."""
+    occurrence = (pl.int_range(1, pl.len() + 1).over(column)).cast(pl.String)
+    return frame.with_columns(
+        pl.when(pl.col(column).is_not_null()).then(pl.concat_str([pl.col(column), pl.lit(SEP + "#"), occurrence]))
+        .alias(column))
 
 
 def _lookup(frame: pl.DataFrame, d: Derived, alias: str, done: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -1483,16 +1491,15 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
         if rule.split:
             split_rules.append((rule, internal))
             continue
-        col = pl.col(internal)
-        value, fail, unmapped, rule_name, reason = _convert(rule, col)
-        exprs.append(value.alias(rule.field))
+        value, fail, unmapped, rule_name, reason = _convert(rule, pl.col(internal))
+        converted = [value.alias(rule.field)]
         hidden = rule.field not in written or rule.ftype.kind == "id"
         if rule_name:
-            exprs.append(fail.alias(f"wb_fail_{i}"))
-            exprs.append(unmapped.alias(f"wb_unm_{i}"))
+            converted += [fail.alias(f"wb_fail_{i}"), unmapped.alias(f"wb_unm_{i}")]
             unmapped_flags[rule.raw] = f"wb_unm_{i}"
             checks.append(_check(i, rule, internal, rule_name, reason, hidden))
-    frame = frame.with_columns(exprs)
+        frame = _through_distinct(frame, internal, converted)
+    frame = frame.with_columns(exprs) if exprs else frame
     for rule, internal in split_rules:
         i = source.columns.index(rule)
         frame = _split_column(frame, rule, internal, i)
@@ -1509,6 +1516,7 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
         default = _lit(value, ftype)
         frame = frame.with_columns((pl.coalesce(pl.col(fname), default) if fname in frame.columns else default)
                                    .alias(fname))
+    checks.sort(key=lambda c: c.index)  # the first rule broken, in the order of the mapping's columns
     # An empty identifier that a table needs (a person, a contact…) cannot be mapped.
     checked: set[str] = set()
     for tm in mapping.tables.values():
@@ -1550,7 +1558,8 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
                                                                  "row": pl.Int64})
     qids = qids.join(quarantine.select("row", "file", "reason"), on="row", how="left")
     report = _report(source, raw, header_keys, present, ok, bad, quarantine, frame, unmapped_flags, written)
-    return frame, ok, quarantine, qids, report, _identifier_values(source, raw, header_keys)
+    keeps = any(tm.extras for tm in mapping.tables.values())
+    return frame, ok, quarantine, qids, report, _identifier_values(source, raw, header_keys) if keeps else {}
 
 
 def _identifier_values(source: Source, raw: RawSource, header_keys: list[str]) -> dict[str, list[str]]:
@@ -1585,6 +1594,16 @@ def _check_kept(tables: dict[str, pl.DataFrame], mapping: Mapping, identifiers: 
                         f"{where.split(': ', 1)[1]!r} (first at row {row}): free text with names, phone numbers or "
                         f"identifiers cannot be kept. Drop it in {mapping.name}.",
                         file=file, table=name, column=column, row=row)
+
+
+def _through_distinct(frame: pl.DataFrame, column: str, exprs: list[pl.Expr]) -> pl.DataFrame:
+    """Add ``exprs`` (functions of ``column`` only) computed once per distinct value of the column.
+
+    Codes, dates and yes/no cells repeat: normalising their few distinct values and joining
+    back is much faster than normalising every cell.
+    """
+    distinct = frame.select(pl.col(column).unique()).with_columns(exprs)
+    return frame.join(distinct, on=column, how="left", nulls_equal=True, maintain_order="left")
 
 
 def _check(i: int, rule: ColumnRule, internal: str, rule_name: str, reason: str, hidden: bool) -> _Check:
@@ -1644,6 +1663,8 @@ def _apply_derived(frame: pl.DataFrame, d: Derived, source: Source, done: dict[s
         else:
             exprs.append(_derive(Derived(item.field, item.op, item.args, d.ftype), source))
     frame = frame.with_columns((pl.coalesce(*exprs) if len(exprs) > 1 else exprs[0]).alias(d.field))
+    if d.op == "pseudonym" and d.args.get("per_row"):
+        frame = _number_repeats(frame, d.field)
     return frame.drop([c for c in frame.columns if c.startswith(f"wb_lookup_{d.field}_")])
 
 

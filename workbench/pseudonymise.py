@@ -124,11 +124,10 @@ def read_key(path: str | Path) -> bytes:
                            f"{mode & 0o777:o}); only its owner may. Run `chmod 600 {path}`, and consider the key "
                            "exposed if others could read it (see rotation in docs/pseudonymisation.md).")
     try:
-        text = path.read_bytes().decode("ascii").strip()
-    except UnicodeDecodeError:
-        text = None
+        data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot be read ({exc.strerror}).") from None
+    text = data.decode("ascii", errors="replace").strip()
     if not text:
         raise KeyFileError(f"{path}: the key file is empty. Make a key with `workbench init-key`.")
     if not re.fullmatch(r"[0-9a-fA-F]+", text) or len(text) % 2:
@@ -189,13 +188,12 @@ def pseudonymise_tables(mapped: Mapped, key: bytes) -> tuple[dict[str, pl.DataFr
     lookups = {kind: pseudonyms(pl.concat(series), kind, key) for kind, series in by_kind.items()}
     tables = {}
     for table, frame in mapped.tables.items():
-        exprs = []
+        order = frame.columns
         for column, kind in mapped.id_columns[table].items():
-            lk = lookups[kind]
-            exprs.append(pl.col(column).replace_strict(lk["identity"], lk["pseudonym"], default=None,
-                                                       return_dtype=pl.String))
-        frame = frame.with_columns(exprs) if exprs else frame
-        tables[table] = frame.sort(_sort_columns(table), nulls_last=True, maintain_order=True)
+            lk = lookups[kind].rename({"identity": column, "pseudonym": "wb_pseudonym"})
+            frame = (frame.join(lk, on=column, how="left", maintain_order="left")
+                     .with_columns(pl.col("wb_pseudonym").alias(column)).drop("wb_pseudonym"))
+        tables[table] = frame.select(order).sort(_sort_columns(table), nulls_last=True, maintain_order=True)
     return tables, lookups
 
 

@@ -32,6 +32,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +41,7 @@ import numpy as np
 import polars as pl
 
 __all__ = ["START", "END", "EXTRACTED_ON", "MAPPINGS", "Expected", "RawFixture", "register_fr", "kobo_csv",
-           "primero_xlsx", "KINDS", "make"]
+           "primero_xlsx", "KINDS", "make", "file_text"]
 
 START = dt.date(2024, 1, 1)
 END = dt.date(2024, 12, 31)
@@ -82,11 +84,44 @@ class RawFixture:
     expected: Expected
 
     def secrets(self) -> list[str]:
-        """Every generated identifier, as it would have to appear to leak."""
-        out = []
+        """Every generated identifier, as it would appear if it leaked (phones also as bare digits)."""
+        out = set()
         for values in self.identifiers.values():
-            out.extend(values)
-        return sorted(set(out))
+            out.update(values)
+        for phone in self.identifiers.get("phones", ()):
+            digits = re.sub(r"\D", "", phone)
+            out |= {digits, digits[3:], phone.replace(" ", "")}
+        return sorted(out)
+
+    def leaks(self, *paths: str | Path) -> list[tuple[str, str]]:
+        """``(file, identifier)`` for every generated identifier found in the files under ``paths``.
+
+        Scans every file (recursively for folders) as text: Parquet files by their values and
+        metadata, workbooks and other zip containers by every member. Use it on anything made
+        from the fixture: extracts, quarantines, reports, dashboards' outputs.
+        """
+        files = []
+        for path in map(Path, paths):
+            files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        needles = self.secrets()
+        found = []
+        for file in files:
+            text = file_text(file)
+            found += [(str(file), n) for n in needles if n in text]
+        return found
+
+
+def file_text(path: Path) -> str:
+    """Everything a file holds, as text: its bytes, and Parquet values or zip members decoded."""
+    data = path.read_bytes()
+    parts = [data.decode("utf-8", errors="replace")]
+    if path.suffix.lower() == ".parquet":
+        frame = pl.read_parquet(path)
+        parts += [frame.write_csv(), " ".join(frame.columns)]
+    elif data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts += [archive.read(n).decode("utf-8", errors="replace") for n in archive.namelist()]
+    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -243,7 +278,7 @@ def register_fr(folder: str | Path, *, persons: int = 60, seed: int = 1) -> RawF
     ``Interprète`` of ``peut-être`` (invalid_boolean), one row without a file number
     (required); one service ``Atelier collectif`` that the mapping sends to ``unknown``; one
     person born in 1890 (their person row is quarantined by the load, and their contacts
-    with it); and two blank rows at the end.
+    with it); and two formatted but empty rows at the end (not read as rows).
     """
     rng = np.random.default_rng([seed, 101])
     folder = Path(folder)
