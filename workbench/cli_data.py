@@ -9,33 +9,12 @@ traceback, and never show the key.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import sys
 
 import click
 
-
-def handle_errors(func):
-    """:func:`workbench.cli.handle_errors`, looked up when the command runs.
-
-    ``workbench.cli`` registers this module's commands when it is imported; importing it
-    back at import time here would make ``import workbench.cli_data`` fail when it comes first.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from .cli import handle_errors as handle
-
-        return handle(func)(*args, **kwargs)
-
-    return wrapper
-
-
-def _console(stderr: bool = True):
-    from .cli import _console as console
-
-    return console(stderr)
+from .cli_common import _console, handle_errors, print_summary
 
 
 def _date(ctx, param, value: str | None) -> dt.date | None:
@@ -220,7 +199,6 @@ def combine_command(extracts, output, name, fmt, overwrite, as_json) -> None:
         for warning in result.report["warnings"]:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         console.print()
-        from .cli import print_summary
 
         print_summary(result.extract, console)
         console.print(f"\nCombined extract written to {result.output}.", markup=False)
