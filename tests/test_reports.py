@@ -114,7 +114,9 @@ def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, na
     run = demo_runs[name]
     ex, params = _scoped(report_extract, name, run)
     rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
-    current = rows.filter(pl.col("period") == params.period)
+    from workbench.catalogue import load_catalogue
+
+    current = rows.filter((pl.col("period") == params.period) & pl.col("indicator").is_in(load_catalogue().ids))
     for indicator in current["indicator"].unique(maintain_order=True).to_list()[:12]:
         mine = current.filter(pl.col("indicator") == indicator)
         dims = [c for c in mine.columns if c not in ("indicator", "period", *notebook_tools.FIGURE_COLUMNS)
@@ -255,7 +257,8 @@ def test_parameter_files_are_validated_whole(tmp_path):
         load(path)
     text = str(err.value)
     for expected in ("5 problems", "2025-Q5", "unknown parameter 'audiance' (did you mean 'audience'?)",
-                     "'language' must be fr or en", "unknown parameter 'sites'", "'cadence' must be one of"):
+                     "'language' must be fr or en", "'sites' is a parameter of activity_report",
+                     "'cadence' must be one of"):
         assert expected in text, text
 
 
@@ -279,3 +282,17 @@ def test_paths_are_relative_to_the_parameter_file(tmp_path, monkeypatch):
 ])
 def test_overrides_are_read_as_yaml(item, expected):
     assert parse_override(item) == expected
+
+
+def test_scope_narrows_the_extract_to_sites_or_centres(report_extract):
+    ex = extract.load(report_extract)
+    held = scope.narrow(ex, centres=["cra_guyane"])
+    persons = set(held.table("persons")["person_id"])
+    assert set(held.table("detention_stays")["centre"]) == {"cra_guyane"}
+    assert set(held.table("detention_stays")["person_id"]) == persons
+    assert set(held.table("contacts")["person_id"]) <= persons
+    sfax = scope.narrow(ex, sites=["sfax"])
+    assert set(sfax.table("contacts")["site"]) == {"sfax"} and sfax.quarantined == ex.quarantined
+    assert scope.narrow(ex) is ex
+    with pytest.raises(ParameterError, match="did you mean 'cra_guyane'"):
+        scope.narrow(ex, centres=["cra_guyanne"])

@@ -14,6 +14,7 @@ import polars as pl
 
 from . import disclosure, labels
 from .catalogue import load_catalogue
+from .tables import dimensions_of
 
 FONT = "DejaVu Sans"
 COLOR = "#2b6cb0"
@@ -39,8 +40,7 @@ def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: st
     k = _k(table, k)
     disclosure.check(table, k)
     ind = load_catalogue()[indicator]
-    dims = [c for c in table.columns if c not in ("indicator", "period", "value", "numerator", "denominator",
-                                                  "flag")]
+    dims = dimensions_of(table)
     others = [d for d in dims if d != dimension]
     rows = table.filter((pl.col("indicator") == indicator) & pl.col(dimension).is_not_null()
                         & pl.all_horizontal([pl.col(d).is_null() for d in others] or [pl.lit(True)]))
@@ -70,7 +70,8 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
 
     data = breakdown_data(table, indicator, dimension, lang, meta, k)
     ind = load_catalogue()[indicator]
-    sort = alt.SortField("order")
+    # A layered chart drops a plain SortField; an EncodingSortField keeps the rows' order.
+    sort = alt.EncodingSortField("order", op="min")
     height = max(60, 22 * max(1, data.height))
     base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None, axis=alt.Axis(labelLimit=220)))
     bars = base.mark_bar(color=COLOR).encode(
@@ -95,8 +96,7 @@ def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | 
     k = _k(series, k)
     disclosure.check(series, k)
     ind = load_catalogue()[indicator]
-    dims = [c for c in series.columns if c not in ("indicator", "period", "value", "numerator", "denominator",
-                                                   "flag")]
+    dims = dimensions_of(series)
     rows = series.filter((pl.col("indicator") == indicator)
                          & pl.all_horizontal([pl.col(d).is_null() for d in dims] or [pl.lit(True)]))
     out = []
@@ -116,7 +116,7 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
 
     data = trend_data(series, indicator, lang, k)
     ind = load_catalogue()[indicator]
-    base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.SortField("order"), title=None,
+    base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.EncodingSortField("order", op="min"), title=None,
                                           axis=alt.Axis(labelAngle=0)))
     line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True)),

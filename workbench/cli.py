@@ -41,8 +41,14 @@ def main() -> None:
               help="Which kind of organisation to imitate (all three by default).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet",
               show_default=True, help="File format of the tables.")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Folder to render the demo reports into.")
+@click.option("--no-reports", is_flag=True, help="Only write and validate the extract.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Reports rendered at once.")
 @handle_errors
-def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: str) -> None:
+def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: str, reports_dir: str,
+         no_reports: bool, jobs: int) -> None:
     """Write the synthetic demo extract and show its validation summary.
 
     The demo extract imitates a legal-aid desk with several sites, a detention legal
@@ -61,7 +67,17 @@ def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: 
     console.print(f"Demo extract written to [bold]{folder}[/]")
     ex = load_with_progress(folder)
     print_summary(ex, console)
-    console.print(f"\nNext: `workbench validate {folder}`")
+    if no_reports or profile != "all":
+        console.print(f"\nNext: `workbench validate {folder}`, `workbench indicators {folder} --period 2025-Q4`")
+        return
+    from . import reports
+
+    console.print(f"\nRendering the demo reports into {reports_dir}/ (papermill, {jobs} at a time)…")
+    html = reports.render_demo(folder, output_dir=reports_dir, jobs=jobs)
+    for path in html:
+        console.print(f"  {path}", markup=False)
+    console.print(f"\nEach report folder also holds the executed notebook, a PDF, an Excel annex and a manifest.\n"
+                  f"Dashboard: `workbench dashboard --extract {folder}`", markup=False)
 
 
 @main.command()

@@ -53,7 +53,6 @@ def dashboard_command(extract_path, port, audience, threshold, lang, pool_size) 
         if ex.quarantined:
             click.echo(f"note: {ex.quarantined:,} rows of the extract are quarantined; the dashboards count "
                        "accepted rows only (see `workbench validate`).", err=True)
-        del ex
         server = dashboard.Server(Path(extract_path).resolve(), port=port or dashboard.free_port(),
                                   audience=audience, threshold=threshold, lang=lang, pool_size=pool_size)
-        sys.exit(dashboard.serve(server, echo=lambda line: click.echo(line)))
+        sys.exit(dashboard.serve(server, ex, echo=lambda line: click.echo(line)))

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .cli import _console, handle_errors
+from .cli_common import _console, handle_errors
 
 _SET_HELP = "Override a parameter of the file (repeatable), e.g. --set period=2025-Q3 --set audience=public."
 _OUTPUT_HELP = "Folder for the reports (default: the file's output_dir, else ./reports)."

@@ -22,10 +22,13 @@ the URL's query string (:func:`workbench.views.from_query`) and returns the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import pickle
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -43,6 +46,7 @@ ENV_EXTRACT = "WORKBENCH_DASHBOARD_EXTRACT"
 ENV_AUDIENCE = "WORKBENCH_DASHBOARD_AUDIENCE"
 ENV_THRESHOLD = "WORKBENCH_DASHBOARD_THRESHOLD"
 ENV_LANG = "WORKBENCH_DASHBOARD_LANG"
+ENV_SNAPSHOT = "WORKBENCH_DASHBOARD_SNAPSHOT"
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 PAGES = ("overview", "detention", "case_management")
@@ -96,6 +100,7 @@ class Server:
 
     def command(self, config_dir: Path) -> list[str]:
         cmd = [sys.executable, "-m", "voila", str(notebooks_dir()), "--no-browser", f"--port={self.port}",
+               "--Voila.port_retries=0",  # the port printed is the port served, or Voilà stops
                f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(ROOT)])}"]
         if self.pool_size is not None:
             if self.pool_size <= 0:
@@ -104,9 +109,13 @@ class Server:
                 cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
         return cmd
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, snapshot: Path | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env[ENV_EXTRACT] = str(Path(self.extract).resolve())
+        if snapshot is not None:
+            env[ENV_SNAPSHOT] = str(snapshot)
+        else:
+            env.pop(ENV_SNAPSHOT, None)
         env[ENV_AUDIENCE] = self.audience
         env[ENV_LANG] = self.lang
         if self.threshold is not None:
@@ -136,16 +145,39 @@ def _wait_ready(proc: subprocess.Popen, port: int, timeout: float) -> None:
     raise WorkbenchError(f"Voilà did not answer on {HOST}:{port} within {timeout:.0f} s.")
 
 
+def _private_file(path: Path, data: bytes) -> Path:
+    path.touch(mode=0o600)
+    path.write_bytes(data)
+    return path
+
+
 @contextlib.contextmanager
-def running(server: Server, stdout=None, stderr=None, timeout: float = 60) -> Iterator[subprocess.Popen]:
-    """Start Voilà for ``server``, wait until it listens, and stop it on leaving."""
+def running(server: Server, loaded=None, stdout=None, stderr=None, timeout: float = 60
+            ) -> Iterator[subprocess.Popen]:
+    """Start Voilà for ``server``, wait until it listens, and stop it on leaving.
+
+    ``loaded``, the extract as loaded and checked at start, is handed to the kernels as a
+    snapshot (a pickle in the server's private folder): every kernel shows exactly those
+    rows, even if the files change later, and starts without validating them again.
+    """
     check_setup()
-    config_dir = Path(tempfile.mkdtemp(prefix="workbench-voila-"))  # 0700: the token stays private
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            sock.bind((HOST, server.port))
+        except OSError:
+            raise WorkbenchError(f"Port {server.port} of {HOST} is in use: choose another with --port "
+                                 "(0 takes any free port).") from None
+    config_dir = Path(tempfile.mkdtemp(prefix="workbench-voila-"))  # 0700: token and snapshot stay private
     try:
-        token_file = config_dir / "voila.json"
-        token_file.touch(mode=0o600)
-        token_file.write_text(json.dumps({"Voila": {"token": server.token}}), encoding="utf-8")
-        proc = subprocess.Popen(server.command(config_dir), env=server.environment(), stdout=stdout,
+        _private_file(config_dir / "voila.json", json.dumps({"Voila": {"token": server.token}}).encode())
+        snapshot = None
+        if loaded is not None:
+            # Pages never show quarantined rows: their raw values stay out of the kernels.
+            kept = dataclasses.replace(loaded, quarantine=loaded.quarantine.clear())
+            snapshot = _private_file(config_dir / "extract.pickle",
+                                     pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+        proc = subprocess.Popen(server.command(config_dir), env=server.environment(snapshot), stdout=stdout,
                                 stderr=stderr, cwd=str(notebooks_dir()))
         try:
             _wait_ready(proc, server.port, timeout)
@@ -162,30 +194,55 @@ def running(server: Server, stdout=None, stderr=None, timeout: float = 60) -> It
         shutil.rmtree(config_dir, ignore_errors=True)
 
 
-def serve(server: Server, echo=print) -> int:
-    """Run the dashboards until interrupted (Ctrl+C); print their URLs once ready."""
-    with running(server) as proc:
-        echo(f"Dashboards for {server.extract} (audience: {server.audience}"
-             f"{f', k = {server.threshold}' if server.threshold else ''}), on this machine only:")
-        for page in PAGES:
-            echo(f"  {page:16} {server.url(page)}")
-        echo(f"  {'(all)':16} {server.url()}")
-        echo("Filters can be set in the address, e.g. &period=2025-Q3&site=sfax. Press Ctrl+C to stop.")
-        try:
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def serve(server: Server, loaded=None, echo=print) -> int:
+    """Run the dashboards until interrupted (Ctrl+C or SIGTERM); print their URLs once ready.
+
+    Both signals stop Voilà and its kernels before returning (SIGINT is handled even when
+    the shell started us with it ignored, as background jobs are).
+    """
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with running(server, loaded) as proc:
+            echo(f"Dashboards for {server.extract} (audience: {server.audience}"
+                 f"{f', k = {server.threshold}' if server.threshold else ''}), on this machine only:")
+            for page in PAGES:
+                echo(f"  {page:16} {server.url(page)}")
+            echo(f"  {'(all)':16} {server.url()}")
+            echo("Filters can be set in the address, e.g. &period=2025-Q3&site=sfax. Press Ctrl+C to stop.")
             return proc.wait()
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 # --------------------------------------------------------------------------- kernel side
 
+#: A chart like the dashboards' (bars, text, axes, French numbers), drawn once to warm vl-convert up.
+_WARM_SPEC = {
+    "config": {"font": "DejaVu Sans"}, "width": 100, "height": 40, "title": "é",
+    "data": {"values": [{"c": "a", "v": 1.5, "t": "1,5"}, {"c": "b", "v": 2, "t": "2"}]},
+    "layer": [{"mark": "bar", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                           "x": {"field": "v", "type": "quantitative"}}},
+              {"mark": "text", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                            "x": {"field": "v", "type": "quantitative"},
+                                            "text": {"field": "t"}}}],
+}
+
+
 def _warm_vega() -> None:
-    """Start vl-convert's JavaScript engine (about 2 s) while the extract loads; it releases the GIL."""
+    """Start vl-convert's JavaScript engine and fonts (about 2 s) while the extract loads; vl-convert
+    releases the GIL, so this runs beside the loading."""
     def warm():
         with contextlib.suppress(Exception):
             import vl_convert
 
-            vl_convert.get_local_tz()
+            vl_convert.vegalite_to_svg(_WARM_SPEC, format_locale="fr-FR")
 
     threading.Thread(target=warm, daemon=True).start()
 
@@ -200,7 +257,12 @@ def kernel_session():
         raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
     threshold = os.environ.get(ENV_THRESHOLD)
     _warm_vega()
-    ex = extract.load(path)
+    snapshot = os.environ.get(ENV_SNAPSHOT)
+    if snapshot:
+        with open(snapshot, "rb") as f:  # written by this server's own process, in its private folder
+            ex = pickle.load(f)
+    else:
+        ex = extract.load(path)
     return views.Session(ex, audience=os.environ.get(ENV_AUDIENCE, "internal"),
                          threshold=int(threshold) if threshold else None,
                          lang=os.environ.get(ENV_LANG, "fr"))
@@ -227,8 +289,11 @@ def show(name: str):
         session = kernel_session()
         if _preheated():
             board = widgets.Dashboard(session, page, link=True)
+            if session.filters_allowed:
+                session.prepare()
             from voila.utils import wait_for_request
 
+            print(f"workbench: {name} preheated, waiting for a request", file=sys.__stderr__, flush=True)
             wait_for_request()
             view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
             board.set_view(view, notices)

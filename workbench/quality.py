@@ -72,7 +72,8 @@ def quarantine_by_column(ex, audience: Audience | None = None, period: str = "")
     counts = counts.with_columns(pl.col("table").replace_strict(order, default=99).alias("_t")).sort(
         "_t", "rule", "column").drop("_t")
     rows = [{"indicator": f"quarantine:{r['table']}:{r['rule']}", "table": r["table"], "rule": r["rule"],
-             "column": r["column"], "numerator": int(r["numerator"]), "_block": 1} for r in counts.iter_rows(named=True)]
+             "column": r["column"], "numerator": int(r["numerator"]), "_block": 1}
+            for r in counts.iter_rows(named=True)]
     frame = _shape(rows, ["table", "rule", "column"], period)
     return _suppressed(frame, ["column"], audience or Audience("internal", None))
 

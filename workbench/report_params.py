@@ -247,8 +247,15 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] | Mapping[str,
 # --------------------------------------------------------------------------- validation
 
 def _suggest(key: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(key, valid, n=2, cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown_key(key: str, report: str, valid: list[str]) -> str:
+    elsewhere = [r for r, keys in REPORTS.items() if key in keys]
+    if elsewhere:
+        return f"{key!r} is a parameter of {', '.join(elsewhere)}, not of {report}."
+    return f"unknown parameter {key!r}{_suggest(key, valid)}."
 
 
 def _period(value: Any, key: str, problems: list[str], optional: bool = False) -> str | None:
@@ -396,7 +403,7 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
     valid = list(notebook_keys(report)) + list(RENDER_KEYS)
     for key in data:
         if key not in valid:
-            problems.append(f"unknown parameter {key!r}{_suggest(key, valid)}.")
+            problems.append(_unknown_key(key, report, valid))
     values = _validate_values(report, data, problems)
     render = _validate_render(data, problems)
     if problems:
@@ -412,7 +419,7 @@ def _problems_message(where: str, report: str, problems: list[str], valid: list[
     head = f"{where}{len(problems)} problem{'s' if len(problems) > 1 else ''} with the parameters of {report}:"
     lines = "\n".join(f"  - {p}" for p in problems)
     tail = ""
-    if any(p.startswith("unknown parameter") for p in problems):
+    if any(p.startswith("unknown parameter") or " is a parameter of " in p for p in problems):
         tail = f"\n  Parameters of {report}: {', '.join(valid)}."
     return f"{head}\n{lines}{tail}"
 

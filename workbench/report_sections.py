@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -498,6 +499,20 @@ def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.
     return figures.filter((pl.col("indicator") != indicator) | pl.col(by).is_null() | pl.col(by).is_in(keep))
 
 
+def _warm_up() -> None:
+    """Import the chart and table libraries and start vl-convert's JavaScript runtime while the
+    extract loads (the first chart would otherwise wait for them). Output is unaffected."""
+    try:
+        import altair  # noqa: F401
+        import great_tables  # noqa: F401
+        import vl_convert
+
+        vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
+                                    "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+    except Exception:  # pragma: no cover - the real calls report any problem
+        pass
+
+
 def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     """Validate a notebook's parameters and open its report.
 
@@ -510,6 +525,7 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     from .report_params import validate_namespace
 
     values = validate_namespace(kind, namespace)
+    threading.Thread(target=_warm_up, daemon=True).start()
     ex = extract_module.load(values["extract"])
     ex = scope.narrow(ex, sites=values.get("sites"), centres=values.get("centres"))
     return Report(kind, values, ex)

@@ -110,8 +110,8 @@ def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = 
             prev_row = {"value": row["previous_value"], "flag": row.get("previous_flag")}
             previous = _cell(prev_row, unit, lang, k)
             if row.get("change") is not None:
-                sign = "+" if row["change"] > 0 else ""
-                change = sign + labels.format_value(row["change"], "ratio" if unit == "ratio" else
+                sign = "+" if row["change"] > 0 else "−" if row["change"] < 0 else ""
+                change = sign + labels.format_value(abs(row["change"]), "ratio" if unit == "ratio" else
                                                     ("count" if unit == "count" else "median"), lang)
                 if unit == "rate":
                     change += " pt"

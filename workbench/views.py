@@ -181,7 +181,7 @@ class Session:
         self.choices = filters.choices(extract)
         self.first_day, self.last_day = _span(extract)
         self.unavailable = indicators.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
-        self._extracts = _LRU(16)
+        self._extracts = _LRU(4)  # filtered extracts: up to a copy of the data each
         self._results = _LRU(256)
 
     # -- what the controls offer
@@ -228,7 +228,10 @@ class Session:
 
     def default_view(self, pg: Page) -> View:
         offered = self.indicator_choices(pg)
-        indicator = pg.indicator if pg.indicator in offered else (offered[0] if offered else pg.indicator)
+        if not offered:
+            why = sorted(set(self.unavailable[i] for i in pg.indicators if i in self.unavailable))
+            raise ParameterError(f"This extract has nothing for the {pg.name} dashboard ({'; '.join(why)}).")
+        indicator = pg.indicator if pg.indicator in offered else offered[0]
         dims = breakdowns_of(indicator)
         return View(period=self.default_period(), indicator=indicator,
                     breakdown=pg.breakdown if pg.breakdown in dims else dims[0], lang=self.lang)
@@ -255,6 +258,13 @@ class Session:
         return view
 
     # -- figures
+
+    def prepare(self) -> None:
+        """Join every table with its persons' attributes now (filters start from these joins), rather
+        than at the first filter: for a preheated kernel, before anyone asks for the page."""
+        ctx = indicators.Context(self.extract)
+        for name in self.extract.tables:
+            ctx.enriched(name)
 
     def filtered(self, view: View):
         """The extract restricted to the view's selection (cached)."""

@@ -98,14 +98,17 @@ def _html(value: str = "", cls: str = "") -> w.HTML:
     return box
 
 
+def _close(widget: w.Widget) -> None:
+    """Close a widget and everything in it (their models leave the kernel and the page)."""
+    for child in getattr(widget, "children", ()):
+        _close(child)
+    widget.close()
+
+
 def _row(children) -> w.HBox:
     box = w.HBox(children, layout=w.Layout(flex_flow="row wrap"))
     box.add_class("wb-row")
     return box
-
-
-def _place_label(ex, dimension: str, code: str, lang: str) -> str:
-    return labels.code_label(dimension, code, lang, ex.meta)
 
 
 # --------------------------------------------------------------------------- filter panel
@@ -135,7 +138,7 @@ class FilterPanel(w.VBox):
                 if name in page.places and getattr(known, name):
                     dim = "site" if name == "sites" else "centre"
                     self.selects[name] = w.SelectMultiple(
-                        options=[(_place_label(ex, dim, c, lang), c) for c in getattr(known, name)],
+                        options=[(labels.code_label(dim, c, lang, ex.meta), c) for c in getattr(known, name)],
                         description=t(name), rows=min(5, len(getattr(known, name))), style=style,
                         layout=w.Layout(width="330px"))
             persons = []
@@ -146,7 +149,7 @@ class FilterPanel(w.VBox):
                     options.sort(key=lambda o: (o[1] == "unknown", o[0]))
                 self.selects[name] = w.SelectMultiple(options=options, description=t(name),
                                                       rows=min(5, len(options)), style=style,
-                                                      layout=w.Layout(width="270px"))
+                                                      layout=w.Layout(width="340px"))
                 persons.append(self.selects[name])
             places = [s for n, s in self.selects.items() if n in ("sites", "centres")]
             more = w.Accordion(children=[w.VBox([w.HBox(persons[:2]), w.HBox(persons[2:]),
@@ -205,7 +208,7 @@ class FilterPanel(w.VBox):
         elif kind == "range":
             start, end = self.start.value, self.end.value
             if start is None or end is None:
-                raise WorkbenchError(f"{views.text('start', self.lang)} / {views.text('end', self.lang)} ?")
+                raise WorkbenchError(views.text("range_incomplete", self.lang))
             period = parse_period(f"{start}..{end}")
         else:
             period = parse_period(self.period.value)
@@ -327,7 +330,8 @@ class ChartArea(w.HBox):
 
     @staticmethod
     def _svg(chart, lang: str, key: str) -> str:
-        svg = charts.to_svg(chart, lang)
+        # The spec is charts.py's own, built from a checked table: its schema check is skipped here.
+        svg = charts.spec_to_svg(chart.to_dict(validate=False), lang)
         return f"<div class='wb-svg' data-chart='{key}'>{svg}</div>"
 
     def show_breakdown(self, table, view: views.View, meta) -> None:
@@ -407,6 +411,15 @@ class Dashboard(w.VBox):
         view = session.check(view, page) if view is not None else session.default_view(page)
         self.view = view
         self._quiet = False
+        super().__init__()
+        self.add_class("wb-dashboard")
+        self._build(view)
+        self._set_notices(notices)
+        self.render()
+
+    def _build(self, view: views.View) -> None:
+        """Create the controls and outputs in the view's language."""
+        session, page, lang = self.session, self.page, view.lang
         self.header = _html(cls="wb-header")
         self.notices = _html()
         self.status = _html()
@@ -422,22 +435,18 @@ class Dashboard(w.VBox):
         self.downloads = Downloads()
         self.downloads.add_class("wb-downloads-box")
         self.link_box = _html(cls="wb-link")
-        lang = view.lang
         section = lambda key, **kw: _html(f"<div class='wb-section'>{views.text(key, lang, **kw)}</div>")  # noqa
         dim = labels.dimension_label(page.summary_dimension, lang).lower()
-        super().__init__([
+        self.children = [
             _html(STYLE), self.header, self.notices, self.filters, self.scope, self.status, self.tiles,
             section("summary_title", dimension=dim), self.summary,
             _row([self.picker, self.breakdown_picker]),
             self.charts, self.table, self.downloads, self.link_box,
-        ])
-        self.add_class("wb-dashboard")
-        self._set_notices(notices)
+        ]
         for control in self.filters.controls():
             control.observe(self._on_filters, names="value")
         self.picker.dropdown.observe(self._on_indicator, names="value")
         self.breakdown_picker.observe(self._on_breakdown, names="value")
-        self.render()
 
     # -- state
 
@@ -452,11 +461,19 @@ class Dashboard(w.VBox):
     def set_view(self, view: views.View, notices=()) -> None:
         """Show ``view`` (checked first); ``notices`` replace the ones shown."""
         view = self.session.check(view, self.page)
-        self._set_notices(notices)
-        if view == self.view:
+        if view.lang != self.view.lang:  # the controls' words change: build them again
+            old = self.children
+            self.view = view
+            self._build(view)
+            for widget in old:
+                _close(widget)
+        elif view == self.view:
+            self._set_notices(notices)
             return
-        self.view = view
-        self._sync_controls()
+        else:
+            self.view = view
+            self._sync_controls()
+        self._set_notices(notices)
         self.render()
 
     def _sync_controls(self) -> None:
@@ -468,12 +485,13 @@ class Dashboard(w.VBox):
     def _set_notices(self, notices) -> None:
         self.notices.value = "".join(f"<div class='wb-notice'>{n.html(self.view.lang)}</div>" for n in notices)
 
-    def _error(self, exc: Exception) -> None:
+    def _error(self, exc: Exception, key: str = "error") -> None:
+        """Say what went wrong at the top of the page (our own messages only; the log gets the rest)."""
         lang = self.view.lang
         detail = f" — {html.escape(str(exc))}" if isinstance(exc, WorkbenchError) else ""
         if not isinstance(exc, WorkbenchError):
             log.exception("dashboard update failed")
-        self.status.value = f"<div class='wb-error'>{views.text('error', lang)}{detail}</div>"
+        self.status.value = f"<div class='wb-error'>{views.text(key, lang)}{detail}</div>"
 
     def _change(self, make_view) -> None:
         if self._quiet:
@@ -481,9 +499,10 @@ class Dashboard(w.VBox):
         try:
             view = self.session.check(make_view(), self.page)
         except Exception as exc:  # a bad value: say so, keep showing the last good view
-            self._error(exc)
+            self._error(exc, "notice_invalid")
             self._sync_controls()
             return
+        self.status.value = ""
         if view != self.view:
             self.view = view
             self._sync_controls()
