@@ -159,13 +159,14 @@ def child(engine: str, task: str, folder: str, repeat: int, dims: list[str]) -> 
     before = _status()
     reset = _reset_peak()
 
-    seconds, rows = [], 0
+    seconds, cpu, rows = [], [], 0
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rows = runs[task]()
         seconds.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     after = _status()
-    return {"engine": engine, "task": task, "seconds": seconds, "rows": rows,
+    return {"engine": engine, "task": task, "seconds": seconds, "cpu_seconds": cpu, "rows": rows,
             "load_seconds": load_seconds, "prepare_seconds": prepare_seconds, "table_bytes": table_bytes,
             "rss_after_load": after_load["VmRSS"], "peak_load": after_load["VmHWM"],
             "rss_data": before["VmRSS"], "peak_before": before["VmHWM"],
@@ -179,8 +180,10 @@ def run_child(engine: str, task: str, folder: Path, repeat: int, dims: list[str]
            "--repeat", str(repeat), "--dims", ",".join(dims)]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
-        sys.stderr.write(out.stderr)
-        raise SystemExit(f"{engine} {task} failed (exit {out.returncode})")
+        sys.stderr.write(out.stderr[-4000:])
+        hint = " (killed: out of memory?)" if out.returncode in (-9, 137) else ""
+        print(f"  {engine} {task} failed, exit {out.returncode}{hint}", flush=True)
+        return None
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -235,8 +238,8 @@ def report(results: list[dict], repeat: int) -> None:
     print(f"extract.load: {statistics.median(r['load_seconds'] for r in results):.2f} s (median over the "
           f"{len(results)} processes; not in the timings); tables in memory {mib(first['table_bytes'])}, "
           f"RSS after load {mib(first['rss_after_load'])}, peak during load {mib(first['peak_load'])}")
-    header = (f"{'':36} {'median':>8} {'runs (s)':<24} {'rows':>8} {'prepare':>8} {'data RSS':>10} "
-              f"{'peak RSS compute':>17} {'peak RSS process':>17}")
+    header = (f"{'':36} {'median':>8} {'best':>7} {'runs (s)':<22} {'CPU':>7} {'rows':>7} {'prepare':>8} "
+              f"{'data RSS':>10} {'peak RSS compute':>17} {'peak RSS process':>17}")
     by_key = {(r["engine"], r["task"]): r for r in results}
     for title, tasks in ((f"one quarter ({QUARTER})", ["quarter"]),
                          (f"eight quarters ({QUARTERS[0]}..{QUARTERS[-1]})", ["series", "loop"])):
@@ -248,24 +251,33 @@ def report(results: list[dict], repeat: int) -> None:
                 continue
             med = statistics.median(r["seconds"])
             runs = " ".join(f"{s:.2f}" for s in r["seconds"])
-            print(f"  {label:<34} {med:>7.2f}s {runs:<24} {r['rows']:>8,} {r['prepare_seconds']:>7.1f}s "
-                  f"{mib(r['rss_data']):>10} {mib(r['peak_compute']):>17} {mib(r['peak_process']):>17}")
+            cpu = statistics.median(r["cpu_seconds"])
+            print(f"  {label:<34} {med:>7.2f}s {min(r['seconds']):>6.2f}s {runs:<22} {cpu:>6.1f}s {r['rows']:>7,} "
+                  f"{r['prepare_seconds']:>7.1f}s {mib(r['rss_data']):>10} {mib(r['peak_compute']):>17} "
+                  f"{mib(r['peak_process']):>17}")
 
-    def med(engine, task):
+    def med(engine, task, key="seconds"):
         r = by_key.get((engine, task))
-        return statistics.median(r["seconds"]) if r else None
+        return statistics.median(r[key]) if r else None
 
-    print("\nratios (median times)")
-    for label, a, b in (("workbench / duckdb, one quarter", med("workbench", "quarter"), med("duckdb", "quarter")),
-                        ("workbench series / duckdb x 8", med("workbench", "series"), med("duckdb", "loop")),
-                        ("workbench compute x 8 / duckdb x 8", med("workbench", "loop"), med("duckdb", "loop")),
-                        ("pandas / workbench, one quarter", med("pandas", "quarter"), med("workbench", "quarter")),
-                        ("pandas x 8 / workbench series", med("pandas", "loop"), med("workbench", "series")),
-                        ("pandas x 8 / workbench compute x 8", med("pandas", "loop"), med("workbench", "loop"))):
+    lines = []
+    for label, (e1, t1), (e2, t2) in (
+            ("workbench / duckdb, one quarter", ("workbench", "quarter"), ("duckdb", "quarter")),
+            ("workbench series / duckdb x 8", ("workbench", "series"), ("duckdb", "loop")),
+            ("workbench compute x 8 / duckdb x 8", ("workbench", "loop"), ("duckdb", "loop")),
+            ("pandas / workbench, one quarter", ("pandas", "quarter"), ("workbench", "quarter")),
+            ("pandas x 8 / workbench series", ("pandas", "loop"), ("workbench", "series")),
+            ("pandas x 8 / workbench compute x 8", ("pandas", "loop"), ("workbench", "loop"))):
+        a, b = med(e1, t1), med(e2, t2)
         if a is not None and b:
-            print(f"  {label:<38} {a / b:6.2f}")
-    print("\n'data RSS': the process after loading (and converting) the data; 'peak RSS compute': its "
-          "high-water mark while computing (reset after loading); 'peak RSS process': including the load.")
+            lines.append(f"  {label:<38} {a / b:6.2f}  ({med(e1, t1, 'cpu_seconds') / med(e2, t2, 'cpu_seconds'):.2f})")
+    if lines:
+        print("\nratios of median wall-clock times (of median CPU times)")
+        print("\n".join(lines))
+    print("\n'median', 'best': wall-clock seconds; 'CPU': median CPU seconds of the process (all threads; "
+          "steadier than wall time on a busy machine); 'data RSS': the process after loading (and converting) "
+          "the data; 'peak RSS compute': its high-water mark while computing (reset after loading); "
+          "'peak RSS process': including the load.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,22 +300,31 @@ def main(argv: list[str] | None = None) -> int:
     persons = args.scale_persons if args.scale else args.persons
     folder = ensure_extract(persons)
     dims, broken = usable_dims()
-    print(f"persons {persons:,}; {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+    load = os.getloadavg()
+    print(f"persons {persons:,}; {os.cpu_count()} CPUs (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}); "
+          f"python {sys.version.split()[0]}")
     if broken:
         print(f"left out of every engine (the workbench fails on them): breakdown(s) {', '.join(broken)}")
     if args.check:
         check(folder, dims, pandas=not (args.skip_pandas or args.scale))
 
-    if args.scale:
-        wanted = [("workbench", "quarter"), ("workbench", "series"), ("workbench", "loop")]
+    if args.scale:  # series last: it holds the most memory
+        wanted = [("workbench", "quarter"), ("workbench", "loop"), ("workbench", "series")]
     else:
         wanted = [k for k in TASKS if not (args.skip_pandas and k[0] == "pandas")]
     results = []
     for engine, task in wanted:
         print(f"running {TASKS[(engine, task)]} ...", flush=True)
-        results.append(run_child(engine, task, folder, args.repeat, dims))
+        result = run_child(engine, task, folder, args.repeat, dims)
+        if result is not None:
+            results.append(result)
     print()
+    if not results:
+        return 1
     report(results, args.repeat)
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs"
+          + (" -- the machine was busy: timings are noisy" if load[1] > 0.75 * (os.cpu_count() or 1) else ""))
     rows = {r["engine"] + "/" + r["task"]: r["rows"] for r in results}
     print(f"rows produced: {rows}")
     return 0

@@ -394,7 +394,7 @@ def persons_with_protection_concerns(d, w, params):
     f = d["protection_flags"]
     f = d.with_person(f[_in(f["identified_on"], w)])
     first = f.groupby("person_id")["identified_on"].transform("min")
-    return f.assign(age_group=_age_group(_age(first, f["birth_year"]))), "persons"
+    return f.assign(age_group=_age_group(_age(first, f["birth_year"])), protection_flag=f["flag"]), "persons"
 
 
 @indicator

@@ -421,13 +421,15 @@ def legal_action_success_rate(w: Window, params: Mapping):
 
 # ---- protection
 
+# The spec's breakdown `flag` (a person in each flag) is called `protection_flag` in the catalogue and
+# the tables: `flag` is already the status column of the indicator table.
 @indicator("persons_with_protection_concerns", "count", ["persons", "protection_flags"],
-           ["flag", "sex", "age_group", "nationality"])
+           ["protection_flag", "sex", "age_group", "nationality"])
 def persons_with_protection_concerns(w: Window, params: Mapping):
     records = f"""
         WITH f AS (SELECT * FROM protection_flags WHERE {w.has('identified_on')}),
              first AS (SELECT person_id, min(identified_on) AS first_identified FROM f GROUP BY person_id)
-        SELECT f.person_id, f.flag, {PERSON},
+        SELECT f.person_id, f.flag AS protection_flag, {PERSON},
                age_group(age_at(first.first_identified, p.birth_year)) AS age_group
         FROM f JOIN first USING (person_id) JOIN persons p USING (person_id)"""
     return records, "count(DISTINCT person_id)", None

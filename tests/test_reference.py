@@ -4,7 +4,9 @@ On a demo extract of 3,000 persons, for several periods, every indicator of the 
 computed by ``workbench.indicators.compute`` (internal audience, the total and each allowed single
 breakdown) and by the SQL reference written from the indicator spec; both must give the same rows
 (indicator, dimension, category), the same numerators and denominators, the same flags, and
-values equal to 1e-9.
+values equal to 1e-9. The same again on a small hand-made extract of edge cases (dates on the
+period's bounds, deadlines to the day, ties in rounding...), on which a few figures of the
+reference are also checked against values worked out by hand from the spec.
 """
 
 from __future__ import annotations
@@ -31,33 +33,14 @@ PERIODS = [
     "2023-Q4",                  # before any record: empty populations (no_data)
 ]
 
-# Known disagreements where the spec supports the reference: (indicator, period) -> reason.
-# Each is marked xfail(strict=True) so the suite stays green until the engine is fixed.
+# Known disagreements where the spec supports the reference: (indicator, period) -> reason, the
+# period written "edge:<period>" for the edge-case extract, or "*" for every period. Each is marked
+# xfail(strict=True) so the suite stays green until the engine is fixed.
 KNOWN: dict[tuple[str, str], str] = {}
-
-# Breakdowns the engine cannot compute at all: (indicator, dimension) -> reason. They are left
-# out of the comparisons above and checked on their own (xfail) in test_breakdown_named_flag.
-BROKEN_BREAKDOWNS: dict[tuple[str, str], str] = {
-    ("persons_with_protection_concerns", "flag"):
-        "the breakdown dimension `flag` has the same name as the table's status column `flag`: "
-        "compute(by=['flag']) raises polars DuplicateError",
-}
-
-
-def breakdowns(id: str) -> list[str]:
-    """The indicator's allowed breakdowns the engine can compute."""
-    return [d for d in CATALOGUE[id].breakdowns if (id, d) not in BROKEN_BREAKDOWNS]
 
 
 def all_breakdowns() -> list[str]:
-    broken = {d for (_, d) in BROKEN_BREAKDOWNS}
-    return [d for d in dict.fromkeys(d for ind in CATALOGUE for d in ind.breakdowns) if d not in broken]
-
-
-def without_broken(table: pl.DataFrame) -> pl.DataFrame:
-    for (id, dim) in BROKEN_BREAKDOWNS:
-        table = table.filter(~((pl.col("indicator") == id) & (pl.col("dimension") == dim).fill_null(False)))
-    return table
+    return list(dict.fromkeys(d for ind in CATALOGUE for d in ind.breakdowns))
 
 
 def _params():
@@ -95,7 +78,7 @@ def reference(demo_extract):
 
 
 def ours(ex, period: str, id: str) -> pl.DataFrame:
-    table = indicators.compute(ex, period, indicators=[id], by=breakdowns(id), audience="internal")
+    table = indicators.compute(ex, period, indicators=[id], by=list(CATALOGUE[id].breakdowns), audience="internal")
     return ref.tidy(table)
 
 
@@ -113,7 +96,7 @@ def differences(mine: pl.DataFrame, theirs: pl.DataFrame) -> list[str]:
             problems.append(f"duplicate rows in {name}: {dup.select(KEYS).to_dicts()}")
     joined = a.join(b, on=KEYS, how="full", nulls_equal=True, coalesce=True, suffix="_ref")
     for row in joined.iter_rows(named=True):
-        where = f"{row['dimension'] or 'total'}={row['category']}" if row["dimension"] else "total"
+        where = f"{row['dimension']}={row['category']}" if row["dimension"] else "total"
         if row["_ours"] is None:
             problems.append(f"{where}: missing from ours; reference has value={row['value_ref']} "
                             f"num={row['numerator_ref']} den={row['denominator_ref']} flag={row['flag_ref']}")
@@ -144,7 +127,7 @@ def test_reference_covers_the_catalogue():
 
 @pytest.mark.parametrize(("id", "period"), _params())
 def test_engine_matches_reference(demo_extract, reference, id, period):
-    theirs = without_broken(reference(period).filter(pl.col("indicator") == id))
+    theirs = reference(period).filter(pl.col("indicator") == id)
     mine = ours(demo_extract, period, id)
     problems = differences(mine, theirs)
     assert not problems, f"{id} {period}: {len(problems)} difference(s):\n" + "\n".join(problems[:40])
@@ -155,7 +138,7 @@ def test_engine_matches_reference(demo_extract, reference, id, period):
 def test_whole_catalogue_in_one_call(demo_extract, reference, period):
     """All indicators and all breakdowns in one compute() call give the same rows as one by one."""
     table = ref.tidy(indicators.compute(demo_extract, period, by=all_breakdowns(), audience="internal"))
-    theirs = without_broken(reference(period))
+    theirs = reference(period)
     known = {id for (id, p) in KNOWN if p in (period, "*")}
     keep = pl.col("indicator").is_in(sorted(known)).not_()
     problems = differences(table.filter(keep), theirs.filter(keep))
@@ -171,7 +154,7 @@ def test_absent_tables_give_no_rows(tmp_path):
     ex = extract.load(folder)
     assert "detention_stays" not in ex.tables
     con = ref.connect(ex.tables)
-    theirs = without_broken(ref.compute(con, "2025-Q1"))
+    theirs = ref.compute(con, "2025-Q1")
     mine = ref.tidy(indicators.compute(ex, "2025-Q1", by=all_breakdowns(), audience="internal"))
     detention = [i.id for i in CATALOGUE if "detention_stays" in i.tables]
     assert not mine.filter(pl.col("indicator").is_in(detention)).height
@@ -182,16 +165,13 @@ def test_absent_tables_give_no_rows(tmp_path):
     assert not problems, "\n".join(problems[:40])
 
 
-@pytest.mark.xfail(strict=True, reason=BROKEN_BREAKDOWNS[("persons_with_protection_concerns", "flag")])
-@pytest.mark.parametrize("period", ["2025-Q2"])
-def test_breakdown_named_flag(demo_extract, reference, period):
-    """persons_with_protection_concerns by flag (a person in each flag) agrees with the reference."""
+def test_flag_is_an_alias_of_protection_flag(demo_extract):
+    """The spec's breakdown `flag` is accepted and written as the protection_flag column."""
     id = "persons_with_protection_concerns"
-    table = indicators.compute(demo_extract, period, indicators=[id], by=["flag"], audience="internal")
-    theirs = reference(period).filter((pl.col("indicator") == id)
-                                      & (pl.col("dimension").is_null() | (pl.col("dimension") == "flag")))
-    problems = differences(ref.tidy(table), theirs)
-    assert not problems, "\n".join(problems[:40])
+    a = indicators.compute(demo_extract, "2025-Q2", indicators=[id], by=["flag"])
+    b = indicators.compute(demo_extract, "2025-Q2", indicators=[id], by=["protection_flag"])
+    assert a.columns == b.columns and "protection_flag" in a.columns
+    assert a.equals(b)
 
 
 # --------------------------------------------------------------------------- a hand-made extract of edge cases
@@ -403,7 +383,7 @@ def _edge_params():
 
 @pytest.mark.parametrize(("id", "period"), _edge_params())
 def test_engine_matches_reference_on_edge_cases(edge_extract, edge_reference, id, period):
-    theirs = without_broken(edge_reference(period).filter(pl.col("indicator") == id))
+    theirs = edge_reference(period).filter(pl.col("indicator") == id)
     problems = differences(ours(edge_extract, period, id), theirs)
     assert not problems, f"{id} {period} (edge cases): {len(problems)} difference(s):\n" + "\n".join(problems[:40])
     assert theirs.height > 0

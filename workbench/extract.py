@@ -80,6 +80,8 @@ class Extract:
     reports: dict[str, TableReport]
     files: dict[str, Path]
     warnings: tuple[str, ...] = ()
+    # Tables joined with person attributes, built once by the indicator engine and reused.
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def has(self, name: str) -> bool:
         """Whether the extract holds table ``name`` (an empty table counts as held)."""

@@ -343,35 +343,33 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
         for d in dims:
             if d not in dim_columns:
                 dim_columns.append(d)
-    record_frames: list[pl.LazyFrame] = []
-    record_keys: list[tuple[Indicator, Period]] = []
+    frames: list[pl.DataFrame] = []
+    # One period at a time: its records are materialised once, shared by the indicator's blocks,
+    # and dropped before the next period (memory stays that of one period).
     for period in periods:
         w = Window(period.start, period.end, params, tables)
-        for ind in chosen:
-            if ind.id in unavailable:
-                continue
-            dims_needed = sorted({d for dims in planned[ind.id] for d in dims})
-            record_frames.append(_records(ind, ctx, w, dims_needed))
-            record_keys.append((ind, period))
-    records = pl.collect_all(record_frames) if record_frames else []
-    outputs: list[pl.LazyFrame] = []
-    for (ind, period), rec in zip(record_keys, records):
-        lazy = rec.lazy()
-        blocks = [()] + planned[ind.id]
-        for block, dims in enumerate(blocks):
-            if dims:
-                agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
-            else:
-                agg = lazy.select(_aggregations(ind))
-            agg = _finish(agg, ind).with_columns(
-                pl.lit(ind.id).alias("indicator"), pl.lit(period.code).alias("period"),
-                pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
-                pl.lit(period.start).alias("_start"),
-                *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
-            )
-            outputs.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS,
-                                      "_start", "_order", "_block"))
-    frames = pl.collect_all(outputs) if outputs else []
+        chosen_here = [ind for ind in chosen if ind.id not in unavailable]
+        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}))
+                         for ind in chosen_here]
+        records = pl.collect_all(record_frames) if record_frames else []
+        outputs: list[pl.LazyFrame] = []
+        for ind, rec in zip(chosen_here, records):
+            lazy = rec.lazy()
+            for block, dims in enumerate([()] + planned[ind.id]):
+                if dims:
+                    agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
+                else:
+                    agg = lazy.select(_aggregations(ind))
+                agg = _finish(agg, ind).with_columns(
+                    pl.lit(ind.id).alias("indicator"), pl.lit(period.code).alias("period"),
+                    pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
+                    pl.lit(period.start).alias("_start"),
+                    *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
+                )
+                outputs.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS,
+                                          "_start", "_order", "_block"))
+        frames += pl.collect_all(outputs) if outputs else []
+        del records
     return frames, dim_columns, unavailable, params
 
 
