@@ -291,7 +291,10 @@ def test_server_command_and_environment(tmp_path):
 
 
 def test_committed_config_and_thin_notebooks():
-    config = json.loads(dashboard.config_file().read_text())["VoilaConfiguration"]
+    committed = json.loads(dashboard.config_file().read_text())
+    policy = committed["Voila"]["tornado_settings"]["headers"]["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "connect-src 'self'" in policy and "http" not in policy
+    config = committed["VoilaConfiguration"]
     assert config["strip_sources"] and not config["show_tracebacks"] and config["template"] == "workbench"
     assert config["allow_template_override"] == "NO" and config["file_allowlist"] == []
     assert "nbdime-jupyterlab" in config["extension_denylist"]
@@ -326,3 +329,66 @@ def test_exports_check_the_threshold_of_what_is_downloaded(ex):
     with pytest.raises(Exception):
         exports.to_csv(widgets.download_rows(table, views.View(period=indicators.parse_period(PERIOD),
                                                                breakdown="nationality")), k=5)
+
+
+def test_the_language_of_the_address_changes_every_word(session):
+    board = widgets.Dashboard(session, views.page("detention"))
+    board.set_view(replace(board.view, lang="en"))
+    assert board.filters.kind.description == "Period type" and "Detention" in board.header.value
+    assert all("Rétention" not in label for label, _ in board.picker.dropdown.options)
+    assert board.tiles.value.count("vs Q") == 6 and "Detention placements" in board.summary.value
+
+
+def test_kernels_read_the_snapshot_taken_at_start(monkeypatch, ex, tmp_path):
+    import pickle
+
+    snapshot = tmp_path / "extract.pickle"
+    snapshot.write_bytes(pickle.dumps(ex))
+    monkeypatch.setenv(dashboard.ENV_EXTRACT, str(tmp_path / "gone"))  # the files may change or go: not read
+    monkeypatch.setenv(dashboard.ENV_SNAPSHOT, str(snapshot))
+    monkeypatch.delenv(dashboard.ENV_AUDIENCE, raising=False)
+    dashboard.kernel_session.cache_clear()
+    try:
+        session = dashboard.kernel_session()
+        assert session.extract.table("contacts").height == ex.table("contacts").height
+        assert session.audience.name == "internal"
+    finally:
+        dashboard.kernel_session.cache_clear()
+
+
+def test_a_port_in_use_is_refused_before_starting(tmp_path):
+    import socket
+
+    from workbench.exceptions import WorkbenchError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = dashboard.Server(tmp_path, port=taken.getsockname()[1])
+        with pytest.raises(WorkbenchError, match="in use"), dashboard.running(server):
+            pass
+
+
+def test_only_what_changes_is_drawn_again(session):
+    board = widgets.Dashboard(session, views.page("overview"), view_of(session))
+    tiles, summary, trend = board.tiles.value, board.summary.value, board.charts.trend.value
+    board.tiles.value = board.summary.value = board.charts.trend.value = "stale"
+    board.breakdown_picker.value = "sex"  # the same records and period: tiles, summary and trend stay
+    assert (board.tiles.value, board.summary.value, board.charts.trend.value) == ("stale",) * 3
+    assert "Sexe" in board.charts.breakdown.value or "sex" in board.charts.breakdown.value
+    board.filters.compare.value = "last_year"  # the tiles change, the rest does not
+    assert board.tiles.value != "stale" and board.summary.value == "stale"
+    assert tiles and summary and trend
+
+
+def test_a_chart_of_the_same_shape_reuses_its_spec_with_the_new_rows(ex, session):
+    from workbench import charts
+
+    area = widgets.ChartArea()
+    first = view_of(session, indicator="contacts", breakdown="channel")
+    area.show_breakdown(session.breakdown(first), first, ex.meta)
+    later = replace(first, selection=filters.Selection(sites=("sfax",)))
+    table = session.breakdown(later)
+    area.show_breakdown(table, later, ex.meta)  # same shape: the cached spec, with sfax's rows
+    fresh = widgets.screen_spec(charts.breakdown_chart(table, "contacts", "channel", "fr", ex.meta))
+    assert area.breakdown.value == area._html(fresh, "fr", "contacts/channel")

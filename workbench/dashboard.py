@@ -225,7 +225,7 @@ def serve(server: Server, loaded=None, echo=print) -> int:
 
 #: A chart like the dashboards' (bars, text, axes, French numbers), drawn once to warm vl-convert up.
 _WARM_SPEC = {
-    "config": {"font": "DejaVu Sans"}, "width": 100, "height": 40, "title": "é",
+    "config": {"font": "sans-serif"}, "width": 100, "height": 40, "title": "é",
     "data": {"values": [{"c": "a", "v": 1.5, "t": "1,5"}, {"c": "b", "v": 2, "t": "2"}]},
     "layer": [{"mark": "bar", "encoding": {"y": {"field": "c", "type": "nominal"},
                                            "x": {"field": "v", "type": "quantitative"}}},

@@ -317,32 +317,74 @@ class KeyFigureTiles(w.HTML):
         self.value = f"<div class='wb-tiles'>{''.join(tiles)}</div>"
 
 
+def screen_spec(chart) -> dict:
+    """A chart of :mod:`workbench.charts` made for the screen rather than for print.
+
+    Reports name their font (DejaVu Sans) so that their SVG is the same on every machine;
+    vl-convert measures every text of a named font (about 4 ms each: a chart of 40
+    nationalities takes 200 ms). A dashboard's chart is drawn anew at every click, so it
+    uses the browser's sans-serif, which vl-convert estimates at once, with margins that
+    absorb the difference between the estimate and the font the browser draws with.
+    The spec is charts.py's own, built from a checked table: its schema check is skipped.
+    """
+    spec = chart.to_dict(validate=False)
+    config = spec.setdefault("config", {})
+    for section in (config, *[v for v in config.values() if isinstance(v, dict)]):
+        for key in ("font", "labelFont", "titleFont"):
+            if key in section:
+                section[key] = "sans-serif"
+    config.setdefault("axis", {})["labelSeparation"] = 8
+    spec["padding"] = {"left": 30, "right": 18, "top": 5, "bottom": 5}
+    return spec
+
+
 class ChartArea(w.HBox):
-    """The chosen indicator's trend and breakdown, as SVG."""
+    """The chosen indicator's trend and breakdown, as SVG.
+
+    Building an altair chart takes about 30 ms (altair copies its schema objects); a chart
+    of the same shape (indicator, dimension, language, number of rows) differs from the
+    last one only by its rows. So the first chart of a shape is built by
+    :mod:`workbench.charts`, and the next ones reuse its spec with the new rows, the very
+    rows ``charts.breakdown_data`` / ``trend_data`` give (which check the threshold).
+    """
 
     def __init__(self) -> None:
         self.trend = _html(cls="wb-chart")
         self.breakdown = _html(cls="wb-chart")
         self.trend.add_class("wb-chart-trend")
         self.breakdown.add_class("wb-chart-breakdown")
+        self._specs: dict[tuple, dict] = {}
         super().__init__([self.trend, self.breakdown], layout=w.Layout(flex_flow="row wrap"))
         self.add_class("wb-row")
 
+    def _spec(self, key: tuple, rows: pl.DataFrame, build) -> dict:
+        template = self._specs.get(key)
+        if template is None:
+            spec = screen_spec(build())
+            if len(spec.get("datasets", {})) == 1:  # the shape charts.py gives: one table of rows
+                self._specs[key] = spec
+            return spec
+        (name,) = template["datasets"]
+        return {**template, "datasets": {name: rows.to_dicts()}}
+
     @staticmethod
-    def _svg(chart, lang: str, key: str) -> str:
-        # The spec is charts.py's own, built from a checked table: its schema check is skipped here.
-        svg = charts.spec_to_svg(chart.to_dict(validate=False), lang)
-        return f"<div class='wb-svg' data-chart='{key}'>{svg}</div>"
+    def _html(spec: dict, lang: str, key: str) -> str:
+        return f"<div class='wb-svg' data-chart='{key}'>{charts.spec_to_svg(spec, lang)}</div>"
 
     def show_breakdown(self, table, view: views.View, meta) -> None:
-        chart = charts.breakdown_chart(table, view.indicator, view.breakdown, view.lang, meta)
-        self.breakdown.value = self._svg(chart, view.lang, f"{view.indicator}/{view.breakdown}")
+        ind, dim, lang = view.indicator, view.breakdown, view.lang
+        rows = charts.breakdown_data(table, ind, dim, lang, meta)
+        spec = self._spec(("breakdown", ind, dim, lang, rows.height), rows,
+                          lambda: charts.breakdown_chart(table, ind, dim, lang, meta))
+        self.breakdown.value = self._html(spec, lang, f"{ind}/{dim}")
 
     def show_trend(self, series, view: views.View) -> None:
-        chart = charts.trend_chart(series, view.indicator, view.lang,
-                                   title=f"{load_catalogue()[view.indicator].label[view.lang]} — "
-                                         f"{views.text('trend', view.lang).lower()}")
-        self.trend.value = self._svg(chart, view.lang, f"{view.indicator}/trend")
+        ind, lang = view.indicator, view.lang
+        rows = charts.trend_data(series, ind, lang)
+        title = f"{load_catalogue()[ind].label[lang]} — {views.text('trend', lang).lower()}"
+        spec = self._spec(("trend", ind, lang, rows.height), rows,
+                          lambda: charts.trend_chart(series, ind, lang, title=title))
+        self.trend.value = self._html(spec, lang, f"{ind}/trend")
 
 
 class TableView(w.HTML):
@@ -435,6 +477,7 @@ class Dashboard(w.VBox):
         self.downloads = Downloads()
         self.downloads.add_class("wb-downloads-box")
         self.link_box = _html(cls="wb-link")
+        self._shown: dict[str, object] = {}  # what each part shows now (its inputs)
         section = lambda key, **kw: _html(f"<div class='wb-section'>{views.text(key, lang, **kw)}</div>")  # noqa
         dim = labels.dimension_label(page.summary_dimension, lang).lower()
         self.children = [
@@ -558,27 +601,46 @@ class Dashboard(w.VBox):
                f"{html.escape(what)}</div>"
 
     def render(self) -> None:
-        """Compute and show the current view (the chart first: it is what a viewer watches)."""
+        """Compute and show the current view: the chart first (it is what a viewer watches), then the
+        rest; a part whose inputs did not change is left as it is."""
         s, view, meta = self.session, self.view, self.session.extract.meta
+        who = (view.selection, view.age_year, view.lang)  # the records and the words
         try:
             self.status.value = ""
-            self.header.value = self._header()
-            self.scope.value = self._scope()
-            breakdown = s.breakdown(view)
-            self.charts.show_breakdown(breakdown, view, meta)
-            self.tiles.show(s.key_figures(view, self.page.tiles), self.page.tiles, view, s.k)
-            self.charts.show_trend(s.trend(view), view)
-            self.table.show(breakdown, view, meta)
-            self.downloads.show(breakdown, view, s.k)
-            summary = s.summary(view, self.page)
-            ids = [i for i in self.page.summary_indicators if i not in s.unavailable]
-            self.summary.value = tables.to_html(tables.matrix_table(summary, ids, self.page.summary_dimension,
-                                                                    view.lang, meta))
+            self._part("header", view.lang, lambda: setattr(self.header, "value", self._header()))
+            self._part("scope", view, lambda: setattr(self.scope, "value", self._scope()))
+            shown = (*who, view.period, view.indicator, view.breakdown)
+            if self._shown.get("breakdown") != shown:
+                breakdown = s.breakdown(view)
+                self.charts.show_breakdown(breakdown, view, meta)
+            self._part("tiles", (*who, view.period, view.compare), lambda: self.tiles.show(
+                s.key_figures(view, self.page.tiles), self.page.tiles, view, s.k))
+            self._part("trend", (*who, tuple(s.trend_periods(view)), view.indicator),
+                       lambda: self.charts.show_trend(s.trend(view), view))
+            if self._shown.get("breakdown") != shown:
+                self.table.show(breakdown, view, meta)
+                self.downloads.show(breakdown, view, s.k)
+                self._shown["breakdown"] = shown
+            self._part("summary", (*who, view.period), self._show_summary)
             if self.link:
-                self.link_box.value = (f"<a class='wb-view-link' href='?{html.escape(views.to_query(view))}'>"
-                                       f"{views.text('link', view.lang)}</a>")
+                self._part("link", view, lambda: setattr(self.link_box, "value", (
+                    f"<a class='wb-view-link' href='?{html.escape(views.to_query(view))}'>"
+                    f"{views.text('link', view.lang)}</a>")))
         except Exception as exc:
+            self._shown.clear()  # show everything again next time
             self._error(exc)
+
+    def _part(self, name: str, key, show) -> None:
+        if self._shown.get(name) != key:
+            show()
+            self._shown[name] = key
+
+    def _show_summary(self) -> None:
+        s, view = self.session, self.view
+        ids = [i for i in self.page.summary_indicators if i not in s.unavailable]
+        self.summary.value = tables.to_html(tables.matrix_table(s.summary(view, self.page), ids,
+                                                                self.page.summary_dimension, view.lang,
+                                                                s.extract.meta))
 
 
 def explorer(extract, audience: str = "internal", threshold: int | None = None, lang: str = "fr",

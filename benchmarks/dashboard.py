@@ -1,0 +1,200 @@
+"""Dashboard speed in Chromium: first render (cold and preheated) and filter updates.
+
+    python benchmarks/dashboard.py                    # default demo (3,000 persons) and 1M contacts
+    python benchmarks/dashboard.py --sizes 3000 --repeat 5
+
+For each size, a demo extract is generated once (cached under benchmarks/data/), then
+``workbench dashboard`` is started twice on a free port: with ``--pool-size 0`` (every
+page load starts a kernel: *cold*) and with ``--pool-size 1`` (a kernel has run the page
+before it is asked for: *preheated*). Chromium (Debian's, through playwright) opens the
+overview and the time from the start of navigation to the key figures and the chart being
+on screen is read in the page (a MutationObserver, ``performance.now()``). Then, on a
+page from a preheated kernel (as served by default), a site is chosen in the filter and the time from the select's change event
+to the chart being redrawn (*update*) and to the whole page being updated (*all*) is read
+the same way. Medians of ``--repeat`` runs are printed, with each run.
+
+Targets (issue): cold under 5 s, preheated under 1.5 s, update under 250 ms at 1M contacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORKBENCH = str(Path(sys.executable).with_name("workbench"))
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PERSONS_FOR_1M_CONTACTS = 340_000  # the demo draws about 2.95 contacts a person
+SITES = ("sfax", "ariana", "la_marsa", "tunis_centre", "centre_jour")
+
+OBSERVER = """
+(() => {
+  window.__wb = {rendered: null, changed: null, chart: null, all: null};
+  const seen = () => {
+    const chart = document.querySelector('.wb-chart-breakdown .wb-svg');
+    const tiles = document.querySelector('.wb-tile');
+    if (window.__wb.rendered === null && chart && tiles) window.__wb.rendered = performance.now();
+  };
+  new MutationObserver(seen).observe(document, {subtree: true, childList: true, characterData: true});
+  document.addEventListener('change', e => {
+    if (e.target.closest && e.target.closest('.wb-filter-sites')) {
+      window.__wb.changed = performance.now(); window.__wb.chart = null; window.__wb.all = null;
+      const chart = document.querySelector('.wb-chart-breakdown');
+      const link = document.querySelector('.wb-link');
+      new MutationObserver((m, o) => { window.__wb.chart = performance.now(); o.disconnect(); })
+        .observe(chart, {subtree: true, childList: true, characterData: true});
+      new MutationObserver((m, o) => { window.__wb.all = performance.now(); o.disconnect(); })
+        .observe(link, {subtree: true, childList: true, characterData: true, attributes: true});
+    }
+  }, true);
+})();
+"""
+
+
+def extract_for(persons: int) -> Path:
+    from workbench import demo
+
+    folder = HERE / "data" / f"dashboard-{persons}"
+    if not (folder / "persons.parquet").exists():
+        demo.write(folder, persons=persons)
+    return folder
+
+
+class Server:
+    def __init__(self, extract: Path, pool: int, log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen([WORKBENCH, "dashboard", "--extract", str(extract), "--port", "0",
+                                      "--pool-size", str(pool)], stdout=subprocess.PIPE,
+                                     stderr=log.open("w"), text=True, start_new_session=True)
+        self.url = None
+        for line in self.proc.stdout:
+            if m := re.match(r"\s+overview\s+(\S+)", line):
+                self.url = m.group(1)
+            if "Press Ctrl+C" in line:
+                break
+        if self.url is None:
+            raise RuntimeError(log.read_text()[-2000:])
+
+    def ready_count(self) -> int:
+        return self.log.read_text().count("workbench: overview preheated, waiting for a request")
+
+    def wait_preheated(self, count: int, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while self.ready_count() < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the preheated kernel did not get ready")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGTERM)  # workbench stops Voilà and its kernels
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def first_render(browser, url: str) -> float:
+    context = browser.new_context(viewport={"width": 1280, "height": 1800})
+    page = context.new_page()
+    page.add_init_script(OBSERVER)
+    page.goto(url)
+    page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=300_000)
+    seconds = page.evaluate("window.__wb.rendered") / 1000
+    context.close()
+    return seconds
+
+
+def updates(browser, url: str, settled=lambda: None) -> list[tuple[float, float]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 1800})
+    page = context.new_page()
+    page.add_init_script(OBSERVER)
+    page.goto(url)
+    page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=300_000)
+    settled()  # the server has refilled its pool: no kernel starting beside the measurement
+    page.wait_for_timeout(1000)
+    out = []
+    from workbench import demo
+
+    select = page.locator(".wb-filter-sites select")
+    names = {**demo.LEGAL_AID_SITES, **demo.CHILD_PROTECTION_SITES}
+    for site in SITES:
+        select.select_option(label=names[site])
+        page.wait_for_function("window.__wb.chart !== null && window.__wb.all !== null", timeout=60_000)
+        wb = page.evaluate("window.__wb")
+        out.append(((wb["chart"] - wb["changed"]) / 1000, (wb["all"] - wb["changed"]) / 1000))
+        page.wait_for_timeout(300)
+    context.close()
+    return out
+
+
+def measure(persons: int, repeat: int, browser, logs: Path) -> dict:
+    extract = extract_for(persons)
+    import polars as pl
+
+    contacts = pl.scan_parquet(extract / "contacts.parquet").select(pl.len()).collect().item()
+    result: dict = {"persons": persons, "contacts": contacts, "load_before": os.getloadavg()[0]}
+    server = Server(extract, 0, logs / f"cold-{persons}.log")
+    try:
+        result["cold"] = [first_render(browser, server.url) for _ in range(repeat)]
+    finally:
+        server.stop()
+    server = Server(extract, 1, logs / f"preheated-{persons}.log")
+    try:
+        runs = []
+        for i in range(repeat):
+            server.wait_preheated(i + 1)
+            time.sleep(0.5)
+            runs.append(first_render(browser, server.url))
+        result["preheated"] = runs
+        server.wait_preheated(repeat + 1)
+        result["update_chart"], result["update_all"] = zip(*updates(
+            browser, server.url, settled=lambda: server.wait_preheated(repeat + 2)))
+    finally:
+        server.stop()
+    result["load_after"] = os.getloadavg()[0]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[3000, PERSONS_FOR_1M_CONTACTS],
+                        help="persons of the demo extracts (default: 3,000 and 340,000, about 1M contacts)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    logs = HERE / "data" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for persons in args.sizes:
+            r = measure(persons, args.repeat, browser, logs)
+            results.append(r)
+            med = {k: statistics.median(r[k]) for k in ("cold", "preheated", "update_chart", "update_all")}
+            print(f"{r['persons']:>9,} persons {r['contacts']:>10,} contacts | "
+                  f"cold {med['cold']:.2f} s  preheated {med['preheated']:.2f} s  "
+                  f"update: chart {med['update_chart'] * 1000:.0f} ms, all {med['update_all'] * 1000:.0f} ms "
+                  f"(load average {r['load_before']:.1f} → {r['load_after']:.1f} on {os.cpu_count()} CPUs)")
+            for k in ("cold", "preheated", "update_chart", "update_all"):
+                print(f"    {k:13} " + "  ".join(f"{v:.3f}" for v in r[k]))
+        browser.close()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
