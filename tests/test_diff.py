@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+import sys
 
 import nbformat
 import polars as pl
@@ -14,6 +16,9 @@ from workbench.cli import main
 from workbench.report_diff import diff_rows, format_diff
 
 MIME = notebook_tools.MIME
+
+# nbdime's command, next to the interpreter running the tests (PATH may not hold the venv).
+NBDIFF = str(Path(sys.executable).with_name("nbdiff"))
 
 
 def _papermill_like(value: float, when: str, count: int):
@@ -70,11 +75,11 @@ def test_nbdime_config_ignores_run_metadata(tmp_path):
             cell["id"] = "same-id"
         nb.cells[1]["id"] = "shown"
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    done = subprocess.run(["nbdiff", str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=reports.ROOT,
+    done = subprocess.run([NBDIFF, str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=reports.ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "", done.stdout
     # Without the project's configuration the same notebooks differ.
-    bare = subprocess.run(["nbdiff", str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=tmp_path,
+    bare = subprocess.run([NBDIFF, str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=tmp_path,
                           capture_output=True, text=True)
     assert "papermill" in bare.stdout
 

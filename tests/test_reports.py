@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from workbench.report_params import load, parse_override
 REPORTS = ("activity_report", "detention_report", "case_management_report", "data_quality_report", "explore")
 ID_COLUMNS = {"persons": ["person_id"], "contacts": ["contact_id"], "cases": ["case_id", "caseworker_id"],
               "referrals": ["referral_id"], "detention_stays": ["stay_id"], "legal_actions": ["action_id"]}
+
+# nbdime's command, next to the interpreter running the tests (PATH may not hold the venv).
+NBDIFF = str(Path(sys.executable).with_name("nbdiff"))
 
 
 def _file(run: Path, suffix: str) -> Path:
@@ -208,7 +212,7 @@ def test_two_renders_are_identical(demo_runs, explore_again):
 def test_nbdime_with_the_shipped_config_sees_no_difference(demo_runs, explore_again, tmp_path):
     # A raw papermill run differs in metadata; normalised runs do not, and nbdiff agrees.
     a, b = _file(demo_runs["explore"], ".ipynb"), _file(explore_again, ".ipynb")
-    done = subprocess.run(["nbdiff", "--ignore-details", str(a), str(b)], cwd=reports.ROOT, capture_output=True,
+    done = subprocess.run([NBDIFF, "--ignore-details", str(a), str(b)], cwd=reports.ROOT, capture_output=True,
                           text=True)
     assert done.returncode == 0 and done.stdout.strip() == ""
 

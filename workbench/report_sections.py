@@ -39,6 +39,13 @@ MIME = "application/vnd.workbench.indicators+json"
 _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
 
 
+RENDERING_ENV = "WORKBENCH_RENDERING"
+EXPLORER_NOTE = {
+    "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
+    "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
+}
+
+
 @cache
 def _texts() -> dict:
     return yaml.safe_load(resources.files("workbench").joinpath("report_text.yaml").read_text(encoding="utf-8"))
@@ -183,6 +190,25 @@ class Report:
             self._cache[key] = engine.change(self.extract, self.period, self.compare, indicators=list(indicators),
                                              by=list(by), **self._kwargs())
         return self._cache[key]
+
+    def explorer(self):
+        """The interactive explorer (filters, indicator and breakdown pickers, tiles, chart, table,
+        downloads) on this report's extract, audience and language, for JupyterLab.
+
+        A rendered report (``workbench render`` sets ``WORKBENCH_RENDERING``) has no live kernel
+        behind its widgets, so it shows a short note instead.
+        """
+        import os
+
+        from IPython.display import Markdown
+
+        if os.environ.get(RENDERING_ENV):
+            return Markdown(EXPLORER_NOTE[self.lang])
+        from . import widgets
+
+        aud = self.audience
+        return widgets.explorer(self.extract, audience=aud.name, threshold=self.values.get("threshold"),
+                                lang=self.lang)
 
     def table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> pl.DataFrame:
         """The indicator table of the period, as ``workbench indicators`` gives it (a polars frame)."""

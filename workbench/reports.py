@@ -201,6 +201,11 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     kernel = ensure_kernel()
     threading.Thread(target=_warm_imports, daemon=True).start()
     say(f"running {notebook.name} ({params.report}, {params.period})")
+    # Widgets have no live kernel in a rendered report: notebooks show a note instead (the kernel
+    # inherits this process's environment).
+    from .report_sections import RENDERING_ENV
+
+    os.environ[RENDERING_ENV] = "1"
     try:
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=injected(params), cwd=str(params.base),

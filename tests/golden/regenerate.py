@@ -12,6 +12,7 @@ the diff (``nbdiff`` with the project's ``nbdime_config.json``).
 from __future__ import annotations
 
 import sys
+import os
 import tempfile
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def main() -> None:
     from conftest_reports import write_report_extract
     from workbench import notebook_tools, reports
 
+    os.environ["WORKBENCH_RENDERING"] = "1"  # as `workbench render` does: widgets show a note
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_report_extract(work / "demo", persons=GOLDEN_PERSONS)
