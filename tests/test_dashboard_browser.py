@@ -10,7 +10,7 @@ partner``, that everything shown and downloaded is suppressed. A failing test le
 screenshot in pytest's temporary folder (its path is printed).
 
 Chromium comes from Debian (``make test`` runs ``.ci/system-deps``); never from
-``playwright install``.
+playwright's own browser download.
 """
 
 from __future__ import annotations
