@@ -32,7 +32,7 @@ import re
 import shutil
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -40,7 +40,7 @@ import yaml
 
 from . import extract as extract_mod
 from .exceptions import WorkbenchError
-from .pseudonymise import _write_json, _write_yaml, check_output, replace_folder, staging_folder, write_tables
+from .pseudonymise import _write_yaml, check_output, publish, staging_folder, write_tables
 from .schema import SCHEMA_VERSION, TABLE_ORDER, TABLES
 from .validation import QUARANTINE_SCHEMA
 
@@ -277,14 +277,10 @@ def combine(inputs: Sequence[str | Path | tuple[str, str | Path]], output: str |
             "shared_keys": shared,
             "warnings": warnings,
         }
-        (staged / REPORT_FOLDER).mkdir()
-        _write_json(staged / REPORT_FOLDER / "combine-report.json", report)
-        quarantine.write_csv(staged / REPORT_FOLDER / "quarantine.csv")
-        replace_folder(staged, output)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    ex = replace(ex, source=output, files={t: output / p.name for t, p in ex.files.items()})
+    ex = publish(staged, output, ex, "combine-report.json", report, quarantine, folder=REPORT_FOLDER)
     return CombineResult(output=output, extract=ex, report=report, quarantine=quarantine)
 
 

@@ -62,6 +62,22 @@ REPORT_QUARANTINE_SCHEMA = {**QUARANTINE_SCHEMA, "stage": pl.String, "source_fil
                             "source_row": pl.Int64}
 
 
+def publish(staged: Path, output: Path, ex: extract_mod.Extract, report_file: str, report: dict,
+            quarantine: pl.DataFrame, folder: str = REPORT_FOLDER) -> extract_mod.Extract:
+    """Write the run's report and quarantine beside the staged tables, move the folder into place,
+    and return the extract re-pointed at ``output``. On any failure the staged folder is removed
+    and ``output`` is left as it was."""
+    try:
+        (staged / folder).mkdir()
+        _write_json(staged / folder / report_file, report)
+        quarantine.write_csv(staged / folder / "quarantine.csv")
+        replace_folder(staged, output)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return replace(ex, source=output, files={t: output / p.name for t, p in ex.files.items()})
+
+
 # --------------------------------------------------------------------------------------------------
 # Keys
 # --------------------------------------------------------------------------------------------------
@@ -341,14 +357,10 @@ def pseudonymise(raw: str | Path, mapping: str | Path | Mapping, key_file: str |
                             f"written: {exc}") from None
         quarantine = _quarantine(mapped, tables, ex, lookups)
         report = _report(mapped, ex, quarantine, raw=Path(raw), fp=fp, fmt=format, extracted_on=when)
-        (staged / REPORT_FOLDER).mkdir()
-        _write_json(staged / REPORT_FOLDER / "mapping-report.json", report)
-        quarantine.write_csv(staged / REPORT_FOLDER / "quarantine.csv")
-        replace_folder(staged, output)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    ex = replace(ex, source=output, files={t: output / p.name for t, p in ex.files.items()})
+    ex = publish(staged, output, ex, "mapping-report.json", report, quarantine)
     return Result(output=output, extract=ex, report=report, quarantine=quarantine, fingerprint=fp)
 
 
