@@ -27,7 +27,7 @@ import yaml
 
 from . import guard, readers
 from .exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
-from .schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table, empty_table, vocabulary
+from .schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table
 from .validation import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
@@ -306,9 +306,4 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
                    files=files, warnings=tuple(warnings))
 
 
-def typed_empty(name: str) -> pl.DataFrame:
-    """An empty accepted table (for code that wants a frame even when a table is absent)."""
-    return empty_table(name)
-
-
-__all__ = ["Extract", "ExtractMeta", "TableReport", "load", "read_metadata", "typed_empty", "vocabulary"]
+__all__ = ["Extract", "ExtractMeta", "TableReport", "load", "read_metadata"]
