@@ -61,7 +61,7 @@ OBSERVER = """
 
 
 def extract_for(persons: int) -> Path:
-    from workbench import demo
+    from workbench.extract import demo
 
     folder = HERE / "data" / f"dashboard-{persons}"
     if not (folder / "persons.parquet").exists():
@@ -125,7 +125,7 @@ def updates(browser, url: str, settled=lambda: None) -> list[tuple[float, float]
     settled()  # the server has refilled its pool: no kernel starting beside the measurement
     page.wait_for_timeout(1000)
     out = []
-    from workbench import demo
+    from workbench.extract import demo
 
     select = page.locator(".wb-filter-sites select")
     names = {**demo.LEGAL_AID_SITES, **demo.CHILD_PROTECTION_SITES}

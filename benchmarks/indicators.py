@@ -80,7 +80,7 @@ def _reset_peak() -> bool:
 # --------------------------------------------------------------------------- breakdowns
 
 def catalogue_dims() -> list[str]:
-    from workbench.catalogue import load_catalogue
+    from workbench.indicators.catalogue import load_catalogue
 
     return list(dict.fromkeys(d for ind in load_catalogue() for d in ind.breakdowns))
 
@@ -88,7 +88,9 @@ def catalogue_dims() -> list[str]:
 def usable_dims() -> tuple[list[str], list[str]]:
     """Every catalogue dimension the engine can break down by (probed on a tiny demo extract),
     and those it cannot."""
-    from workbench import demo, extract, indicators
+    from workbench.extract import demo
+    from workbench import extract
+    from workbench import indicators
 
     dims, broken = catalogue_dims(), []
     with tempfile.TemporaryDirectory() as tmp:
@@ -212,7 +214,8 @@ def check(folder: Path, dims: list[str], pandas: bool) -> None:
 
     from tests import reference_sql
     from tests.test_reference import differences
-    from workbench import extract, indicators
+    from workbench import extract
+    from workbench import indicators
 
     ex = extract.load(folder)
     ours = reference_sql.tidy(indicators.compute(ex, QUARTER, by=dims))

@@ -35,7 +35,7 @@ print(json.dumps({"seconds": elapsed, "peak_bytes": peak, "table_bytes": size, "
 
 BASELINE = r"""
 import resource, polars as pl, dataframely, yaml, json
-import workbench.extract
+import workbench.extract.loading
 print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from workbench import demo
+    from workbench.extract import demo
 
     folder = HERE / "data" / f"demo-{args.persons}"
     if not (folder / "persons.parquet").exists():

@@ -37,14 +37,22 @@ PYTHON = sys.executable
 WORKBENCH = str(Path(PYTHON).with_name("workbench"))
 
 FLOOR_CELL = """import polars, altair, great_tables, vl_convert
-from workbench import report_sections, indicators, charts, tables, extract, labels, scope"""
+from workbench import resources
+from workbench import scope"""
+from workbench.reports import sections as report_sections
+from workbench import indicators
+from workbench.present import charts
+from workbench.present import tables
+from workbench import extract
+from workbench.present import labels
 
 NOTEBOOK_ONLY = r"""
 import sys, time, papermill
-from workbench import reports, report_params
+from workbench import reports, resources
+from workbench.reports import params as report_params
 params = report_params.load(sys.argv[1], ["extract=" + sys.argv[2]])
 t0 = time.perf_counter()
-papermill.execute_notebook(str(reports.NOTEBOOKS / (params.report + ".ipynb")), sys.argv[3],
+papermill.execute_notebook(str(resources.packaged("notebooks") / (params.report + ".ipynb")), sys.argv[3],
                            parameters=reports.injected(params), cwd=str(params.base),
                            kernel_name=reports.ensure_kernel(), progress_bar=False, log_output=False,
                            record_timing=False)
@@ -53,7 +61,7 @@ print(time.perf_counter() - t0)
 
 FLOOR = r"""
 import sys, time, papermill
-from workbench import reports
+from workbench import reports, resources
 t0 = time.perf_counter()
 papermill.execute_notebook(sys.argv[1], sys.argv[2], kernel_name=reports.ensure_kernel(), progress_bar=False,
                            log_output=False, record_timing=False)
@@ -64,7 +72,7 @@ print(time.perf_counter() - t0)
 def _extract(persons: int) -> Path:
     folder = HERE / "data" / f"demo-{persons}"
     if not (folder / "persons.parquet").exists():
-        from workbench import demo
+        from workbench.extract import demo
 
         print(f"generating the demo extract with {persons:,} persons…", flush=True)
         demo.write(folder, persons=persons)
@@ -122,14 +130,14 @@ def floor(tmp: Path, repeat: int) -> tuple[float, float]:
 
 
 def notebook_only(report: str, extract: Path, tmp: Path, repeat: int) -> float:
-    params = ROOT / "parameters" / f"{report}.yaml"
+    params = ROOT / "workbench" / "assets" / "parameters" / f"{report}.yaml"
     key = f"{report} {extract.name}: notebook only"
     return _median([_child(key, NOTEBOOK_ONLY, str(params), str(extract), str(tmp / f"{report}-nb.ipynb"))
                     for _ in range(repeat)])
 
 
 def render(report: str, extract: Path, out: Path, repeat: int, *sets: str) -> float:
-    params = ROOT / "parameters" / f"{report}.yaml"
+    params = ROOT / "workbench" / "assets" / "parameters" / f"{report}.yaml"
     cmd = [WORKBENCH, "render", str(params), "--set", f"extract={extract}", *[a for s in sets for a in ("--set", s)],
            "--output-dir", str(out)]
     key = f"{report} {extract.name}: render {' '.join(sets)}".strip()
@@ -146,7 +154,7 @@ def batch_files(extract: Path, folder: Path, n: int) -> list[Path]:
              ("data_quality_report", "2025-Q4"), ("explore", "2025")]
     files = []
     for i, (report, period) in enumerate((runs * (n // len(runs) + 1))[:n]):
-        data = yaml.safe_load((ROOT / "parameters" / f"{report}.yaml").read_text())
+        data = yaml.safe_load((ROOT / "workbench" / "assets" / "parameters" / f"{report}.yaml").read_text())
         data.update({"extract": str(extract), "period": period, "name": f"{report}-{i:02d}"})
         path = folder / f"{report}-{i:02d}.yaml"
         path.write_text(yaml.safe_dump(data, allow_unicode=True))

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from workbench.schema import TABLES
+from workbench.contract.schema import TABLES
 
 EXTRACTED_ON = dt.date(2024, 12, 31)
 META = {"organisation": "Test Association", "extracted_on": "2024-12-31",

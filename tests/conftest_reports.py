@@ -20,7 +20,7 @@ BAD_CASES = 3
 
 
 def write_report_extract(folder: Path, persons: int = REPORT_PERSONS) -> Path:
-    from workbench import demo
+    from workbench.extract import demo
 
     frames = demo.generate(persons=persons)
     cases = frames["cases"]

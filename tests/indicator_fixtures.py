@@ -18,8 +18,10 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from workbench import extract, indicators
-from workbench.schema import TABLES
+from workbench import extract
+
+from workbench import indicators
+from workbench.contract.schema import TABLES
 
 EXTRACTED_ON = "2025-12-31"
 

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from conftest import META, VALID, csv_text, valid_rows, write_meta, write_table, write_workbook
 
 from workbench import extract
-from workbench.cli import main
+from workbench.cli.main import main
 from workbench.exceptions import (ExtractError, IdentifierColumnError, MissingColumnError, MissingTableError,
                                   UnreadableFileError)
-from workbench.schema import TABLE_ORDER, TABLES
+from workbench.contract.schema import TABLE_ORDER, TABLES
 
 
 def validate(*args) -> object:

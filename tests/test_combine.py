@@ -13,12 +13,14 @@ from conftest import META
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench import combine as comb
-from workbench import extract, indicators, rawdata
-from workbench import pseudonymise as ps
-from workbench.cli import main
+from workbench.prepare import combine as comb
+import rawdata
+from workbench import extract
+from workbench import indicators
+from workbench.prepare import pseudonymise as ps
+from workbench.cli.main import main
 from workbench.exceptions import ParameterError
-from workbench.schema import TABLES
+from workbench.contract.schema import TABLES
 
 
 @pytest.fixture(scope="module")

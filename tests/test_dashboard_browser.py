@@ -32,7 +32,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from workbench import demo, disclosure
+from workbench.extract import demo
+
+from workbench import disclosure
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -313,11 +315,12 @@ def lab(tmp_path_factory):
     """JupyterLab 4 on a copy of notebooks/explore_widgets.ipynb, with a demo extract at ../demo."""
     import shutil
 
-    from workbench.dashboard import ROOT, free_port, new_token
+    from workbench import resources
+    from workbench.dashboards.server import free_port, new_token
 
     root = tmp_path_factory.mktemp("lab")
     (root / "notebooks").mkdir()
-    shutil.copy(ROOT / "notebooks" / "explore_widgets.ipynb", root / "notebooks")
+    shutil.copy(resources.packaged("notebooks", "explore_widgets.ipynb"), root / "notebooks")
     demo.write(root / "demo", persons=500)
     settings = root / ".settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)

@@ -10,7 +10,9 @@ import polars as pl
 import pytest
 import yaml
 
-from workbench import demo, schema
+from workbench.extract import demo
+
+from workbench.contract import schema
 from workbench.exceptions import ParameterError
 
 EXTRACTED_ON = dt.date(2026, 1, 15)

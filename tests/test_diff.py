@@ -11,9 +11,12 @@ import nbformat
 import polars as pl
 from click.testing import CliRunner
 
-from workbench import notebook_tools, reports
-from workbench.cli import main
-from workbench.report_diff import diff_rows, format_diff
+from workbench import resources
+from workbench.reports import notebooks as notebook_tools
+
+from workbench import reports
+from workbench.cli.main import main
+from workbench.reports.diff import diff_rows, format_diff
 
 MIME = notebook_tools.MIME
 
@@ -75,7 +78,7 @@ def test_nbdime_config_ignores_run_metadata(tmp_path):
             cell["id"] = "same-id"
         nb.cells[1]["id"] = "shown"
         nbformat.write(nb, tmp_path / f"{name}.ipynb")
-    done = subprocess.run([NBDIFF, str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=reports.ROOT,
+    done = subprocess.run([NBDIFF, str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == "", done.stdout
     # Without the project's configuration the same notebooks differ.
@@ -86,7 +89,7 @@ def test_nbdime_config_ignores_run_metadata(tmp_path):
 
 def test_workbench_diff_between_runs(demo_runs, report_extract, tmp_path):
     run = demo_runs["data_quality_report"]
-    other = reports.render(reports.PARAMETERS / "data_quality_report.yaml",
+    other = reports.render(resources.packaged("parameters") / "data_quality_report.yaml",
                            [f"extract={report_extract}", "audience=internal", "formats=[xlsx]"],
                            output_dir=tmp_path).folder
     result = CliRunner().invoke(main, ["diff", str(run), str(other)])

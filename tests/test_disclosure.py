@@ -19,7 +19,7 @@ from indicator_fixtures import (NO_DATA, NO_DATA_STAT, STAT_FIELDS, SUPPRESSED, 
                                 total_cell)
 
 from workbench import indicators
-from workbench.catalogue import load_catalogue
+from workbench.indicators.catalogue import load_catalogue
 
 P = "2024-Q2"
 UNITS = {i.id: i.unit for i in load_catalogue()}

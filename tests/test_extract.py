@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from workbench import extract
 from workbench.exceptions import ExtractError
-from workbench.schema import TABLE_ORDER, TABLES
+from workbench.contract.schema import TABLE_ORDER, TABLES
 
 ID_OF = {t: TABLES[t].id_column for t in TABLES}
 NEW_ID = {"persons": "P099", "contacts": "C099", "cases": "K099", "referrals": "R099",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from workbench import guard
+from workbench.extract import guard
 from workbench.exceptions import IdentifierColumnError
-from workbench.schema import TABLES
+from workbench.contract.schema import TABLES
 
 
 @pytest.mark.parametrize(("column", "kind"), [

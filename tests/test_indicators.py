@@ -18,7 +18,7 @@ from indicator_fixtures import (NO_DATA, NO_DATA_STAT, STAT_FIELDS, cells, count
                                 stat, total, total_cell)
 
 from workbench import indicators
-from workbench.catalogue import load_catalogue
+from workbench.indicators.catalogue import load_catalogue
 from workbench.exceptions import IndicatorError, PeriodError
 
 P = "2024-Q2"

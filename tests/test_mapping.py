@@ -15,7 +15,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbench import mapping, rawdata
+import rawdata
+
+from workbench.prepare import mapping
 from workbench.exceptions import MappingError
 
 MAPPINGS = rawdata.MAPPINGS
@@ -376,7 +378,7 @@ def test_an_unknown_protection_concern_quarantines_the_case():
 
 
 def _primero_frames(concerns: str) -> dict[str, pl.DataFrame]:
-    from workbench.rawdata import PRIMERO_CASE_HEADERS, PRIMERO_FOLLOWUP_HEADERS
+    from rawdata import PRIMERO_CASE_HEADERS, PRIMERO_FOLLOWUP_HEADERS
 
     case = {h: None for h in PRIMERO_CASE_HEADERS} | {
         "case_id": "u1", "case_id_display": "ABC1234", "sex": "female", "age": "12", "nationality": "Sudan",

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench import extract
-from workbench.schema import TABLES
+from workbench.contract.schema import TABLES
 
 RULES = {"invalid_date", "invalid_boolean", "invalid_year", "required", "unknown_code", "out_of_range",
          "after_extraction", "date_order", "required_when", "duplicate_id", "missing_reference",

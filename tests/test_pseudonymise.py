@@ -16,9 +16,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench import extract, rawdata
-from workbench import pseudonymise as ps
-from workbench.cli import main
+import rawdata
+
+from workbench import extract
+from workbench.prepare import pseudonymise as ps
+from workbench.cli.main import main
 from workbench.exceptions import IdentifierColumnError, KeyFileError, MappingError, ParameterError
 
 

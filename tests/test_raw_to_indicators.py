@@ -16,9 +16,15 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from workbench import combine, extract, indicators, rawdata
-from workbench import pseudonymise as ps
-from workbench.cli import main
+import rawdata
+
+from workbench.prepare import combine
+
+from workbench import extract
+
+from workbench import indicators
+from workbench.prepare import pseudonymise as ps
+from workbench.cli.main import main
 
 CASES = {
     "register_fr": ("register_fr", {}),

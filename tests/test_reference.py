@@ -16,8 +16,12 @@ import math
 import polars as pl
 import pytest
 
-from workbench import demo, extract, indicators
-from workbench.catalogue import load_catalogue
+from workbench.extract import demo
+
+from workbench import extract
+
+from workbench import indicators
+from workbench.indicators.catalogue import load_catalogue
 
 from tests import reference_sql as ref
 

@@ -19,9 +19,22 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench import disclosure, extract, indicators, notebook_tools, report_outputs, reports, scope
+from workbench import resources
+from workbench import disclosure
+
+from workbench import extract
+
+from workbench import indicators
+
+from workbench.reports import notebooks as notebook_tools
+
+from workbench.reports import outputs as report_outputs
+
+from workbench import reports
+
+from workbench.selection import scope
 from workbench.exceptions import ParameterError, ReportError
-from workbench.report_params import load, parse_override
+from workbench.reports.params import load, parse_override
 
 REPORTS = ("activity_report", "detention_report", "case_management_report", "data_quality_report", "explore")
 ID_COLUMNS = {"persons": ["person_id"], "contacts": ["contact_id"], "cases": ["case_id", "caseworker_id"],
@@ -50,7 +63,7 @@ def _ids(extract_dir: Path) -> set[str]:
 
 
 def _params(name: str, extract_dir: Path, *sets: str):
-    return load(reports.PARAMETERS / f"{name}.yaml", [f"extract={extract_dir}", *sets])
+    return load(resources.packaged("parameters") / f"{name}.yaml", [f"extract={extract_dir}", *sets])
 
 
 # --------------------------------------------------------------------------- every report
@@ -108,7 +121,7 @@ def test_suppressed_cells_read_less_than_k(demo_runs, name):
 
 
 def _scoped(report_extract: Path, name: str, run: Path):
-    params = load(reports.PARAMETERS / f"{name}.yaml", [f"extract={report_extract}"])
+    params = load(resources.packaged("parameters") / f"{name}.yaml", [f"extract={report_extract}"])
     ex = extract.load(report_extract)
     return scope.narrow(ex, params.values.get("sites"), params.values.get("centres")), params
 
@@ -118,7 +131,7 @@ def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, na
     run = demo_runs[name]
     ex, params = _scoped(report_extract, name, run)
     rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
-    from workbench.catalogue import load_catalogue
+    from workbench.indicators.catalogue import load_catalogue
 
     current = rows.filter((pl.col("period") == params.period) & pl.col("indicator").is_in(load_catalogue().ids))
     for indicator in current["indicator"].unique(maintain_order=True).to_list()[:12]:
@@ -138,7 +151,7 @@ def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, na
 def test_explore_matches_the_indicators_command(demo_runs, report_extract):
     from click.testing import CliRunner
 
-    from workbench.cli import main
+    from workbench.cli.main import main
 
     result = CliRunner().invoke(main, ["indicators", str(report_extract), "-p", "2025", "-i", "persons_received",
                                        "-i", "contacts", "-b", "sex", "-a", "partner", "-f", "csv"])
@@ -212,7 +225,7 @@ def test_two_renders_are_identical(demo_runs, explore_again):
 def test_nbdime_with_the_shipped_config_sees_no_difference(demo_runs, explore_again, tmp_path):
     # A raw papermill run differs in metadata; normalised runs do not, and nbdiff agrees.
     a, b = _file(demo_runs["explore"], ".ipynb"), _file(explore_again, ".ipynb")
-    done = subprocess.run([NBDIFF, "--ignore-details", str(a), str(b)], cwd=reports.ROOT, capture_output=True,
+    done = subprocess.run([NBDIFF, "--ignore-details", str(a), str(b)], cwd=Path(__file__).resolve().parents[1], capture_output=True,
                           text=True)
     assert done.returncode == 0 and done.stdout.strip() == ""
 
@@ -236,7 +249,7 @@ def test_a_failing_run_keeps_the_previous_report(report_extract, tmp_path):
     with pytest.raises(ReportError, match="required table 'contacts' is missing"):
         reports.render(_params("data_quality_report", broken, "formats=[xlsx]"), output_dir=out)
     with pytest.raises(ParameterError, match="did you mean 'period'"):
-        reports.render(reports.PARAMETERS / "data_quality_report.yaml", ["perod=2025-Q3"], output_dir=out)
+        reports.render(resources.packaged("parameters") / "data_quality_report.yaml", ["perod=2025-Q3"], output_dir=out)
     assert _hashes(good.folder) == before
     assert sorted(p.name for p in good.folder.parent.iterdir()) == [good.folder.name]  # no temporary left
 
@@ -245,7 +258,7 @@ def test_the_notebook_refuses_a_misspelled_parameter(report_extract, tmp_path):
     import papermill
 
     with pytest.raises(papermill.PapermillExecutionError) as err:
-        papermill.execute_notebook(str(reports.NOTEBOOKS / "data_quality_report.ipynb"), str(tmp_path / "out.ipynb"),
+        papermill.execute_notebook(str(resources.packaged("notebooks") / "data_quality_report.ipynb"), str(tmp_path / "out.ipynb"),
                                    parameters={"extract": str(report_extract), "perod": "2025-Q3"},
                                    kernel_name=reports.ensure_kernel(), progress_bar=False, log_output=False)
     assert err.value.ename == "ParameterError" and "did you mean 'period'" in err.value.evalue

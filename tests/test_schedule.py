@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from workbench import schedule
-from workbench.cli import main
+from workbench.reports import schedule
+from workbench.cli.main import main
 
 
 def _file(folder: Path, name: str, **keys) -> Path:

@@ -21,8 +21,24 @@ from polars.testing import assert_frame_equal
 import pytest
 from click.testing import CliRunner
 
-from workbench import dashboard, demo, disclosure, exports, extract, filters, indicators, views, widgets
-from workbench.cli import main as cli
+from workbench.dashboards import server as dashboard
+
+from workbench.extract import demo
+
+from workbench import disclosure
+
+from workbench.present import exports
+
+from workbench import extract
+
+from workbench.selection import filters
+
+from workbench import indicators
+
+from workbench.dashboards import views
+
+from workbench.dashboards import widgets
+from workbench.cli.main import main as cli
 from workbench.exceptions import ParameterError
 
 PERIOD = "2025-Q3"
@@ -382,7 +398,7 @@ def test_only_what_changes_is_drawn_again(session):
 
 
 def test_a_chart_of_the_same_shape_reuses_its_spec_with_the_new_rows(ex, session):
-    from workbench import charts
+    from workbench.present import charts
 
     area = widgets.ChartArea()
     first = view_of(session, indicator="contacts", breakdown="channel")

@@ -4,7 +4,7 @@ Load a pseudonymised case extract, compute the declared indicator catalogue,
 suppress small cells for the audience, and render reports and dashboards.
 """
 
-from .exceptions import WorkbenchError
+from workbench.exceptions import WorkbenchError
 
 __version__ = "0.1.0"
 

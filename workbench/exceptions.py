@@ -68,3 +68,7 @@ class KeyFileError(WorkbenchError):
 
 class ReportError(WorkbenchError):
     """A report could not be rendered."""
+
+
+class ResourceError(WorkbenchError):
+    """A notebook, template or parameter example the workbench needs was not found."""

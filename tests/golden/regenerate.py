@@ -26,9 +26,10 @@ OVERRIDES = ["extract=demo", "audience=partner"]
 
 
 def golden_parameters(report: str, base: Path) -> dict:
-    from workbench import report_params, reports
+    from workbench.reports import params as report_params
+    from workbench import reports, resources
 
-    data = report_params.read_file(reports.PARAMETERS / f"{report}.yaml")
+    data = report_params.read_file(resources.packaged("parameters") / f"{report}.yaml")
     data = report_params.apply_overrides(data, [o for o in OVERRIDES])
     params = report_params.from_mapping(data, base=base)
     return reports.injected(params)
@@ -38,7 +39,8 @@ def main() -> None:
     import papermill
 
     from conftest_reports import write_report_extract
-    from workbench import notebook_tools, reports
+    from workbench.reports import notebooks as notebook_tools
+    from workbench import reports, resources
 
     os.environ["WORKBENCH_RENDERING"] = "1"  # as `workbench render` does: widgets show a note
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +48,7 @@ def main() -> None:
         write_report_extract(work / "demo", persons=GOLDEN_PERSONS)
         for report in REPORTS:
             out = work / f"{report}.ipynb"
-            papermill.execute_notebook(str(reports.NOTEBOOKS / f"{report}.ipynb"), str(out),
+            papermill.execute_notebook(str(resources.packaged("notebooks") / f"{report}.ipynb"), str(out),
                                        parameters=golden_parameters(report, work), cwd=str(work),
                                        kernel_name=reports.ensure_kernel(), progress_bar=False, log_output=False,
                                        record_timing=False)

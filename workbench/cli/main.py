@@ -1,0 +1,224 @@
+"""The ``workbench`` command line: a thin shell over the package's functions.
+
+Exit codes: 0 success; 1 done, but some rows were quarantined (``validate``) or some
+jobs failed; 2 refused (bad input, bad parameter). Errors are one clear message on
+standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from workbench.cli.common import (  # re-exported: command modules written before cli_common import them from here
+    QUARANTINE_LINES, _console, _optional_tables, handle_errors, load_with_progress, print_summary)
+
+__all__ = ["QUARANTINE_LINES", "_console", "_optional_tables", "handle_errors", "load_with_progress", "main",
+           "print_summary"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="workbench")
+def main() -> None:
+    """Research and reporting workbench for legal and social help to migrants.
+
+    Reads a pseudonymised case extract, checks it against the contract, computes the
+    indicator catalogue with disclosure control, and renders reports and dashboards.
+    Start with `workbench demo`.
+    """
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(file_okay=False), default="demo", show_default=True,
+              help="Folder to write the demo extract into.")
+@click.option("--persons", type=click.IntRange(min=10), default=None,
+              help="Number of persons to generate (default 3,000).")
+@click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same files.")
+@click.option("--profile", type=click.Choice(["all", "legal_aid", "detention", "child_protection"]),
+              default="all", show_default=True,
+              help="Which kind of organisation to imitate (all three by default).")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet",
+              show_default=True, help="File format of the tables.")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False), default="reports", show_default=True,
+              help="Folder to render the demo reports into.")
+@click.option("--no-reports", is_flag=True, help="Only write and validate the extract.")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Reports rendered at once.")
+@handle_errors
+def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: str, reports_dir: str,
+         no_reports: bool, jobs: int) -> None:
+    """Write the synthetic demo extract and show its validation summary.
+
+    The demo extract imitates a legal-aid desk with several sites, a detention legal
+    team with three centres and a child-protection day centre over two years. It is
+    generated (no real person), deterministic for a given --seed and --persons.
+    """
+    from workbench.extract import demo as demo_data
+
+    kwargs = {"profile": profile, "format": fmt}
+    if persons is not None:
+        kwargs["persons"] = persons
+    if seed is not None:
+        kwargs["seed"] = seed
+    console = _console(stderr=False)
+    folder = demo_data.write(output, **kwargs)
+    console.print(f"Demo extract written to [bold]{folder}[/]")
+    ex = load_with_progress(folder)
+    print_summary(ex, console)
+    if no_reports or profile != "all":
+        console.print(f"\nNext: `workbench validate {folder}`, `workbench indicators {folder} --period 2025-Q4`")
+        return
+    from workbench import reports
+
+    console.print(f"\nRendering the demo reports into {reports_dir}/ (papermill, {jobs} at a time)…")
+    html = reports.render_demo(folder, output_dir=reports_dir, jobs=jobs)
+    for path in html:
+        console.print(f"  {path}", markup=False)
+    console.print(f"\nEach report folder also holds the executed notebook, a PDF, an Excel annex and a manifest.\n"
+                  f"Dashboard: `workbench dashboard --extract {folder}`", markup=False)
+
+
+@main.command()
+@click.argument("extract_path", metavar="EXTRACT", type=click.Path(exists=False))
+@click.option("--quarantine", "quarantine_file", type=click.Path(dir_okay=False),
+              help="Write refused rows to this CSV (table,file,row,column,value,rule,reason).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (for scheduled jobs).")
+@handle_errors
+def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> None:
+    """Check a case extract against the contract and summarise it per table.
+
+    EXTRACT is a folder of tables (Parquet or CSV, with an optional extract.yaml) or
+    an .xlsx workbook with one sheet per table.
+
+    Exit code 0: every row accepted; 1: some rows quarantined; 2: the extract is
+    refused (a required table or column is missing, a file is unreadable, or a
+    column holds direct identifiers).
+    """
+    ex = load_with_progress(extract_path)
+    if quarantine_file:
+        ex.write_quarantine(quarantine_file)
+    if as_json:
+        summary = ex.summary()
+        if quarantine_file:
+            summary["quarantine_file"] = str(quarantine_file)
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print_summary(ex)
+        if ex.quarantined:
+            where = f" (written to {quarantine_file})" if quarantine_file else \
+                " (use --quarantine FILE to write them out)"
+            _console(stderr=False).print(
+                f"{ex.quarantined:,} row{'s' if ex.quarantined != 1 else ''} quarantined{where}.", markup=False)
+    sys.exit(1 if ex.quarantined else 0)
+
+
+@main.command("indicators")
+@click.argument("extract_path", metavar="EXTRACT")
+@click.option("--period", "-p", required=True, help="2024, 2024-H1, 2024-Q3, 2024-07 or 2024-01-15..2024-03-31.")
+@click.option("--indicator", "-i", "ids", multiple=True,
+              help="Indicator id (repeatable); default: the whole catalogue.")
+@click.option("--by", "-b", "by", multiple=True, metavar="DIM[,DIM]",
+              help="Breakdown (repeatable); DIM,DIM is a cross-breakdown. Each applies to the indicators "
+                   "that allow it.")
+@click.option("--audience", "-a", type=click.Choice(["internal", "partner", "public"]), default="internal",
+              show_default=True, help="Who will see the figures: partner (k=5) and public (k=10) suppress "
+                                      "small cells.")
+@click.option("--threshold", "-k", type=int, default=None, help="Suppression threshold k (overrides the "
+                                                                 "audience's).")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Indicator parameter, e.g. care_plan_deadline=10 or assessment_deadlines.high=2.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "xlsx", "parquet"]), default="csv",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (required for xlsx and parquet); default: standard output.")
+@handle_errors
+def indicators_command(extract_path, period, ids, by, audience, threshold, params, fmt, output) -> None:
+    """Compute indicators for a period, as the tidy indicator table.
+
+    Columns: indicator, period, one column per breakdown dimension asked for, value,
+    numerator, denominator, flag (empty, no_data or suppressed). The total row of each
+    indicator comes first, then its breakdown rows. Indicators whose table is not in the
+    extract are listed as not available on standard error.
+
+    \b
+    Examples:
+      workbench indicators demo --period 2025-Q3
+      workbench indicators demo -p 2025 -i persons_received -b sex -b site -a partner
+      workbench indicators demo -p 2025-H2 -b sex,age_group -f xlsx -o figures.xlsx
+    """
+    from workbench.present import exports
+    from workbench import indicators as engine
+    from workbench.exceptions import ParameterError
+    from workbench.periods import parse_period
+
+    if fmt in ("xlsx", "parquet") and not output:
+        raise ParameterError(f"--format {fmt} writes a binary file: give --output FILE.")
+    parse_period(period)  # a malformed period is refused before the extract is read
+    engine.select_indicators(list(ids) or None)
+    ex = load_with_progress(extract_path)
+    table = engine.compute(ex, period, indicators=list(ids) or None, by=list(by), audience=audience,
+                           threshold=threshold, params=parse_params(params))
+    err = _console()
+    grouped: dict[str, list[str]] = {}
+    for ind, why in (table.unavailable or {}).items():
+        grouped.setdefault(why, []).append(ind)
+    for why, inds in grouped.items():
+        err.print(f"not available ({why}): {', '.join(inds)}", markup=False)
+    if ex.quarantined:
+        err.print(f"note: {ex.quarantined:,} rows of the extract were quarantined; figures count accepted rows "
+                  "only (see `workbench validate`).", markup=False)
+    data = exports.write(table, output, fmt)
+    if output is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+    else:
+        err.print(f"written: {output} ({table.height} rows)", markup=False)
+
+
+@main.command("catalogue")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True)
+@click.option("--markdown", is_flag=True, help="Print the catalogue as the Markdown of docs/indicators.md.")
+@handle_errors
+def catalogue_command(lang: str, markdown: bool) -> None:
+    """List the indicator catalogue: ids, units, labels and allowed breakdowns."""
+    from workbench.indicators.catalogue import load_catalogue
+    from workbench.indicators.docs import render_markdown
+
+    if markdown:
+        sys.stdout.write(render_markdown())
+        return
+    for ind in load_catalogue():
+        click.echo(f"{ind.id:36} {ind.unit:6} {ind.label[lang]}  [by: {', '.join(ind.breakdowns)}]")
+
+
+def parse_params(items) -> dict:
+    """``["care_plan_deadline=10", "assessment_deadlines.high=2"]`` → a params mapping."""
+    from workbench.exceptions import ParameterError
+
+    out: dict = {}
+    for item in items:
+        if "=" not in item:
+            raise ParameterError(f"--param '{item}': expected NAME=VALUE.")
+        key, value = (s.strip() for s in item.split("=", 1))
+        if "." in key:
+            name, sub = key.split(".", 1)
+            out.setdefault(name, {})[sub] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _register_extensions() -> None:
+    """Commands that live in their own modules (data preparation, reports, dashboards)."""
+    import importlib
+
+    for name in ("data", "reports", "dashboard"):
+        importlib.import_module(f"workbench.cli.{name}").register(main)
+
+
+_register_extensions()
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+

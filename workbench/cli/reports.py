@@ -1,0 +1,186 @@
+"""Command-line shells over :mod:`workbench.reports`, :mod:`workbench.reports.schedule` and
+:mod:`workbench.reports.diff`: ``workbench render``, ``batch``, ``due`` and ``diff``.
+
+Exit codes: 0 done (``diff``: same figures); 1 some reports failed (``diff``: figures
+differ); 2 refused (bad parameter file, failed render: nothing replaced).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from workbench.cli.common import _console, handle_errors
+
+_SET_HELP = "Override a parameter of the file (repeatable), e.g. --set period=2025-Q3 --set audience=public."
+_OUTPUT_HELP = "Folder for the reports (default: the file's output_dir, else ./reports)."
+
+
+def register(group: click.Group) -> None:
+    for command in (render_command, batch_command, due_command, diff_command):
+        group.add_command(command)
+
+
+def _print_run(run, console) -> None:
+    console.print(f"Report written to [bold]{run.folder}[/]", highlight=False)
+    for kind in ("html", "pdf", "xlsx", "ipynb"):
+        if kind in run.files:
+            console.print(f"  {kind:5} {run.files[kind]}", markup=False, highlight=False)
+    console.print(f"  {'json':5} {run.manifest}", markup=False, highlight=False)
+
+
+@click.command("render")
+@click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@handle_errors
+def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str | None) -> None:
+    """Render the report of a parameter file: notebook, HTML, PDF, Excel annex, manifest.
+
+    The outputs go to OUTPUT/<report>/<period>/<name>/ and replace the previous run only
+    when everything succeeded; otherwise the previous report stays and the reason is
+    printed (which cell failed, with which error).
+
+    \b
+    Examples:
+      workbench render parameters/activity_report.yaml
+      workbench render parameters/detention_report.yaml --set period=2025-Q3 --set language=en
+    """
+    from workbench import reports
+
+    console = _console()
+    run = reports.render(params_file, overrides, output_dir, log=lambda m: console.print(m, markup=False,
+                                                                                          highlight=False))
+    _print_run(run, _console(stderr=False))
+
+
+def _progress_batch(files, overrides, output_dir, jobs, periods=None):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from workbench import reports
+
+    console = _console()
+    labels = [f if p is None else f"{f} [{p}]" for f, p in zip(files, periods or [None] * len(files))]
+    if not console.is_terminal:
+        def note(outcome):
+            status = "ok" if outcome.ok else "FAILED"
+            console.print(f"{status}: {outcome.params_file}", markup=False, highlight=False)
+        return reports.batch(files, overrides, output_dir, jobs, on_done=note, periods=periods)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task(f"rendering {len(labels)} report(s)", total=len(labels))
+
+        def done(outcome):
+            bar.advance(task)
+            if not outcome.ok:
+                bar.console.print(f"[red]failed:[/] {outcome.params_file}", highlight=False)
+        return reports.batch(files, overrides, output_dir, jobs, on_done=done, periods=periods)
+
+
+def _report_outcomes(outcomes) -> int:
+    out = _console(stderr=False)
+    failed = [o for o in outcomes if not o.ok]
+    for o in outcomes:
+        if o.ok:
+            out.print(f"ok      {o.params_file} → {o.folder}", markup=False, highlight=False)
+    if failed:
+        err = _console()
+        err.print(f"\n{len(failed)} of {len(outcomes)} report(s) failed:", markup=False)
+        for o in failed:
+            err.print(f"  {o.params_file}: {o.error}", markup=False, highlight=False)
+    return 1 if failed else 0
+
+
+@click.command("batch")
+@click.argument("params_files", metavar="PARAMS.yaml...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Reports rendered at the same time (each in its own process).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP + " Applies to every file.")
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@handle_errors
+def batch_command(params_files: tuple[str, ...], jobs: int, overrides: tuple[str, ...], output_dir: str | None) -> None:
+    """Render several parameter files; failures are collected and listed at the end.
+
+    Exit code 0 when every report was rendered, 1 when some failed (the others are kept).
+    """
+    outcomes = _progress_batch(list(params_files), list(overrides), output_dir, jobs)
+    sys.exit(_report_outcomes(outcomes))
+
+
+def _as_of(ctx, param, value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date (use YYYY-MM-DD).") from None
+
+
+@click.command("due")
+@click.argument("params_files", metavar="[PARAMS.yaml...]", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--as-of", "as_of", callback=_as_of, default=None, metavar="DATE",
+              help="The day to check on (YYYY-MM-DD; default: today).")
+@click.option("--run", "run", is_flag=True, help="Render the reports that are due.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@handle_errors
+def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: int, output_dir: str | None) -> None:
+    """List (or --run) the scheduled reports whose period has closed and that have no output yet.
+
+    A parameter file is scheduled when it declares a cadence (monthly, quarterly,
+    half-yearly, yearly) and, optionally, lag_days. Without PARAMS files, every
+    scheduled file of ./parameters is checked. Running it twice renders nothing new.
+
+    \b
+    A daily cron line:
+      30 6 * * *  cd /srv/workbench && .venv/bin/workbench due --run >> /var/log/workbench/due.log 2>&1
+    """
+    from workbench.reports import schedule
+
+    files = list(params_files) or [str(p) for p in schedule.scheduled_files("parameters")]
+    entries = schedule.due(files, as_of, output_dir)
+    out = _console(stderr=False)
+    errors = [e for e in entries if e.error]
+    pending = [e for e in entries if not e.error and not e.done]
+    done = [e for e in entries if not e.error and e.done]
+    for e in errors:
+        _console().print(f"error: {e.params_file}: {e.error}", markup=False, highlight=False)
+    out.print(f"As of {as_of.isoformat()}: {len(pending)} report(s) due, {len(done)} already rendered.",
+              markup=False)
+    for e in pending:
+        out.print(f"  due   {e.params_file} {e.period} → {e.folder}", markup=False, highlight=False)
+    if not run or not pending:
+        sys.exit(1 if errors else 0)
+    outcomes = _progress_batch([str(e.params_file) for e in pending], [], output_dir, jobs,
+                               periods=[e.period for e in pending])
+    code = _report_outcomes(outcomes)
+    sys.exit(1 if errors else code)
+
+
+@click.command("diff")
+@click.argument("run_a", metavar="RUN_A", type=click.Path(exists=True))
+@click.argument("run_b", metavar="RUN_B", type=click.Path(exists=True))
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N figures per section.")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+@handle_errors
+def diff_command(run_a: str, run_b: str, limit: int | None, as_json: bool) -> None:
+    """Indicator-level differences between two runs (run folders or executed notebooks).
+
+    Lists parameters and input files that differ, then every figure changed, added or
+    removed, as old → new ("< k" for a suppressed cell). Exit code 0 when the figures
+    are the same, 1 when they differ.
+    """
+    import json
+    from dataclasses import asdict
+
+    from workbench.reports.diff import diff_runs, format_diff
+
+    d = diff_runs(run_a, run_b)
+    if as_json:
+        click.echo(json.dumps(asdict(d), ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(format_diff(d, limit))
+    sys.exit(0 if d.same else 1)

@@ -1,0 +1,313 @@
+"""Serving the dashboards with Voilà: the server side and the kernel side.
+
+Server side, :func:`serve` (``workbench dashboard``) starts Voilà on 127.0.0.1 on the
+notebooks of ``notebooks/dashboards/`` with
+
+- a token (``secrets``), written to a private config file rather than the command line
+  (other users of the machine could read it in the process list), and printed in the URLs;
+- the committed ``voila.json`` (template, sources stripped, no tracebacks, no template or
+  theme override from the URL, no file served from the notebooks' folder, nbdime's
+  extension left out, preheated kernels, idle kernels culled);
+- our Voilà template (``workbench/templates/voila/templates/workbench``): Voilà's "lab"
+  template without its links to a CDN, so the page needs nothing from the internet;
+- the extract, audience and language fixed for every kernel through environment
+  variables: a page's URL chooses filters, never the data.
+
+Kernel side, a dashboard notebook calls :func:`show`, which loads the extract once per
+kernel, waits for the page request when the kernel was preheated, reads the filters of
+the URL's query string (:func:`workbench.dashboards.views.from_query`) and returns the
+:class:`~workbench.dashboards.widgets.Dashboard`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pickle
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from workbench import resources
+from workbench.exceptions import ParameterError, WorkbenchError
+
+ENV_EXTRACT = "WORKBENCH_DASHBOARD_EXTRACT"
+ENV_AUDIENCE = "WORKBENCH_DASHBOARD_AUDIENCE"
+ENV_THRESHOLD = "WORKBENCH_DASHBOARD_THRESHOLD"
+ENV_LANG = "WORKBENCH_DASHBOARD_LANG"
+ENV_SNAPSHOT = "WORKBENCH_DASHBOARD_SNAPSHOT"
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+PAGES = ("overview", "detention", "case_management")
+
+def notebooks_dir() -> Path:
+    return resources.packaged("notebooks", "dashboards")
+
+
+def config_file() -> Path:
+    return resources.packaged("voila.json")
+
+
+def template_root() -> Path:
+    """A Jupyter data directory holding ``voila/templates/workbench``."""
+    return resources.packaged("templates")
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port free on ``host`` right now (for tests and benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Server:
+    """What ``workbench dashboard`` starts: one Voilà process for one extract and audience."""
+
+    extract: Path
+    port: int = DEFAULT_PORT
+    audience: str = "internal"
+    threshold: int | None = None
+    lang: str = "fr"
+    pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
+    token: str = field(default_factory=new_token, repr=False)
+
+    def url(self, page: str | None = None, query: str = "") -> str:
+        """The URL of a dashboard (or of the list of dashboards), with the token."""
+        path = f"/voila/render/{page}.ipynb" if page else "/"
+        extra = f"&{query}" if query else ""
+        return f"http://{HOST}:{self.port}{path}?token={self.token}{extra}"
+
+    def command(self, config_dir: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "voila", str(notebooks_dir()), "--no-browser", f"--port={self.port}",
+               "--Voila.port_retries=0",  # the port printed is the port served, or Voilà stops
+               f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(resources.packaged())])}"]
+        if self.pool_size is not None:
+            if self.pool_size <= 0:
+                cmd.append("--VoilaConfiguration.preheat_kernel=False")
+            else:
+                cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
+        return cmd
+
+    def environment(self, snapshot: Path | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env[ENV_EXTRACT] = str(Path(self.extract).resolve())
+        if snapshot is not None:
+            env[ENV_SNAPSHOT] = str(snapshot)
+        else:
+            env.pop(ENV_SNAPSHOT, None)
+        env[ENV_AUDIENCE] = self.audience
+        env[ENV_LANG] = self.lang
+        if self.threshold is not None:
+            env[ENV_THRESHOLD] = str(self.threshold)
+        else:
+            env.pop(ENV_THRESHOLD, None)
+        env["JUPYTER_PATH"] = os.pathsep.join([str(template_root()), *filter(None, [env.get("JUPYTER_PATH")])])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+
+def check_setup() -> None:
+    """Refuse to start when the dashboards' notebooks or voila.json are not where expected."""
+    if not notebooks_dir().is_dir() or not config_file().is_file():
+        raise WorkbenchError(f"The dashboards are served from a source checkout of workbench: "
+                             f"{notebooks_dir()} or {config_file()} is missing.")
+
+
+def _wait_ready(proc: subprocess.Popen, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise WorkbenchError(f"Voilà stopped at start (exit code {proc.returncode}); see the messages above.")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise WorkbenchError(f"Voilà did not answer on {HOST}:{port} within {timeout:.0f} s.")
+
+
+def _private_file(path: Path, data: bytes) -> Path:
+    path.touch(mode=0o600)
+    path.write_bytes(data)
+    return path
+
+
+@contextlib.contextmanager
+def running(server: Server, loaded=None, stdout=None, stderr=None, timeout: float = 60
+            ) -> Iterator[subprocess.Popen]:
+    """Start Voilà for ``server``, wait until it listens, and stop it on leaving.
+
+    ``loaded``, the extract as loaded and checked at start, is handed to the kernels as a
+    snapshot (a pickle in the server's private folder): every kernel shows exactly those
+    rows, even if the files change later, and starts without validating them again.
+    """
+    check_setup()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as tornado binds
+        try:
+            sock.bind((HOST, server.port))
+        except OSError:
+            raise WorkbenchError(f"Port {server.port} of {HOST} is in use: choose another with --port "
+                                 "(0 takes any free port).") from None
+    config_dir = Path(tempfile.mkdtemp(prefix="workbench-voila-"))  # 0700: token and snapshot stay private
+    try:
+        _private_file(config_dir / "voila.json", json.dumps({"Voila": {"token": server.token}}).encode())
+        snapshot = None
+        if loaded is not None:
+            # Pages never show quarantined rows: their raw values stay out of the kernels.
+            kept = dataclasses.replace(loaded, quarantine=loaded.quarantine.clear())
+            snapshot = _private_file(config_dir / "extract.pickle",
+                                     pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+        proc = subprocess.Popen(server.command(config_dir), env=server.environment(snapshot), stdout=stdout,
+                                stderr=stderr, cwd=str(notebooks_dir()))
+        try:
+            _wait_ready(proc, server.port, timeout)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def serve(server: Server, loaded=None, echo=print) -> int:
+    """Run the dashboards until interrupted (Ctrl+C or SIGTERM); print their URLs once ready.
+
+    Both signals stop Voilà and its kernels before returning (SIGINT is handled even when
+    the shell started us with it ignored, as background jobs are).
+    """
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with running(server, loaded) as proc:
+            echo(f"Dashboards for {server.extract} (audience: {server.audience}"
+                 f"{f', k = {server.threshold}' if server.threshold else ''}), on this machine only:")
+            for page in PAGES:
+                echo(f"  {page:16} {server.url(page)}")
+            echo(f"  {'(all)':16} {server.url()}")
+            echo("Filters can be set in the address, e.g. &period=2025-Q3&site=sfax. Press Ctrl+C to stop.")
+            return proc.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --------------------------------------------------------------------------- kernel side
+
+#: A chart like the dashboards' (bars, text, axes, French numbers), drawn once to warm vl-convert up.
+_WARM_SPEC = {
+    "config": {"font": "sans-serif"}, "width": 100, "height": 40, "title": "é",
+    "data": {"values": [{"c": "a", "v": 1.5, "t": "1,5"}, {"c": "b", "v": 2, "t": "2"}]},
+    "layer": [{"mark": "bar", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                           "x": {"field": "v", "type": "quantitative"}}},
+              {"mark": "text", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                            "x": {"field": "v", "type": "quantitative"},
+                                            "text": {"field": "t"}}}],
+}
+
+
+def _warm_vega() -> None:
+    """Start vl-convert's JavaScript engine and fonts (about 2 s) while the extract loads; vl-convert
+    releases the GIL, so this runs beside the loading."""
+    def warm():
+        with contextlib.suppress(Exception):
+            import vl_convert
+
+            vl_convert.vegalite_to_svg(_WARM_SPEC, format_locale="fr-FR")
+
+    threading.Thread(target=warm, daemon=True).start()
+
+
+@cache
+def kernel_session():
+    """The session of this kernel: the extract fixed by ``workbench dashboard``, loaded once."""
+    from workbench import extract
+    from workbench.dashboards import views
+
+    path = os.environ.get(ENV_EXTRACT)
+    if not path:
+        raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
+    threshold = os.environ.get(ENV_THRESHOLD)
+    _warm_vega()
+    snapshot = os.environ.get(ENV_SNAPSHOT)
+    if snapshot:
+        with open(snapshot, "rb") as f:  # written by this server's own process, in its private folder
+            ex = pickle.load(f)
+    else:
+        ex = extract.load(path)
+    return views.Session(ex, audience=os.environ.get(ENV_AUDIENCE, "internal"),
+                         threshold=int(threshold) if threshold else None,
+                         lang=os.environ.get(ENV_LANG, "fr"))
+
+
+def _preheated() -> bool:
+    return os.environ.get("VOILA_PREHEAT", "False") == "True"
+
+
+def show(name: str):
+    """The dashboard ``name`` as the page's URL asks for it (a dashboard notebook's one call).
+
+    In a preheated kernel the default view is computed and drawn before anyone asks for
+    the page; the URL's filters are applied when the request arrives.
+    """
+    import html
+
+    import ipywidgets
+
+    from workbench.dashboards import views
+
+    from workbench.dashboards import widgets
+
+    try:
+        page = views.page(name)
+        session = kernel_session()
+        if _preheated():
+            board = widgets.Dashboard(session, page, link=True)
+            if session.filters_allowed:
+                session.prepare()
+            from voila.utils import wait_for_request
+
+            print(f"workbench: {name} preheated, waiting for a request", file=sys.__stderr__, flush=True)
+            wait_for_request()
+            view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
+            board.set_view(view, notices)
+            return board
+        view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
+        return widgets.Dashboard(session, page, view, notices, link=True)
+    except WorkbenchError as exc:
+        return ipywidgets.HTML(f"<div class='wb-error'>{html.escape(str(exc))}</div>")
+    except Exception:  # the server's log gets the traceback; the viewer a sentence
+        import logging
+
+        logging.getLogger(__name__).exception("dashboard %s could not be built", name)
+        return ipywidgets.HTML("<div class='wb-error'>This dashboard could not be built: the server's log "
+                               "says why. / Ce tableau de bord n'a pas pu être construit : voir le journal du "
+                               "serveur.</div>")
+
+
+__all__ = ["PAGES", "Server", "free_port", "kernel_session", "new_token", "running", "serve", "show"]

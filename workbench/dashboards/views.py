@@ -1,0 +1,436 @@
+"""What a dashboard shows: pages, the state of its controls, and the figures for that state.
+
+A :class:`Page` (declared in ``dashboards.yaml``) says which key figures, indicators,
+breakdowns and summary a dashboard offers. A :class:`View` is the state of its controls
+(period, comparison, selection, indicator, breakdown, language). A :class:`Session`
+holds one extract for one audience and computes the figures of a view with the same
+functions as reports and the command line (:func:`workbench.indicators.compute`,
+``series`` and ``change``), caching filtered extracts and results so that moving back
+and forth between views is instant.
+
+Views come from widgets or from a URL's query string (:func:`from_query`): every value
+is checked against the choices the page and the extract offer; an invalid one falls
+back to the default with a notice.
+
+With an audience that suppresses small cells (partner, public, or a threshold), a page
+offers no filters: two filtered views could be subtracted from one another (all persons
+minus women) to recover a figure that suppression hides, so filtered views are for
+internal use only. Everything shown is computed with the audience's suppression.
+
+>>> from workbench import views                                       # doctest: +SKIP
+>>> s = views.Session(extract.load("demo"), audience="partner")       # doctest: +SKIP
+>>> v, notices = views.from_query("period=2025-Q3&compare=last_year", views.page("overview"), s)  # doctest: +SKIP
+>>> s.key_figures(v)                                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from urllib.parse import parse_qs, urlencode
+
+import polars as pl
+import yaml
+
+from workbench.selection import filters
+
+from workbench import indicators
+from workbench.indicators.catalogue import load_catalogue
+from workbench.disclosure.suppression import Audience, resolve_audience
+from workbench.exceptions import ParameterError, PeriodError
+from workbench.periods import Period, closed_periods, parse_period, period_containing, period_run
+
+COMPARISONS = ("previous", "last_year", "none")
+KINDS = ("quarter", "month", "half", "year", "range")
+LANGUAGES = ("fr", "en")
+TREND_LENGTH = 8
+#: Query-string keys of the filters (one per Selection field).
+FILTER_KEYS = {"site": "sites", "centre": "centres", "sex": "sex", "age_group": "age_group",
+               "nationality": "nationality", "legal_status": "legal_status"}
+#: Query-string keys that are not ours and pass silently (Voilà's own).
+FOREIGN_KEYS = ("token", "template", "theme")
+
+
+# --------------------------------------------------------------------------- pages and words
+
+@cache
+def _data() -> dict:
+    return yaml.safe_load(resources.files("workbench").joinpath("dashboards", "dashboards.yaml").read_text(encoding="utf-8"))
+
+
+def text(key: str, lang: str = "fr", **kwargs) -> str:
+    """A word of the dashboards' controls in ``lang``."""
+    return _data()["text"][key][lang].format(**kwargs)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One dashboard, as declared in ``dashboards.yaml``."""
+
+    name: str
+    title: dict[str, str]
+    places: tuple[str, ...]
+    families: tuple[str, ...]
+    tiles: tuple[str, ...]
+    indicator: str
+    breakdown: str
+    summary_dimension: str
+    summary_indicators: tuple[str, ...]
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        """The indicators the page's picker offers, in catalogue order."""
+        return tuple(i.id for i in load_catalogue() if i.family in self.families)
+
+
+PAGES = ("overview", "detention", "case_management", "explore")
+
+
+def page(name: str) -> Page:
+    """The page called ``name`` (overview, detention, case_management, explore)."""
+    pages = _data()["pages"]
+    if name not in pages:
+        raise ParameterError(f"Unknown dashboard '{name}': use {', '.join(pages)}.")
+    p = pages[name]
+    return Page(name=name, title=dict(p["title"]), places=tuple(p["places"]), families=tuple(p["families"]),
+                tiles=tuple(p["tiles"]), indicator=p["indicator"], breakdown=p["breakdown"],
+                summary_dimension=p["summary"]["dimension"], summary_indicators=tuple(p["summary"]["indicators"]))
+
+
+def breakdowns_of(indicator: str) -> tuple[str, ...]:
+    """The single-dimension breakdowns an indicator allows, in catalogue order."""
+    return load_catalogue()[indicator].breakdowns
+
+
+# --------------------------------------------------------------------------- the view
+
+@dataclass(frozen=True)
+class View:
+    """The state of a dashboard's controls."""
+
+    period: Period
+    compare: str = "previous"
+    selection: filters.Selection = field(default_factory=filters.Selection)
+    indicator: str = "persons_received"
+    breakdown: str = "site"
+    lang: str = "fr"
+
+    @property
+    def comparison(self) -> Period | None:
+        if self.compare == "previous":
+            return self.period.previous()
+        if self.compare == "last_year":
+            return self.period.same_period_last_year()
+        return None
+
+    @property
+    def age_year(self) -> int | None:
+        """The year ages are taken in when filtering on an age group (the year the period ends)."""
+        return self.period.end.year if self.selection.age_group else None
+
+
+def to_query(view: View) -> str:
+    """The query string that gives this view back (for a bookmark or a link)."""
+    items: list[tuple[str, str]] = [("period", view.period.code), ("compare", view.compare),
+                                    ("indicator", view.indicator), ("by", view.breakdown), ("lang", view.lang)]
+    for key, name in FILTER_KEYS.items():
+        items += [(key, code) for code in getattr(view.selection, name)]
+    return urlencode(items)
+
+
+# --------------------------------------------------------------------------- the session
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key, make):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = make()
+        self[key] = value
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+class Session:
+    """One extract for one audience: choices, defaults and cached figures.
+
+    Parameters
+    ----------
+    extract
+        A loaded :class:`~workbench.extract.Extract` (fixed for the session).
+    audience, threshold
+        As for :func:`workbench.indicators.compute`.
+    lang
+        The default language of views.
+    """
+
+    def __init__(self, extract, audience: str | Audience = "internal", threshold: int | None = None,
+                 lang: str = "fr") -> None:
+        if lang not in LANGUAGES:
+            raise ParameterError(f"Unknown language '{lang}': use fr or en.")
+        self.extract = filters.fresh(extract)
+        self.audience = resolve_audience(audience, threshold)
+        self.lang = lang
+        self.choices = filters.choices(extract)
+        self.first_day, self.last_day = _span(extract)
+        self.unavailable = indicators.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
+        self._extracts = _LRU(4)  # filtered extracts: up to a copy of the data each
+        self._results = _LRU(256)
+
+    # -- what the controls offer
+
+    @property
+    def filters_allowed(self) -> bool:
+        """Filters are for internal use (see the module's note on differencing)."""
+        return not self.audience.suppresses
+
+    @property
+    def k(self) -> int | None:
+        return self.audience.k if self.audience.suppresses else None
+
+    def periods(self, kind: str) -> list[Period]:
+        """The calendar periods of ``kind`` that hold data, most recent first."""
+        if kind not in KINDS or kind == "range":
+            raise ParameterError(f"Unknown kind of period '{kind}'.")
+        out = []
+        p = period_containing(self.last_day, kind)
+        while p.end >= self.first_day:
+            out.append(p)
+            p = p.previous()
+        return out
+
+    def default_period(self) -> Period:
+        """The latest quarter closed by the last day with data (else the quarter holding it)."""
+        closed = closed_periods("quarterly", self.last_day + dt.timedelta(days=1))[0]
+        return closed if closed.end >= self.first_day else period_containing(self.last_day, "quarter")
+
+    def check_period(self, period: str | Period) -> Period:
+        """A period offered by the controls: a calendar period with data, or a range in the data's years."""
+        p = parse_period(period)
+        if p.kind == "range":
+            lo, hi = dt.date(self.first_day.year, 1, 1), dt.date(self.last_day.year, 12, 31)
+            if p.start < lo or p.end > hi:
+                raise ParameterError(f"The range {p.code} goes beyond the data ({lo} to {hi}).")
+            return p
+        if p not in self.periods(p.kind):
+            raise ParameterError(f"{p.code} holds no data (data from {self.first_day} to {self.last_day}).")
+        return p
+
+    def indicator_choices(self, pg: Page) -> tuple[str, ...]:
+        return tuple(i for i in pg.indicators if i not in self.unavailable)
+
+    def default_view(self, pg: Page) -> View:
+        offered = self.indicator_choices(pg)
+        if not offered:
+            why = sorted(set(self.unavailable[i] for i in pg.indicators if i in self.unavailable))
+            raise ParameterError(f"This extract has nothing for the {pg.name} dashboard ({'; '.join(why)}).")
+        indicator = pg.indicator if pg.indicator in offered else offered[0]
+        dims = breakdowns_of(indicator)
+        return View(period=self.default_period(), indicator=indicator,
+                    breakdown=pg.breakdown if pg.breakdown in dims else dims[0], lang=self.lang)
+
+    def check(self, view: View, pg: Page) -> View:
+        """The view if every control holds an offered value; else ParameterError."""
+        self.check_period(view.period)
+        if view.compare not in COMPARISONS:
+            raise ParameterError(f"Unknown comparison '{view.compare}': use {', '.join(COMPARISONS)}.")
+        if view.indicator not in self.indicator_choices(pg):
+            raise ParameterError(f"Indicator '{view.indicator}' is not offered on this page.")
+        if view.breakdown not in breakdowns_of(view.indicator):
+            raise ParameterError(f"'{view.indicator}' cannot be broken down by '{view.breakdown}'.")
+        if view.lang not in LANGUAGES:
+            raise ParameterError(f"Unknown language '{view.lang}'.")
+        if not view.selection.is_empty:
+            if not self.filters_allowed:
+                raise ParameterError("Filters are not available for this audience.")
+            offered = set(pg.places) | set(filters.ATTRIBUTES)
+            extra = set(view.selection.active()) - offered
+            if extra:
+                raise ParameterError(f"This page has no filter on {', '.join(sorted(extra))}.")
+            filters.validate(view.selection, self.choices)
+        return view
+
+    # -- figures
+
+    def prepare(self) -> None:
+        """Join every table with its persons' attributes now (filters start from these joins), rather
+        than at the first filter: for a preheated kernel, before anyone asks for the page."""
+        ctx = indicators.Context(self.extract)
+        for name in self.extract.tables:
+            ctx.enriched(name)
+
+    def filtered(self, view: View):
+        """The extract restricted to the view's selection (cached)."""
+        key = (view.selection, view.age_year)
+        return self._extracts.get_or(key, lambda: filters.apply(self.extract, view.selection, view.age_year))
+
+    def _compute(self, key, make):
+        return self._results.get_or(key, make)
+
+    def key_figures(self, view: View, ids: tuple[str, ...]) -> pl.DataFrame:
+        """Totals of ``ids`` for the period, beside the comparison period's (``indicators.change``)."""
+        ids = tuple(i for i in ids if i not in self.unavailable)
+        q = view.comparison
+        key = ("tiles", view.selection, view.age_year, view.period, q, ids)
+
+        def make():
+            ex = self.filtered(view)
+            if q is None:
+                return indicators.compute(ex, view.period, list(ids), audience=self.audience)
+            return indicators.change(ex, view.period, compare_to=q, indicators=list(ids), audience=self.audience)
+
+        return self._compute(key, make)
+
+    def trend_periods(self, view: View) -> list[Period]:
+        """Up to eight periods ending with the view's, from the first that holds data."""
+        run = period_run(view.period, TREND_LENGTH)
+        return [p for p in run if p.end >= self.first_day] or [view.period]
+
+    def trend(self, view: View) -> indicators.IndicatorTable:
+        """The view's indicator over the trend periods (totals)."""
+        run = self.trend_periods(view)
+        key = ("trend", view.selection, view.age_year, tuple(run), view.indicator)
+        return self._compute(key, lambda: indicators.series(self.filtered(view), run, [view.indicator],
+                                                            audience=self.audience))
+
+    def breakdown(self, view: View) -> indicators.IndicatorTable:
+        """The view's indicator for the period: total, then its breakdown."""
+        key = ("breakdown", view.selection, view.age_year, view.period, view.indicator, view.breakdown)
+        return self._compute(key, lambda: indicators.compute(self.filtered(view), view.period, [view.indicator],
+                                                             by=[view.breakdown], audience=self.audience))
+
+    def summary(self, view: View, pg: Page) -> indicators.IndicatorTable:
+        """The page's summary indicators by its summary dimension."""
+        ids = tuple(i for i in pg.summary_indicators if i not in self.unavailable)
+        key = ("summary", view.selection, view.age_year, view.period, ids, pg.summary_dimension)
+        return self._compute(key, lambda: indicators.compute(self.filtered(view), view.period, list(ids),
+                                                             by=[pg.summary_dimension], audience=self.audience))
+
+
+def _span(ex) -> tuple[dt.date, dt.date]:
+    """First and last day with activity (registrations, contacts), the last no later than the extract date."""
+    days = []
+    for table, column in (("persons", "registered_on"), ("contacts", "date")):
+        col = ex.table(table)[column]
+        days += [d for d in (col.min(), col.max()) if d is not None]
+    if not days:
+        today = ex.meta.extracted_on or dt.date(2000, 1, 1)
+        return today, today
+    first, last = min(days), max(days)
+    if ex.meta.extracted_on:
+        last = min(last, ex.meta.extracted_on)
+    return first, max(first, last)
+
+
+# --------------------------------------------------------------------------- query strings
+
+@dataclass(frozen=True)
+class Notice:
+    """A query-string value that was not used, and why (shown to the viewer, escaped)."""
+
+    key: str
+    value: str
+    reason: str
+
+    def html(self, lang: str) -> str:
+        shown = html.escape(self.value[:40] + ("…" if len(self.value) > 40 else ""))
+        what = text("notice_unknown" if self.reason == "unknown" else "notice_ignored", lang)
+        return f"{what} : <code>{html.escape(self.key[:30])}={shown}</code>" if lang == "fr" else \
+            f"{what}: <code>{html.escape(self.key[:30])}={shown}</code>"
+
+
+def _values(raw: list[str]) -> list[str]:
+    out = []
+    for item in raw:
+        out += [v.strip() for v in item.split(",") if v.strip()]
+    return out
+
+
+def _match(value: str, allowed: tuple[str, ...]) -> str | None:
+    if value in allowed:
+        return value
+    folded = {a.casefold(): a for a in allowed}
+    return folded.get(value.casefold())
+
+
+def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notice]]:
+    """The view a query string asks for, and a notice per value that could not be used.
+
+    ``period`` (2025-Q3, 2025-07, 2025, 2025-H1, 2025-01-01..2025-03-31), ``compare``
+    (previous, last_year, none), ``site`` / ``centre`` / ``sex`` / ``age_group`` /
+    ``nationality`` / ``legal_status`` (repeated or comma-separated codes),
+    ``indicator``, ``by`` and ``lang``. Anything else is reported and ignored.
+    """
+    view = session.default_view(pg)
+    notices: list[Notice] = []
+    try:
+        params = parse_qs(query or "", keep_blank_values=True, max_num_fields=50)
+    except ValueError:
+        return view, [Notice("?", (query or "")[:40], "invalid")]
+
+    def first(key: str) -> str | None:
+        values = params.get(key)
+        return values[-1] if values else None
+
+    if (lang := first("lang")) is not None:
+        if lang in LANGUAGES:
+            view = replace(view, lang=lang)
+        else:
+            notices.append(Notice("lang", lang, "invalid"))
+    if (period := first("period")) is not None:
+        try:
+            view = replace(view, period=session.check_period(period))
+        except (PeriodError, ParameterError):
+            notices.append(Notice("period", period, "invalid"))
+    if (compare := first("compare")) is not None:
+        if compare in COMPARISONS:
+            view = replace(view, compare=compare)
+        else:
+            notices.append(Notice("compare", compare, "invalid"))
+    if (indicator := first("indicator")) is not None:
+        if indicator in session.indicator_choices(pg):
+            dims = breakdowns_of(indicator)
+            view = replace(view, indicator=indicator,
+                           breakdown=view.breakdown if view.breakdown in dims else dims[0])
+        else:
+            notices.append(Notice("indicator", indicator, "invalid"))
+    if (by := first("by")) is not None:
+        if by in breakdowns_of(view.indicator):
+            view = replace(view, breakdown=by)
+        else:
+            notices.append(Notice("by", by, "invalid"))
+    chosen: dict[str, tuple[str, ...]] = {}
+    for key, name in FILTER_KEYS.items():
+        if key not in params:
+            continue
+        offered = (name in pg.places or name in filters.ATTRIBUTES) and session.filters_allowed
+        allowed = getattr(session.choices, name)
+        kept = []
+        for value in _values(params[key]):
+            match = _match(value, allowed) if offered else None
+            if match is None:
+                notices.append(Notice(key, value, "invalid"))
+            else:
+                kept.append(match)
+        if kept:
+            chosen[name] = tuple(kept)
+    if chosen:
+        view = replace(view, selection=filters.Selection(**chosen))
+    for key in params:
+        if key not in FILTER_KEYS and key not in FOREIGN_KEYS and \
+                key not in ("lang", "period", "compare", "indicator", "by"):
+            notices.append(Notice(key, ",".join(params[key]), "unknown"))
+    return session.check(view, pg), notices
+
+
+__all__ = ["COMPARISONS", "KINDS", "Notice", "PAGES", "Page", "Session", "View", "breakdowns_of", "from_query",
+           "page", "text", "to_query"]

@@ -1,0 +1,320 @@
+"""Finding and reading the files of a case extract.
+
+The rules for real-world files (documented in ``docs/extract-contract.md``) are applied
+per file, never guessed row by row:
+
+* **Encoding**: a UTF-8 byte-order mark means UTF-8 (a UTF-16 one, UTF-16); otherwise the
+  file is UTF-8 if all of it decodes as UTF-8, else Windows-1252 (which covers Latin-1's
+  letters).
+* **Delimiter**: whichever of comma, semicolon and tab occurs most often in the header
+  line (comma on a tie).
+* **Header names** are trimmed, lower-cased, and spaces or hyphens become ``_``. Two
+  columns that read as the same name refuse the file; a column without a header is
+  dropped when it is empty (Excel's trailing ``;;;``) and refuses the file otherwise.
+* **Rows**: a row with more fields than the header refuses the file, naming the row; a
+  row with fewer fields is read with the missing cells empty, and named in a warning.
+* **Cells** are trimmed; an empty cell is "not recorded".
+* **Workbooks**: one sheet per table, named after the table (any case); other sheets
+  are listed as ignored. Cells are read as text, date cells as ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from workbench.exceptions import ExtractError, UnreadableFileError
+from workbench.contract.schema import TABLES
+
+METADATA_FILE = "extract.yaml"
+_SUFFIXES = (".parquet", ".csv", ".xlsx")
+
+
+def normalise_header(name: str) -> str:
+    """``" Person ID"`` → ``person_id``."""
+    return re.sub(r"[\s\-]+", "_", name.replace("\ufeff", "").strip().lower())
+
+
+def normalise_code(text: str) -> str:
+    """``" Asylum Seeker "`` → ``asylum_seeker`` (the same rule as :func:`code_expr`)."""
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+def code_expr(expr: pl.Expr) -> pl.Expr:
+    """Trim, lower-case, and turn runs of spaces or hyphens into ``_``."""
+    return expr.str.strip_chars().str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
+
+
+@dataclass
+class RawTable:
+    name: str
+    file: str
+    frame: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode bytes by the file-level rule; returns (text, encoding)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "windows-1252"
+
+
+def sniff_delimiter(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
+    best = max(counts.values())
+    if best == 0:
+        return ","
+    for sep in (",", ";", "\t"):
+        if counts[sep] == best:
+            return sep
+    return ","  # pragma: no cover
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _normalise_columns(frame: pl.DataFrame, file: str, headers: list[str] | None = None) -> pl.DataFrame:
+    """Normalise the header names; drop empty unnamed columns, refuse clashes and unnamed data.
+
+    ``headers`` are the header cells as written (default: the frame's column names).
+    """
+    headers = list(frame.columns) if headers is None else headers
+    seen: dict[str, str] = {}
+    keep: dict[str, str] = {}
+    for position, (column, original) in enumerate(zip(frame.columns, headers), start=1):
+        name = "" if original.startswith("__UNNAMED__") else normalise_header(original)
+        if name == "":
+            values = frame[column]
+            if values.dtype == pl.String:
+                values = values.str.strip_chars().replace("", None)
+            if values.null_count() == len(values):
+                continue  # an empty column without a header (trailing delimiters): nothing to read
+            raise UnreadableFileError(
+                f"{file}: column {position} has values but no header; every column needs a name.", file=file)
+        if name in seen:
+            raise UnreadableFileError(
+                f"{file}: columns '{seen[name]}' and '{original}' both read as '{name}'; rename one.",
+                file=file, column=name)
+        seen[name] = original
+        keep[column] = name
+    return frame.select(pl.col(c).alias(n) for c, n in keep.items())
+
+
+def _apply_header(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """A frame read without a header: its first row names the columns."""
+    headers = ["" if v is None else str(v) for v in frame.row(0)]
+    return _normalise_columns(frame.slice(1), file, headers)
+
+
+def _field_counts(text: str, sep: str) -> list[int]:
+    """The number of fields of every record (the header first); a blank line counts as a full row."""
+    counts = []
+    for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"'):
+        blank = not any(cell.strip() for cell in record)
+        counts.append(-1 if blank else len(record))
+    if counts and counts[0] < 0:
+        counts[0] = 0
+    width = counts[0] if counts else 0
+    return [width if n < 0 else n for n in counts]
+
+
+def _unclosed_quote_row(text: str, sep: str) -> int | None:
+    """The row (header = 0) whose quote runs to the end of the file, if there is one."""
+    if text.count('"') % 2 == 0:
+        return None
+    last = None
+    for last, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"')):
+        pass
+    return last
+
+
+def _rows_text(rows: list[int], limit: int = 5) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    more = f" and {len(rows) - limit:,} more" if len(rows) > limit else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def read_csv(path: Path, table: str) -> RawTable:
+    file = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFileError(f"{file}: cannot be read ({exc.strerror}).", file=file, table=table) from None
+    text, _encoding = decode(data)
+    if not text.strip():
+        raise UnreadableFileError(
+            f"{file}: the file is empty. Expected a header row ({', '.join(TABLES[table].column_names)}) "
+            "and one row per record.", file=file, table=table)
+    if "\r" in text and "\n" not in text:  # old Macintosh line endings (Excel's "CSV (Macintosh)")
+        text = text.replace("\r", "\n")
+    text = text.lstrip("\r\n")  # blank lines before the header
+    header = text.split("\n", 1)[0]
+    sep = sniff_delimiter(header)
+    counts = _field_counts(text, sep)
+    width = counts[0]
+    long_rows = [i for i, n in enumerate(counts) if n > width]
+    if long_rows:
+        row = long_rows[0]
+        raise UnreadableFileError(
+            f"{file}: row {row} has {counts[row]} fields but the header has {width} (delimiter {sep!r}). "
+            "A cell probably holds the delimiter without quotes: quote that cell or remove the extra "
+            "delimiter.", file=file, table=table, row=row)
+    try:
+        frame = pl.read_csv(text.encode("utf-8"), separator=sep, has_header=False, infer_schema=False,
+                            quote_char='"', raise_if_empty=False, truncate_ragged_lines=True)
+    except pl.exceptions.PolarsError as exc:
+        row = _unclosed_quote_row(text, sep)
+        where = (f"a quote opened in row {row} is never closed" if row is not None else
+                 f"{_first_line(exc)}. Check that every row has as many fields as the header and that quotes "
+                 "are closed")
+        raise UnreadableFileError(f"{file}: cannot be read as CSV with delimiter {sep!r}: {where}.",
+                                  file=file, table=table, row=row) from None
+    if frame.height == 0:
+        raise UnreadableFileError(f"{file}: no header row could be read.", file=file, table=table)
+    if frame.height != len(counts):  # pragma: no cover - the two parsers disagree on the records
+        raise UnreadableFileError(
+            f"{file}: cannot be read as CSV with delimiter {sep!r}: the rows could not be told apart "
+            "(check the quotes).", file=file, table=table)
+    frame = _clean_strings(_apply_header(frame, file))
+    warnings = []
+    short = [i for i, n in enumerate(counts) if 0 < i and n < width]
+    if short:
+        warnings.append(f"{file}: {_rows_text(short)} {'have' if len(short) > 1 else 'has'} fewer fields than "
+                        "the header; the missing cells are read as empty.")
+    return RawTable(table, file, frame, warnings)
+
+
+def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """Trim text cells; an empty cell becomes null.
+
+    Only the columns that need it are rewritten (a clean Parquet file is left as it is,
+    which saves a copy of every text column).
+    """
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    dirty = frame.select(
+        (pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c) for c in text).row(0)
+    exprs = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c, d in zip(text, dirty) if d]
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def read_parquet(path: Path, table: str) -> RawTable:
+    file = path.name
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(f"{file}: the file is empty.", file=file, table=table)
+    try:
+        frame = pl.read_parquet(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise UnreadableFileError(f"{file}: not a readable Parquet file ({_first_line(exc)}).", file=file,
+                                  table=table) from None
+    frame = _normalise_columns(frame, file)
+    # Enum and categorical columns stay so: their few categories are checked, not every cell.
+    return RawTable(table, file, _clean_strings(frame))
+
+
+class Workbook:
+    """An ``.xlsx`` workbook read through fastexcel (calamine)."""
+
+    def __init__(self, path: Path) -> None:
+        import fastexcel
+
+        self.path = path
+        if path.stat().st_size == 0:
+            raise UnreadableFileError(f"{path.name}: the workbook file is empty.", file=path.name)
+        try:
+            self._reader = fastexcel.read_excel(str(path))
+        except Exception as exc:  # fastexcel raises its own error types
+            raise UnreadableFileError(
+                f"{path.name}: cannot be opened as an Excel workbook ({_first_line(exc)}). "
+                "Save it again as .xlsx, or export each table as CSV.", file=path.name) from None
+        self.sheets = {normalise_header(s): s for s in self._reader.sheet_names}
+
+    def read(self, table: str) -> RawTable:
+        sheet = self.sheets[table]
+        file = f"{self.path.name}[{sheet}]"
+        try:
+            frame = self._reader.load_sheet_by_name(sheet, dtypes="string", header_row=None).to_polars()
+        except Exception as exc:
+            raise UnreadableFileError(f"{file}: the sheet cannot be read ({_first_line(exc)}).", file=file,
+                                      table=table) from None
+        if frame.width == 0 or frame.height == 0:
+            raise UnreadableFileError(f"{file}: the sheet is empty; expected a header row.", file=file,
+                                      table=table)
+        # The header row is read as data so that duplicate or empty header cells are seen as
+        # written. Date cells come as 'YYYY-MM-DD 00:00:00'; whole numbers as '1990'.
+        frame = _apply_header(frame.with_columns(pl.all().cast(pl.String)), file)
+        return RawTable(table, file, _clean_strings(frame))
+
+
+@dataclass
+class Found:
+    """What :func:`discover` found: table name → file, and the metadata file."""
+
+    source: Path
+    tables: dict[str, Path]
+    metadata_file: Path
+    workbook: Workbook | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def read(self, table: str) -> RawTable:
+        if self.workbook is not None:
+            return self.workbook.read(table)
+        path = self.tables[table]
+        if path.suffix.lower() == ".parquet":
+            return read_parquet(path, table)
+        return read_csv(path, table)
+
+
+def discover(source: Path) -> Found:
+    """Find the tables of an extract in a folder or workbook; refuse what cannot be an extract."""
+    if not source.exists():
+        raise ExtractError(f"{source}: no such file or folder.", file=str(source))
+    if source.is_file():
+        if source.suffix.lower() != ".xlsx":
+            raise ExtractError(
+                f"{source.name}: an extract is a folder of tables (Parquet or CSV) or one .xlsx workbook.",
+                file=source.name)
+        return _discover_workbook(source)
+    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    by_table: dict[str, list[Path]] = {}
+    ignored: list[str] = []
+    workbooks = [p for p in files if p.suffix.lower() == ".xlsx"]
+    for p in files:
+        stem = normalise_header(p.stem)
+        if p.suffix.lower() in (".parquet", ".csv") and stem in TABLES:
+            by_table.setdefault(stem, []).append(p)
+        elif p.name != METADATA_FILE and p.suffix.lower() != ".xlsx":
+            ignored.append(p.name)
+    if not by_table and len(workbooks) == 1:
+        return _discover_workbook(workbooks[0])
+    for table, paths in by_table.items():
+        if len(paths) > 1:
+            raise ExtractError(
+                f"{source}: table '{table}' is given twice ({', '.join(p.name for p in paths)}); keep one file.",
+                file=paths[1].name, table=table)
+    warnings = [f"{name}: not a table of the case extract, ignored." for name in ignored]
+    if workbooks:
+        warnings.append(f"{', '.join(p.name for p in workbooks)}: workbook ignored (the folder holds tables).")
+    return Found(source, {t: ps[0] for t, ps in by_table.items()}, source / METADATA_FILE, warnings=warnings)
+
+
+def _discover_workbook(path: Path) -> Found:
+    book = Workbook(path)
+    tables = {name: path for name in book.sheets if name in TABLES}
+    warnings = [f"{path.name}: sheet '{sheet}' is not a table of the case extract, ignored."
+                for name, sheet in book.sheets.items() if name not in TABLES]
+    return Found(path, tables, path.parent / METADATA_FILE, workbook=book, warnings=warnings)

@@ -1,0 +1,189 @@
+"""The identifier guard: refuse an extract that holds direct identifiers.
+
+A case extract must be pseudonymised before the workbench reads it. A column whose
+*name* says it holds names, phone numbers, e-mail addresses, street addresses or an
+authority's file numbers (AGDREF, ECAS, UNHCR registration, passport…), in French or
+English, or whose *content* looks like them, makes the whole load fail with the file
+and column named. The value itself is never echoed.
+
+Rules (also in ``docs/extract-contract.md``):
+
+* names are split into words (``Nom_Prénom`` → ``nom``, ``prenom``; accents dropped);
+  a column is refused when a word is in one of the lists below. Words that describe
+  an organisation's own things (``site_name``, ``partner_name``, ``centre_nom``…) are
+  not identifiers.
+* content is read for every text column that is not a checked code, date or boolean
+  (and for whole-number columns of Parquet files, where a file number may be stored as a
+  number): up to the first 10,000 non-empty values. A column is refused when one value is
+  an e-mail address, or when at least 30 % of the values look like phone numbers, street
+  addresses or authority file numbers, or at least 50 % look like personal names (two to
+  four capitalised words, no digits) among at least 5 different values. In a pseudonym
+  column (``person_id``, ``caseworker_id``…) a single name is enough: a pseudonym never
+  looks like one, and a small team may have fewer than 5 caseworkers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+from workbench.exceptions import IdentifierColumnError
+
+SAMPLE = 10_000
+
+_NAME_WORDS = {
+    "name", "names", "nom", "noms", "prenom", "prenoms", "surname", "firstname", "lastname", "fullname",
+    "givenname", "forename", "familyname", "nomprenom", "nomcomplet", "patronyme", "alias", "surnom",
+    "nickname",
+}
+_NAME_PAIRS = {("first", "name"), ("last", "name"), ("given", "name"), ("family", "name"),
+               ("full", "name"), ("maiden", "name"), ("nom", "famille"), ("nom", "jeune")}
+_ORG_WORDS = {"site", "centre", "center", "partner", "partenaire", "organisation", "organization", "service",
+              "file", "fichier", "sheet", "table", "country", "pays", "team", "equipe", "structure",
+              "association", "city", "ville", "lieu", "place", "project", "projet", "programme", "program",
+              "indicator", "indicateur", "column", "colonne", "code",
+              # places and institutions: their names are not personal names
+              "hotel", "foyer", "shelter", "hebergement", "camp", "prefecture", "tribunal", "court",
+              "hospital", "hopital", "school", "ecole", "office", "bureau"}
+_PHONE_WORDS = {"phone", "telephone", "tel", "tél", "mobile", "portable", "gsm", "whatsapp", "cellphone",
+                "cell", "phonenumber", "telephonenumber", "numtel", "fixe"}
+_EMAIL_WORDS = {"email", "mail", "courriel", "mel", "emailaddress"}
+_ADDRESS_WORDS = {"address", "adresse", "street", "rue", "addr", "domicile", "postal", "postcode",
+                  "zipcode", "zip", "streetaddress"}
+_AUTHORITY_WORDS = {"agdref", "ecas", "passport", "passeport", "cin", "ofpra", "nir", "ssn", "idcard",
+                    "nationalid", "titresejour"}
+_AUTHORITY_PREFIX = {"unhcr", "hcr", "progres", "proges", "hcrid", "unhcrid"}
+_AUTHORITY_SUFFIX = {"id", "number", "no", "num", "numero", "registration", "ref", "reference", "case",
+                     "individual", "dossier"}
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"^(?:(?:\+|00)\d{1,3}[\s.()-]*\d[\d\s.()-]{5,}\d"  # international
+    r"|0[1-9](?:[\s.-]?\d{2}){4}"  # French 0X XX XX XX XX
+    r"|\d{2}[\s.]\d{3}[\s.]\d{3})$"  # Tunisian 22 123 456 (with separators)
+)
+_ADDRESS = re.compile(
+    # French order, number then street type: "12 rue des Lilas", "3 bis, avenue Foch"
+    r"\b\d{1,4}\s*(?:bis|ter)?,?\s+(?:rue|avenue|av\.?|boulevard|bd|chemin|impasse|all[ée]e|place|route|"
+    r"cit[ée]|quai|street|st\.?|road|rd\.?|lane|drive)\b"
+    # English order, street type after the name: "10 Downing Street", "221B Baker St"
+    r"|\b\d{1,4}[a-z]?,?\s+(?:[\w'’.-]+\s+){1,3}(?:street|st\.?|road|rd\.?|avenue|ave\.?|lane|drive|"
+    r"boulevard)(?:\W|$)",
+    re.IGNORECASE,
+)
+_AUTHORITY = re.compile(r"^(?:\d{10}|\d{3}-\d{2}[A-Z]\d{5}|\d{3}-\d{8}|[A-Z]{2}\d{7})$")
+_PERSON_NAME = re.compile(r"^[A-ZÀ-Ý][A-Za-zÀ-ÿ'’-]+(?:\s+[A-ZÀ-Ý][A-Za-zÀ-ÿ'’-]+){1,3}$")
+
+_KINDS = {
+    "name": "personal names",
+    "phone": "phone numbers",
+    "email": "e-mail addresses",
+    "address": "street addresses",
+    "authority": "identity or case-file numbers from an authority (AGDREF, ECAS, UNHCR, passport…)",
+}
+
+
+def _words(column: str) -> list[str]:
+    text = re.sub(r"([a-z])([A-Z])", r"\1_\2", column)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return [w for w in re.split(r"[^a-z0-9]+", text) if w]
+
+
+def kind_by_name(column: str) -> str | None:
+    """What a column's name says it holds, if it is a direct identifier.
+
+    >>> kind_by_name("Téléphone"), kind_by_name("site_name"), kind_by_name("nom_prenom")
+    ('phone', None, 'name')
+    """
+    words = _words(column)
+    joined = "".join(words)
+    pairs = set(zip(words, words[1:]))
+    ws = set(words)
+    if ws & _EMAIL_WORDS or joined in _EMAIL_WORDS or ("e", "mail") in pairs:
+        return "email"
+    if ws & _PHONE_WORDS or joined in _PHONE_WORDS:
+        return "phone"
+    if ws & _AUTHORITY_WORDS or joined in _AUTHORITY_WORDS or (
+            ws & _AUTHORITY_PREFIX and (ws & _AUTHORITY_SUFFIX or len(ws) == 1)):
+        return "authority"
+    if ws & _ADDRESS_WORDS:
+        return "address"
+    if ws & _ORG_WORDS:
+        return None
+    if ws & _NAME_WORDS or joined in _NAME_WORDS or pairs & _NAME_PAIRS:
+        return "name"
+    return None
+
+
+def kind_by_content(values: pl.Series, *, names: bool = True,
+                    min_distinct_names: int = 5) -> tuple[str, int] | None:
+    """What a text column's content looks like, with the 1-based position of the first match.
+
+    ``values`` are the column's values in row order (nulls allowed). Personal names are only
+    looked for when ``names``, and need ``min_distinct_names`` different values (so that a
+    repeated label such as "Paris Nord" is not taken for a name).
+    """
+    # Lazy, so that only the sampled values are converted and trimmed.
+    frame = (pl.LazyFrame({"v": values}).with_row_index("row", offset=1)
+             .filter(pl.col("v").is_not_null())
+             .with_columns(pl.col("v").cast(pl.String).str.strip_chars())
+             .filter(pl.col("v") != "").head(SAMPLE).collect())
+    n = frame.height
+    if n == 0:
+        return None
+    checks = [
+        ("email", pl.col("v").str.contains(_EMAIL.pattern), 0.0),
+        ("phone", pl.col("v").str.contains(_PHONE.pattern), 0.3),
+        ("address", pl.col("v").str.contains("(?i)" + _ADDRESS.pattern), 0.3),
+        ("authority", pl.col("v").str.contains(_AUTHORITY.pattern), 0.3),
+    ]
+    if names:
+        checks.append(("name", pl.col("v").str.contains(_PERSON_NAME.pattern), 0.5))
+    hits = frame.select(
+        *[e.alias(k) for k, e, _ in checks]
+    )
+    for kind, _, share in checks:
+        col = hits[kind]
+        count = int(col.sum())
+        if count == 0 or count < share * n:
+            continue
+        if kind == "name" and frame.filter(col)["v"].n_unique() < min_distinct_names:
+            continue
+        first = int(frame.filter(col)["row"][0])
+        return kind, first
+    return None
+
+
+def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns: list[str],
+                  name_content_columns: list[str], pseudonym_columns: tuple[str, ...] | list[str] = ()) -> None:
+    """Refuse ``frame`` if a column holds direct identifiers.
+
+    Every column's name is checked; ``content_columns`` are scanned for e-mails, phones,
+    addresses and authority numbers, ``name_content_columns`` also for personal names, and
+    in ``pseudonym_columns`` a single personal name is enough.
+    """
+    for column in frame.columns:
+        kind = kind_by_name(column)
+        if kind:
+            raise IdentifierColumnError(
+                f"{file}: column '{column}' looks like it holds {_KINDS[kind]} (by its name). "
+                "A case extract must not contain direct identifiers: drop the column or pseudonymise the "
+                "export first (`workbench pseudonymise`, see docs/pseudonymisation.md).",
+                file=file, table=table, column=column)
+    for column in content_columns:
+        if column not in frame.columns:
+            continue
+        dtype = frame[column].dtype
+        if not (dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_integer()):
+            continue
+        found = kind_by_content(frame[column], names=column in name_content_columns,
+                                min_distinct_names=1 if column in pseudonym_columns else 5)
+        if found:
+            kind, row = found
+            raise IdentifierColumnError(
+                f"{file}: column '{column}' holds values that look like {_KINDS[kind]} "
+                f"(first at row {row}). A case extract must not contain direct identifiers: drop the column "
+                "or pseudonymise the export first (`workbench pseudonymise`, see docs/pseudonymisation.md).",
+                file=file, table=table, column=column, row=row)

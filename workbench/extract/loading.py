@@ -1,0 +1,311 @@
+"""Reading and validating a case extract.
+
+>>> from workbench import demo, extract
+>>> folder = demo.write(tmp_path / "demo", persons=200)          # doctest: +SKIP
+>>> ex = extract.load(folder)                                     # doctest: +SKIP
+>>> ex.table("persons").height == ex.reports["persons"].accepted  # doctest: +SKIP
+True
+
+:func:`load` reads a folder of Parquet/CSV tables or one ``.xlsx`` workbook (plus the
+optional ``extract.yaml``), refuses it with :class:`~workbench.exceptions.ExtractError`
+when it cannot be read as a case extract, and otherwise returns an :class:`Extract`:
+the accepted rows as typed polars frames, and every refused row in ``quarantine``
+(``table,file,row,column,value,rule,reason``), so that accepted + quarantined = read
+for every table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from workbench.extract import guard
+
+from workbench.extract import files as readers
+from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
+from workbench.contract.schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table
+from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
+
+ProgressCallback = Callable[[str, str], None]
+RESERVED_PREFIX = "wb_"
+
+
+@dataclass(frozen=True)
+class ExtractMeta:
+    """What ``extract.yaml`` says about the extract (all optional)."""
+
+    organisation: str | None = None
+    extracted_on: dt.date | None = None
+    sites: dict[str, str] = field(default_factory=dict)
+    centres: dict[str, str] = field(default_factory=dict)
+    partners: dict[str, str] = field(default_factory=dict)
+    schema_version: str | None = None
+    organisations: dict[str, str] = field(default_factory=dict)
+
+    def label(self, dimension: str, code: str | None) -> str | None:
+        """The label of a site, centre, partner or organisation code (the code itself when none is given)."""
+        table = {"site": self.sites, "centre": self.centres, "partner": self.partners,
+                 "organisation": self.organisations}.get(dimension, {})
+        return table.get(code, code) if code is not None else None
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """Counts for one table: read = accepted + quarantined."""
+
+    table: str
+    file: str
+    read: int
+    accepted: int
+    quarantined: int
+    by_rule: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return {"table": self.table, "file": self.file, "read": self.read, "accepted": self.accepted,
+                "quarantined": self.quarantined, "by_rule": dict(self.by_rule)}
+
+
+@dataclass(frozen=True)
+class Extract:
+    """A loaded case extract: accepted tables, quarantine and counts."""
+
+    source: Path
+    meta: ExtractMeta
+    tables: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    reports: dict[str, TableReport]
+    files: dict[str, Path]
+    warnings: tuple[str, ...] = ()
+    # Tables joined with person attributes, built once by the indicator engine and reused.
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def has(self, name: str) -> bool:
+        """Whether the extract holds table ``name`` (an empty table counts as held)."""
+        return name in self.tables
+
+    def table(self, name: str) -> pl.DataFrame:
+        """The accepted rows of a table; :class:`MissingTableError` if the extract has none."""
+        if name not in TABLES:
+            raise MissingTableError(f"'{name}' is not a table of the case extract "
+                                    f"(tables: {', '.join(TABLE_ORDER)}).", table=name)
+        if name not in self.tables:
+            raise MissingTableError(f"The extract at {self.source} has no '{name}' table.", table=name)
+        return self.tables[name]
+
+    def scan(self, name: str) -> pl.LazyFrame:
+        """The accepted rows of a table, as a LazyFrame."""
+        return self.table(name).lazy()
+
+    @property
+    def read(self) -> int:
+        return sum(r.read for r in self.reports.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.reports.values())
+
+    def summary(self) -> dict:
+        """A JSON-able summary: source, metadata, per-table counts, warnings."""
+        return {
+            "extract": str(self.source),
+            "organisation": self.meta.organisation,
+            "extracted_on": self.meta.extracted_on.isoformat() if self.meta.extracted_on else None,
+            "tables": [self.reports[t].to_dict() for t in TABLE_ORDER if t in self.reports],
+            "read": self.read,
+            "accepted": self.read - self.quarantined,
+            "quarantined": self.quarantined,
+            "warnings": list(self.warnings),
+        }
+
+    def write_quarantine(self, path: str | Path) -> Path:
+        """Write the quarantine as the contract's CSV (``table,file,row,column,value,rule,reason``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.quarantine.write_csv(path)
+        return path
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary(), ensure_ascii=False, indent=2)
+
+
+def read_metadata(path: Path) -> ExtractMeta:
+    """Read ``extract.yaml``; a malformed file refuses the extract."""
+    if not path.exists():
+        return ExtractMeta()
+    try:
+        text, _encoding = readers.decode(path.read_bytes())  # UTF-8, else Windows-1252, like the tables
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        detail = (f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None and problem
+                  else " ".join(str(exc).split()))
+        raise ExtractError(f"{path.name}: not valid YAML ({detail}).", file=path.name) from None
+    except (ValueError, TypeError) as exc:  # e.g. a timestamp such as 2024-02-30
+        raise ExtractError(f"{path.name}: a value cannot be read ({exc}).", file=path.name) from None
+    except OSError as exc:
+        raise ExtractError(f"{path.name}: cannot be read ({exc.strerror}).", file=path.name) from None
+    if not isinstance(data, dict):
+        raise ExtractError(f"{path.name}: expected keys such as organisation, extracted_on, sites.",
+                           file=path.name)
+    extracted_on = data.get("extracted_on")
+    if extracted_on is not None and not isinstance(extracted_on, dt.date):
+        text = str(extracted_on).strip()
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "iso"):
+            try:
+                extracted_on = (dt.datetime.fromisoformat(text) if fmt == "iso" else
+                                dt.datetime.strptime(text, fmt)).date()
+                break
+            except ValueError:
+                continue
+        else:
+            raise ExtractError(f"{path.name}: extracted_on '{text}' is not a date (use YYYY-MM-DD).",
+                               file=path.name, column="extracted_on")
+    if isinstance(extracted_on, dt.datetime):
+        extracted_on = extracted_on.date()
+
+    def codes(key: str) -> dict[str, str]:
+        value = data.get(key) or {}
+        if isinstance(value, list):
+            value = {str(v): str(v) for v in value}
+        if not isinstance(value, dict):
+            raise ExtractError(f"{path.name}: '{key}' must map codes to labels.", file=path.name, column=key)
+        return {readers.normalise_code(str(k)): str(v) for k, v in value.items()}
+
+    version = data.get("schema_version")
+    return ExtractMeta(
+        organisation=str(data["organisation"]) if data.get("organisation") is not None else None,
+        extracted_on=extracted_on,
+        sites=codes("sites"), centres=codes("centres"), partners=codes("partners"),
+        schema_version=str(version) if version is not None else None,
+        organisations=_organisation_names(data.get("organisations")),
+    )
+
+
+def _organisation_names(value) -> dict[str, str]:
+    """``organisations`` of a combined extract: code → name (or code → {name: …})."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(code): str(v.get("name", code) if isinstance(v, dict) else v) for code, v in value.items()}
+
+
+def _identifier_check(spec: Table, raw: readers.RawTable) -> None:
+    known = set(spec.column_names)
+    id_columns = [c.name for c in spec.columns if c.kind == "id"]
+    code_columns = [c.name for c in spec.columns if c.kind == "code"]
+    extras = [c for c in raw.frame.columns if c not in known]
+    guard.check_columns(spec.name, raw.file, raw.frame,
+                        content_columns=id_columns + code_columns + extras,
+                        name_content_columns=id_columns + extras, pseudonym_columns=id_columns)
+
+
+def _check_columns(spec: Table, raw: readers.RawTable) -> pl.DataFrame:
+    missing = [c for c in spec.required_columns if c not in raw.frame.columns]
+    if missing:
+        hint = ""
+        if raw.frame.width == 1:
+            seen = [sep for sep in ("|", ":", " ", ",", ";") if sep in raw.frame.columns[0]]
+            found = f" and holds {seen[0]!r}" if seen else ""
+            hint = (f" The header was read as a single column{found}: check the delimiter "
+                    "(comma, semicolon or tab are accepted).")
+        raise MissingColumnError(
+            f"{raw.file}: required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(m) for m in missing)} missing from table '{spec.name}' "
+            f"(found: {', '.join(raw.frame.columns[:12]) or 'no columns'}).{hint}",
+            file=raw.file, table=spec.name, column=missing[0])
+    absent = [c for c in spec.column_names if c not in raw.frame.columns]
+    if absent:
+        return raw.frame.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in absent)
+    return raw.frame
+
+
+def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extract:
+    """Read, check and type a case extract.
+
+    Parameters
+    ----------
+    path
+        A folder of ``<table>.parquet`` / ``<table>.csv`` files (with an optional
+        ``extract.yaml``), or an ``.xlsx`` workbook with one sheet per table.
+    progress
+        Called as ``progress(table, step)`` while loading, for progress displays.
+
+    Raises
+    ------
+    ExtractError
+        When the extract as a whole cannot be read: missing table or column, empty or
+        unreadable file, direct identifiers.
+    """
+    source = Path(path)
+    note = progress or (lambda table, step: None)
+    found = readers.discover(source)
+    meta = read_metadata(found.metadata_file)
+    for table in REQUIRED_TABLES:
+        if table not in found.tables:
+            raise MissingTableError(
+                f"{source}: the required table '{table}' is missing (expected {table}.parquet or {table}.csv "
+                f"in the folder, or a sheet '{table}' in the workbook).", table=table)
+    warnings = list(found.warnings)
+    accepted: dict[str, pl.DataFrame] = {}
+    quarantined: dict[str, pl.DataFrame] = {}
+    reads: dict[str, int] = {}
+    files: dict[str, Path] = {}
+    file_names: dict[str, str] = {}
+    for name in TABLE_ORDER:
+        if name not in found.tables:
+            continue
+        spec = TABLES[name]
+        note(name, "read")
+        raw = found.read(name)
+        files[name] = found.tables[name]
+        file_names[name] = raw.file
+        warnings.extend(raw.warnings)
+        reserved = [c for c in raw.frame.columns if c.startswith(RESERVED_PREFIX)]
+        if reserved:  # the loader's own working columns start with 'wb_'
+            raw.frame = raw.frame.drop(reserved)
+            warnings.append(f"{raw.file}: column{'s' if len(reserved) > 1 else ''} "
+                            f"{', '.join(repr(c) for c in reserved)} ignored (names starting with "
+                            f"'{RESERVED_PREFIX}' are reserved for the workbench).")
+        _identifier_check(spec, raw)
+        frame = numbered(_check_columns(spec, raw))
+        # Blank rows (empty lines, Excel's ';;;;' rows) are not records: set aside with a warning,
+        # keeping the other rows' numbers those of the file.
+        blank = pl.all_horizontal(pl.exclude(ROW).is_null())
+        blank_rows = frame.filter(blank)[ROW].to_list()
+        if blank_rows:
+            frame = frame.filter(~blank)
+            shown = ", ".join(str(r) for r in blank_rows[:5]) + (
+                f" and {len(blank_rows) - 5:,} more" if len(blank_rows) > 5 else "")
+            warnings.append(f"{raw.file}: {len(blank_rows):,} blank row{'s' if len(blank_rows) > 1 else ''} "
+                            f"ignored (row{'s' if len(blank_rows) > 1 else ''} {shown}).")
+        if frame.height == 0:
+            if spec.required:
+                raise UnreadableFileError(
+                    f"{raw.file}: the file has a header row but no data rows; the table '{name}' is required "
+                    "and cannot be empty.", file=raw.file, table=name)
+            warnings.append(f"{raw.file}: header only, no rows (the table is empty).")
+        note(name, "validate")
+        good, bad = validate_table(spec, frame, raw.file, meta.extracted_on)
+        reads[name] = frame.height
+        accepted[name] = good
+        quarantined[name] = bad
+    note("references", "check")
+    accepted, quarantined = check_references(accepted, quarantined, file_names)
+    reports = {}
+    for name in accepted:
+        bad = quarantined[name]
+        by_rule = dict(sorted(bad.group_by("rule").len().iter_rows())) if bad.height else {}
+        reports[name] = TableReport(name, file_names[name], reads[name], accepted[name].height, bad.height,
+                                    by_rule)
+    quarantine = pl.concat([quarantined[n] for n in TABLE_ORDER if n in quarantined] or
+                           [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
+    return Extract(source=source, meta=meta, tables=accepted, quarantine=quarantine, reports=reports,
+                   files=files, warnings=tuple(warnings))
+
+
+__all__ = ["Extract", "ExtractMeta", "TableReport", "load", "read_metadata"]

@@ -1,0 +1,189 @@
+"""The indicator catalogue, read from ``catalogue.yaml``.
+
+Each indicator is declared once, as data. This module reads the declarations into
+frozen dataclasses and checks them with small rules that collect every problem
+before failing, so a mistake in the catalogue is reported whole.
+
+>>> from workbench.indicators.catalogue import load_catalogue
+>>> cat = load_catalogue()
+>>> cat["persons_received"].label["en"]
+'Persons received'
+>>> len(cat) >= 30
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from workbench.exceptions import IndicatorError, WorkbenchError
+from workbench.contract.schema import TABLES
+
+UNITS = ("count", "rate", "ratio", "median", "mean")
+LANGUAGES = ("fr", "en")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    family: str
+    unit: str
+    label: dict[str, str]
+    definition: dict[str, str]
+    tables: tuple[str, ...]
+    records: str
+    population: tuple[dict, ...]
+    breakdowns: tuple[str, ...]
+    distinct: str | None = None
+    numerator: tuple[dict, ...] = ()
+    days: tuple[str, str] | None = None
+    age_at: Any = None
+    multi: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    order: int = 0
+
+    def allows(self, dims: tuple[str, ...]) -> bool:
+        """Whether this indicator can be broken down by all of ``dims``."""
+        return all(d in self.breakdowns or d == "organisation" for d in dims)
+
+    @property
+    def decimals(self) -> int:
+        return {"count": 0, "rate": 1, "ratio": 2, "median": 1, "mean": 1}[self.unit]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    version: str
+    families: dict[str, dict[str, str]]
+    dimensions: dict[str, dict[str, str]]
+    indicators: tuple[Indicator, ...]
+
+    def __iter__(self) -> Iterator[Indicator]:
+        return iter(self.indicators)
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def __contains__(self, key: str) -> bool:
+        return any(i.id == key for i in self.indicators)
+
+    def __getitem__(self, key: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == key:
+                return ind
+        raise IndicatorError(unknown_indicator_message(key, self.ids))
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.indicators)
+
+    def family(self, family: str) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.family == family)
+
+    def default_params(self) -> dict[str, Any]:
+        """Every parameter of the catalogue with its default."""
+        out: dict[str, Any] = {}
+        for ind in self.indicators:
+            out.update(ind.params)
+        return out
+
+
+def unknown_indicator_message(key: str, ids: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, ids, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"Unknown indicator '{key}'.{hint} See `docs/indicators.md` for the catalogue."
+
+
+# --- rules that check the catalogue; each returns a list of problems -----------------------------
+
+Rule = Callable[[dict, set[str]], list[str]]
+
+
+def _rule_fields(entry: dict, dims: set[str]) -> list[str]:
+    missing = [k for k in ("id", "family", "unit", "label", "definition", "tables", "records", "breakdowns")
+               if k not in entry]
+    return [f"{entry.get('id', '?')}: missing '{k}'" for k in missing]
+
+
+def _rule_unit(entry: dict, dims: set[str]) -> list[str]:
+    unit = entry.get("unit")
+    problems = [] if unit in UNITS else [f"{entry.get('id')}: unit '{unit}' is not one of {UNITS}"]
+    if unit == "rate" and "numerator" not in entry:
+        problems.append(f"{entry.get('id')}: a rate needs a numerator")
+    if unit in ("median", "mean") and "days" not in entry:
+        problems.append(f"{entry.get('id')}: a {unit} needs 'days: [from, to]'")
+    if unit == "ratio" and "distinct" not in entry:
+        problems.append(f"{entry.get('id')}: a ratio needs 'distinct' (its denominator)")
+    return problems
+
+
+def _rule_languages(entry: dict, dims: set[str]) -> list[str]:
+    problems = []
+    for key in ("label", "definition"):
+        value = entry.get(key) or {}
+        for lang in LANGUAGES:
+            if not isinstance(value, dict) or not value.get(lang):
+                problems.append(f"{entry.get('id')}: {key} has no '{lang}' text")
+    return problems
+
+
+def _rule_tables(entry: dict, dims: set[str]) -> list[str]:
+    return [f"{entry.get('id')}: unknown table '{t}'" for t in entry.get("tables", []) if t not in TABLES]
+
+
+def _rule_breakdowns(entry: dict, dims: set[str]) -> list[str]:
+    problems = [f"{entry.get('id')}: unknown breakdown '{d}'" for d in entry.get("breakdowns", [])
+                if d not in dims]
+    problems += [f"{entry.get('id')}: multi dimension '{d}' is not one of its breakdowns"
+                 for d in entry.get("multi", []) if d not in entry.get("breakdowns", [])]
+    return problems
+
+
+RULES: tuple[Rule, ...] = (_rule_fields, _rule_unit, _rule_languages, _rule_tables, _rule_breakdowns)
+
+
+def parse_catalogue(data: dict) -> Catalogue:
+    """Build a :class:`Catalogue` from its YAML data, reporting every problem at once."""
+    dims = set(data.get("dimensions", {}))
+    families = data.get("families", {})
+    problems: list[str] = []
+    seen: set[str] = set()
+    for entry in data.get("indicators", []):
+        for rule in RULES:
+            problems += rule(entry, dims)
+        if entry.get("id") in seen:
+            problems.append(f"{entry.get('id')}: declared twice")
+        seen.add(entry.get("id"))
+        if entry.get("family") not in families:
+            problems.append(f"{entry.get('id')}: unknown family '{entry.get('family')}'")
+    if problems:
+        raise WorkbenchError("The indicator catalogue has problems:\n- " + "\n- ".join(problems))
+    indicators = tuple(
+        Indicator(
+            id=e["id"], family=e["family"], unit=e["unit"], label=dict(e["label"]),
+            definition=dict(e["definition"]), tables=tuple(e["tables"]), records=e["records"],
+            population=tuple(e.get("population", [])), breakdowns=tuple(e["breakdowns"]),
+            distinct=e.get("distinct"), numerator=tuple(e.get("numerator", [])),
+            days=tuple(e["days"]) if e.get("days") else None, age_at=e.get("age_at"),
+            multi=tuple(e.get("multi", [])), params=dict(e.get("params", {})), notes=dict(e.get("notes", {})),
+            order=i,
+        )
+        for i, e in enumerate(data["indicators"])
+    )
+    return Catalogue(str(data.get("catalogue_version", "0")), families, data.get("dimensions", {}), indicators)
+
+
+@cache
+def load_catalogue() -> Catalogue:
+    """The catalogue shipped with the package."""
+    text = resources.files("workbench").joinpath("indicators", "catalogue.yaml").read_text(encoding="utf-8")
+    return parse_catalogue(yaml.safe_load(text))

@@ -1,0 +1,119 @@
+"""The small condition language of the catalogue, turned into polars.
+
+A population or numerator in ``catalogue.yaml`` is a list of conditions, each a
+one-key mapping. Population conditions may filter or join; numerator conditions are
+pure expressions. ``start`` and ``end`` are the period's first and last days.
+
+==================================  =====================================================
+``{in_period: col}``                start ≤ col ≤ end
+``{overlaps: [a, b]}``              a ≤ end and (b empty or b ≥ start)
+``{open_at_end: [a, b]}``           a ≤ end and (b empty or b > end)
+``{set: col}``                      col is recorded
+``{is_true: col}``                  col is true
+``{in: {col: [codes]}}``            col is one of the codes
+``{not_in: {col: [codes]}}``        col is recorded and none of the codes
+``{minor_at: col}``                 year(col) − birth_year < 18
+``{minor_at_first: col}``           the same at the person's earliest col in the population
+``{within_days: {from, to, limit, by}}``  to recorded and days(from → to) ≤ limit (a parameter;
+                                    with ``by``, a mapping from that column's codes to limits)
+``{overdue: {dates, limit}}``       days(first recorded of dates → end) > limit
+``{flagged_by_end: flag}``          the person has that protection flag identified on or before end
+==================================  =====================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from workbench.exceptions import WorkbenchError
+
+PERSON = "person_id"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period's bounds and the parameters in force, as seen by conditions."""
+
+    start: dt.date
+    end: dt.date
+    params: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, pl.LazyFrame] = field(default_factory=dict)
+
+    @property
+    def lo(self) -> pl.Expr:
+        return pl.lit(self.start, dtype=pl.Date)
+
+    @property
+    def hi(self) -> pl.Expr:
+        return pl.lit(self.end, dtype=pl.Date)
+
+
+def days_between(a: str, b: str) -> pl.Expr:
+    """Calendar days from column a to column b (same day = 0)."""
+    return (pl.col(b) - pl.col(a)).dt.total_days()
+
+
+def age_at(col: pl.Expr) -> pl.Expr:
+    return col.dt.year().cast(pl.Int32) - pl.col("birth_year")
+
+
+def _limit(spec: dict, w: Window) -> pl.Expr:
+    limit = spec["limit"]
+    value = w.params.get(limit, limit) if isinstance(limit, str) else limit
+    if isinstance(value, dict):
+        by = spec.get("by")
+        if not by:
+            raise WorkbenchError(f"within_days: parameter '{limit}' is a mapping but no 'by' column is given")
+        return pl.col(by).cast(pl.String).replace_strict(
+            {str(k): int(v) for k, v in value.items()}, default=None, return_dtype=pl.Int64)
+    return pl.lit(int(value))
+
+
+def expression(cond: dict, w: Window) -> pl.Expr:
+    """A condition that is a pure expression on the records."""
+    (kind, arg), = cond.items()
+    if kind == "in_period":
+        return pl.col(arg).is_between(w.lo, w.hi)
+    if kind == "overlaps":
+        a, b = arg
+        return (pl.col(a) <= w.hi) & (pl.col(b).is_null() | (pl.col(b) >= w.lo))
+    if kind == "open_at_end":
+        a, b = arg
+        return (pl.col(a) <= w.hi) & (pl.col(b).is_null() | (pl.col(b) > w.hi))
+    if kind == "set":
+        return pl.col(arg).is_not_null()
+    if kind == "is_true":
+        return pl.col(arg).fill_null(False)
+    if kind == "in":
+        (col, codes), = arg.items()
+        return pl.col(col).cast(pl.String).is_in(list(codes)).fill_null(False)
+    if kind == "not_in":
+        (col, codes), = arg.items()
+        return pl.col(col).is_not_null() & ~pl.col(col).cast(pl.String).is_in(list(codes))
+    if kind == "minor_at":
+        return (age_at(pl.col(arg)) < 18).fill_null(False)
+    if kind == "within_days":
+        days = days_between(arg["from"], arg["to"])
+        return (pl.col(arg["to"]).is_not_null() & (days <= _limit(arg, w))).fill_null(False)
+    if kind == "overdue":
+        latest = pl.coalesce(*[pl.col(c) for c in arg["dates"]])
+        return ((w.hi - latest).dt.total_days() > _limit(arg, w)).fill_null(False)
+    raise WorkbenchError(f"unknown condition '{kind}' in the catalogue")
+
+
+def apply(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
+    """Apply one population condition (a filter, or a join for the conditions that need one)."""
+    (kind, arg), = cond.items()
+    if kind == "minor_at_first":
+        first = pl.col(arg).min().over(PERSON)
+        return lf.filter((age_at(first) < 18).fill_null(False))
+    if kind == "flagged_by_end":
+        flagged = (w.tables["protection_flags"]
+                   .filter((pl.col("flag").cast(pl.String) == arg) & (pl.col("identified_on") <= w.hi))
+                   .select(PERSON).unique())
+        return lf.join(flagged, on=PERSON, how="semi")
+    return lf.filter(expression(cond, w))

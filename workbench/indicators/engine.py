@@ -1,0 +1,483 @@
+"""The indicator engine: the catalogue computed on an extract for a period.
+
+>>> from workbench import demo, extract, indicators                     # doctest: +SKIP
+>>> ex = extract.load(demo.write(tmp_path / "demo", persons=500))        # doctest: +SKIP
+>>> t = indicators.compute(ex, "2025-Q3", ["contacts"], by=["sex"])      # doctest: +SKIP
+>>> t.columns                                                            # doctest: +SKIP
+['indicator', 'period', 'sex', 'value', 'numerator', 'denominator', 'flag']
+
+The result is the tidy indicator table of the reference: one total row per indicator
+first, then one row per observed category of each breakdown asked for (a tuple of
+dimensions is a cross-breakdown), in catalogue and vocabulary order. The same inputs
+give the same table, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from workbench.indicators import conditions
+from workbench.indicators.catalogue import Catalogue, Indicator, load_catalogue
+from workbench.indicators.conditions import PERSON, Window, age_at
+from workbench.disclosure.suppression import Audience, resolve_audience, suppress
+from workbench.exceptions import IndicatorError, ParameterError
+from workbench.periods import Period, parse_period
+from workbench.contract.schema import AGE_GROUPS, TABLES, vocabulary
+
+TABLE_COLUMNS = ("value", "numerator", "denominator", "flag")
+PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
+
+# Dimension -> vocabulary giving its order (absent: an open code, sorted alphabetically, unknown last).
+DIMENSION_VOCABULARY = {
+    "sex": "sex", "legal_status": "legal_status", "service": "service", "topic": "topic", "channel": "channel",
+    "case_type": "case_type", "risk_level": "risk_level", "closure_reason": "closure_reason",
+    "service_type": "referral_service", "outcome": "detention_outcome", "action_type": "action_type",
+    "protection_flag": "protection_flag",
+}
+# Dimensions whose records column has another name. The protection flag is a breakdown called
+# `flag` in the reference, but `flag` is also the table's status column: the output column is
+# `protection_flag`, and `--by flag` is accepted as its alias.
+DIMENSION_SOURCE = {"protection_flag": "flag"}
+DIMENSION_ALIASES = {"flag": "protection_flag"}
+FIXED_ORDER = {"age_group": AGE_GROUPS, "with_children": ("false", "true", "unknown")}
+
+
+class IndicatorTable(pl.DataFrame):
+    """An indicator table as computed, carrying its period, audience and threshold.
+
+    Any transformation returns a plain DataFrame, which no longer vouches for its
+    suppression: outputs check such frames with :func:`workbench.disclosure.check`.
+    """
+
+    audience: str | None = None
+    threshold: int | None = None
+    unavailable: dict[str, str] | None = None
+    params: dict[str, Any] | None = None
+
+
+def _wrap(frame: pl.DataFrame, audience: Audience, unavailable: dict[str, str],
+          params: dict[str, Any]) -> IndicatorTable:
+    table = IndicatorTable(frame)
+    table.audience = audience.name
+    table.threshold = audience.k
+    table.unavailable = unavailable
+    table.params = params
+    return table
+
+
+# --------------------------------------------------------------------------- context
+
+class Context:
+    """The extract's tables joined with the person attributes, built once per extract."""
+
+    def __init__(self, extract) -> None:
+        self.extract = extract
+        cache = getattr(extract, "_cache", None)
+        self._cache: dict = cache if cache is not None else {}
+
+    def has(self, table: str) -> bool:
+        return self.extract.has(table)
+
+    def persons(self) -> pl.DataFrame:
+        return self.extract.table("persons")
+
+    @property
+    def extra_dimensions(self) -> tuple[str, ...]:
+        return ("organisation",) if "organisation" in self.persons().columns else ()
+
+    def enriched(self, table: str) -> pl.DataFrame:
+        key = ("enriched", table)
+        if key not in self._cache:
+            frame = self.extract.table(table)
+            if table != "persons":
+                attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+                frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
+                frame = frame.join(attrs, on=PERSON, how="left")
+            self._cache[key] = frame
+        return self._cache[key]
+
+    def lazy_tables(self) -> dict[str, pl.LazyFrame]:
+        return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
+
+
+def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
+    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
+    limit = int(w.params.get("trafficking_referral_days", 30))
+    first = (ctx.enriched("protection_flags").lazy()
+             .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
+                     & pl.col("identified_on").is_between(w.lo, w.hi))
+             .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
+    referred = (ctx.extract.table("referrals").lazy()
+                .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
+                .select(PERSON, "referred_on")
+                .join(first, on=PERSON, how="inner")
+                .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
+                .select(PERSON).unique()
+                .with_columns(pl.lit(True).alias("referred_in_time")))
+    attrs = ctx.persons().lazy().select(PERSON, *PERSON_ATTRIBUTES, *ctx.extra_dimensions)
+    return (first.join(referred, on=PERSON, how="left")
+            .with_columns(pl.col("referred_in_time").fill_null(False))
+            .join(attrs, on=PERSON, how="left"))
+
+
+BUILDERS = {"trafficking_persons": _trafficking_persons}
+
+
+# --------------------------------------------------------------------------- records
+
+def _age_group(age: pl.Expr) -> pl.Expr:
+    return (pl.when(age.is_null() | (age < 0)).then(pl.lit("unknown"))
+            .when(age <= 4).then(pl.lit("0-4"))
+            .when(age <= 11).then(pl.lit("5-11"))
+            .when(age <= 17).then(pl.lit("12-17"))
+            .when(age <= 59).then(pl.lit("18-59"))
+            .otherwise(pl.lit("60+")))
+
+
+def _dimension(dim: str, ind: Indicator) -> pl.Expr:
+    if dim == "age_group":
+        spec = ind.age_at
+        if isinstance(spec, dict):
+            when = pl.col(spec["first"]).min().over(PERSON)
+        else:
+            when = pl.col(spec)
+        return _age_group(age_at(when)).alias(dim)
+    col = pl.col(DIMENSION_SOURCE.get(dim, dim))
+    return (pl.when(col.is_null()).then(pl.lit("unknown"))
+            .otherwise(col.cast(pl.String))).alias(dim)
+
+
+def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str]) -> pl.LazyFrame:
+    if ind.records in BUILDERS:
+        lf = BUILDERS[ind.records](ctx, w)
+    else:
+        lf = ctx.enriched(ind.records).lazy()
+    for cond in ind.population:
+        lf = conditions.apply(lf, cond, w)
+    extra = []
+    if ind.numerator:
+        num = pl.lit(True)
+        for cond in ind.numerator:
+            num = num & conditions.expression(cond, w)
+        extra.append(num.alias("_num"))
+    if ind.days:
+        extra.append(conditions.days_between(*ind.days).alias("_days"))
+    extra += [_dimension(d, ind) for d in dims]
+    return lf.with_columns(extra).select(PERSON, *[e.meta.output_name() for e in extra])
+
+
+def _aggregations(ind: Indicator) -> list[pl.Expr]:
+    if ind.unit == "count":
+        n = pl.col(ind.distinct).n_unique() if ind.distinct else pl.len()
+        return [n.cast(pl.Int64).alias("numerator"), pl.lit(None, dtype=pl.Int64).alias("denominator"),
+                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+    if ind.unit == "rate":
+        return [pl.col("_num").sum().cast(pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
+                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+    if ind.unit == "ratio":
+        return [pl.len().cast(pl.Int64).alias("numerator"),
+                pl.col(ind.distinct).n_unique().cast(pl.Int64).alias("denominator"),
+                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+    stat = pl.col("_days").median() if ind.unit == "median" else pl.col("_days").sum()
+    return [pl.lit(None, dtype=pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
+            stat.cast(pl.Float64).alias("_stat")]
+
+
+def _value(unit: str) -> pl.Expr:
+    """Figures rounded half away from zero, in integer arithmetic (no float surprises)."""
+    num, den = pl.col("numerator"), pl.col("denominator")
+    if unit == "count":
+        return num.cast(pl.Float64)
+    # Dividing by 10 leaves float noise (33.300000000000004); rounding gives the nearest double.
+    if unit == "rate":
+        return (((2000 * num + den) // (2 * den)).cast(pl.Float64) / 10).round(1)
+    if unit == "ratio":
+        return (((200 * num + den) // (2 * den)).cast(pl.Float64) / 100).round(2)
+    if unit == "mean":
+        total = pl.col("_stat").cast(pl.Int64)
+        return (((20 * total + den) // (2 * den)).cast(pl.Float64) / 10).round(1)
+    return (pl.col("_stat") * 10).round(0) / 10
+
+
+def _finish(frame: pl.LazyFrame, ind: Indicator) -> pl.LazyFrame:
+    if ind.unit == "count":
+        return frame.with_columns(_value("count").alias("value"), pl.lit(None, dtype=pl.String).alias("flag"))
+    empty = pl.col("denominator") == 0
+    return frame.with_columns(
+        pl.when(empty).then(None).otherwise(_value(ind.unit)).alias("value"),
+        pl.when(empty).then(pl.lit("no_data")).otherwise(pl.lit(None, dtype=pl.String)).alias("flag"),
+        pl.when(pl.col("numerator").is_null() | ~empty).then(pl.col("numerator")).otherwise(0)
+        .alias("numerator"),
+    )
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+Breakdown = tuple[str, ...]
+
+
+def parse_breakdowns(by: Iterable[str | Sequence[str]] | str | None) -> list[Breakdown]:
+    """``["sex", "sex,age_group", ("site", "sex")]`` → ``[("sex",), ("sex", "age_group"), ("site", "sex")]``."""
+    if by is None:
+        return []
+    if isinstance(by, str):
+        by = [by]
+    out: list[Breakdown] = []
+    for item in by:
+        dims = tuple(d.strip() for d in item.split(",")) if isinstance(item, str) else tuple(item)
+        dims = tuple(DIMENSION_ALIASES.get(d, d) for d in dims if d)
+        if not dims:
+            continue
+        if len(set(dims)) != len(dims):
+            raise IndicatorError(f"Breakdown '{','.join(dims)}' names a dimension twice.")
+        if dims not in out:
+            out.append(dims)
+    return out
+
+
+def _check_dimensions(breakdowns: list[Breakdown], cat: Catalogue) -> None:
+    import difflib
+
+    for dims in breakdowns:
+        for d in dims:
+            if d not in cat.dimensions:
+                close = difflib.get_close_matches(d, list(cat.dimensions), n=3, cutoff=0.5)
+                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                raise IndicatorError(f"Unknown breakdown '{d}'.{hint} Dimensions: {', '.join(cat.dimensions)}.")
+
+
+def select_indicators(ids: Iterable[str] | None, cat: Catalogue | None = None) -> list[Indicator]:
+    cat = cat or load_catalogue()
+    if ids is None:
+        return list(cat)
+    if isinstance(ids, str):
+        ids = [ids]
+    chosen = {cat[i].id for i in ids}  # raises with suggestions on unknown ids
+    return [ind for ind in cat if ind.id in chosen]
+
+
+def plan(indicators: list[Indicator], breakdowns: list[Breakdown], extra_dims: tuple[str, ...] = ()
+         ) -> dict[str, list[Breakdown]]:
+    """Which breakdowns apply to which indicator; a breakdown no indicator allows is an error."""
+    out: dict[str, list[Breakdown]] = {ind.id: [] for ind in indicators}
+    for dims in breakdowns:
+        users = [ind for ind in indicators
+                 if all(d in ind.breakdowns or d in extra_dims for d in dims)]
+        if not users:
+            names = ", ".join(i.id for i in indicators[:5]) + ("…" if len(indicators) > 5 else "")
+            allowed = sorted({d for i in indicators for d in i.breakdowns} | set(extra_dims))
+            raise IndicatorError(
+                f"No requested indicator ({names}) can be broken down by '{','.join(dims)}'. "
+                f"Allowed here: {', '.join(allowed)}.")
+        for ind in users:
+            out[ind.id].append(dims)
+    return out
+
+
+def _sort_key(dim: str, col: pl.Expr) -> list[pl.Expr]:
+    if dim in FIXED_ORDER or dim in DIMENSION_VOCABULARY:
+        order = FIXED_ORDER.get(dim) or vocabulary(DIMENSION_VOCABULARY[dim])
+        return [col.replace_strict({c: i for i, c in enumerate(order)}, default=len(order),
+                                   return_dtype=pl.Int32), col]
+    return [(col == "unknown").cast(pl.Int8), col]
+
+
+# --------------------------------------------------------------------------- compute
+
+@dataclass(frozen=True)
+class _Job:
+    ind: Indicator
+    period: Period
+    block: int
+    dims: Breakdown
+
+
+def resolve_params(params: dict[str, Any] | None, cat: Catalogue | None = None) -> dict[str, Any]:
+    cat = cat or load_catalogue()
+    merged = cat.default_params()
+    for key, value in (params or {}).items():
+        if key not in merged:
+            raise ParameterError(f"Unknown indicator parameter '{key}'. Parameters: {', '.join(merged)}.")
+        default = merged[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict) or set(value) - set(default):
+                raise ParameterError(f"Parameter '{key}' maps {', '.join(default)} to days, got {value!r}.")
+            value = {**default, **{k: int(v) for k, v in value.items()}}
+        else:
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ParameterError(f"Parameter '{key}' must be a whole number of days, got {value!r}.") from None
+        if (min(value.values()) if isinstance(value, dict) else value) < 0:
+            raise ParameterError(f"Parameter '{key}' cannot be negative.")
+        merged[key] = value
+    return merged
+
+
+def unavailable_indicators(ctx: Context, indicators: list[Indicator]) -> dict[str, str]:
+    out = {}
+    for ind in indicators:
+        missing = [t for t in ind.tables if not ctx.has(t)]
+        if missing:
+            out[ind.id] = f"the extract has no {', '.join(missing)} table{'s' if len(missing) > 1 else ''}"
+    return out
+
+
+def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | None, by, params
+                    ) -> tuple[list[pl.DataFrame], list[str], dict[str, str], dict[str, Any]]:
+    cat = load_catalogue()
+    chosen = select_indicators(indicators, cat)
+    breakdowns = parse_breakdowns(by)
+    _check_dimensions(breakdowns, cat)
+    ctx = Context(extract)
+    planned = plan(chosen, breakdowns, ctx.extra_dimensions)
+    unavailable = unavailable_indicators(ctx, chosen)
+    params = resolve_params(params, cat)
+    tables = ctx.lazy_tables()
+    dim_columns: list[str] = []
+    for dims in breakdowns:
+        for d in dims:
+            if d not in dim_columns:
+                dim_columns.append(d)
+    frames: list[pl.DataFrame] = []
+    # One period at a time: its records are materialised once, shared by the indicator's blocks,
+    # and dropped before the next period (memory stays that of one period).
+    for period in periods:
+        w = Window(period.start, period.end, params, tables)
+        chosen_here = [ind for ind in chosen if ind.id not in unavailable]
+        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}))
+                         for ind in chosen_here]
+        records = pl.collect_all(record_frames) if record_frames else []
+        outputs: list[pl.LazyFrame] = []
+        for ind, rec in zip(chosen_here, records):
+            lazy = rec.lazy()
+            for block, dims in enumerate([()] + planned[ind.id]):
+                if dims:
+                    agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
+                else:
+                    agg = lazy.select(_aggregations(ind))
+                agg = _finish(agg, ind).with_columns(
+                    pl.lit(ind.id).alias("indicator"), pl.lit(period.code).alias("period"),
+                    pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
+                    pl.lit(period.start).alias("_start"),
+                    *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
+                )
+                outputs.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS,
+                                          "_start", "_order", "_block"))
+        frames += pl.collect_all(outputs) if outputs else []
+        del records
+    return frames, dim_columns, unavailable, params
+
+
+def _assemble(frames: list[pl.DataFrame], dim_columns: list[str]) -> pl.DataFrame:
+    schema = {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
+              "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
+              "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    frame = pl.concat([f.cast(schema) for f in frames])
+    keys: list[pl.Expr] = [pl.col("_start"), pl.col("_order"), pl.col("_block")]
+    for d in dim_columns:
+        keys += _sort_key(d, pl.col(d))
+    return frame.sort(keys, nulls_last=False, maintain_order=True)
+
+
+def compute(extract, period: str | Period, indicators: Iterable[str] | str | None = None,
+            by: Iterable[str | Sequence[str]] | str | None = None, audience: str | Audience = "internal",
+            threshold: int | None = None, params: dict[str, Any] | None = None) -> IndicatorTable:
+    """Compute indicators for one period.
+
+    Parameters
+    ----------
+    extract
+        A loaded :class:`workbench.extract.Extract`.
+    period
+        A period (``"2024-Q3"``…) or :class:`~workbench.periods.Period`.
+    indicators
+        Indicator ids; ``None`` for the whole catalogue.
+    by
+        Breakdowns: each a dimension (``"sex"``) or a cross-breakdown (``"sex,age_group"``
+        or a tuple). Each applies to the indicators that allow it.
+    audience, threshold
+        ``internal`` (no suppression), ``partner`` (k = 5) or ``public`` (k = 10);
+        ``threshold`` sets k.
+    params
+        Catalogue parameters (``assessment_deadlines``, ``care_plan_deadline``,
+        ``review_overdue_days``, ``trafficking_referral_days``).
+
+    Returns
+    -------
+    IndicatorTable
+        ``indicator, period, <dimensions>, value, numerator, denominator, flag``;
+        indicators whose tables are absent are listed in ``.unavailable`` (no rows).
+    """
+    p = parse_period(period)
+    aud = resolve_audience(audience, threshold)
+    frames, dims, unavailable, resolved = _compute_frames(extract, [p], indicators, by, params)
+    frame = _assemble(frames, dims)
+    frame = suppress(frame, dims, aud, load_catalogue())
+    return _wrap(frame.drop("_start", "_order", "_block"), aud, unavailable, resolved)
+
+
+def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
+           by: Iterable[str | Sequence[str]] | str | None = None, audience: str | Audience = "internal",
+           threshold: int | None = None, params: dict[str, Any] | None = None) -> IndicatorTable:
+    """The same indicators over several periods (e.g. ``period_run("2025-Q4", 8)``), in one call.
+
+    Rows are ordered by period (oldest first), then as in :func:`compute`; each period's
+    cells are suppressed on their own.
+    """
+    ps = sorted({parse_period(p) for p in periods})
+    if not ps:
+        raise ParameterError("series() needs at least one period.")
+    aud = resolve_audience(audience, threshold)
+    frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params)
+    frame = _assemble(frames, dims)
+    frame = suppress(frame, dims, aud, load_catalogue(), extra_keys=("period",))
+    return _wrap(frame.drop("_start", "_order", "_block"), aud, unavailable, resolved)
+
+
+def change(extract, period: str | Period, compare_to: str | Period | None = None, **kwargs) -> pl.DataFrame:
+    """Figures of a period beside those of the comparison period (default: the previous one).
+
+    Adds ``previous_period``, ``previous_value``, ``change`` (difference) and
+    ``change_pct`` (relative change of a count, in %), empty where either side has no
+    value or is suppressed.
+    """
+    p = parse_period(period)
+    q = parse_period(compare_to) if compare_to else p.previous()
+    both = series(extract, [q, p], **kwargs)
+    dims = [c for c in both.columns if c not in ("indicator", "period", *TABLE_COLUMNS)]
+    current = both.filter(pl.col("period") == p.code)
+    previous = both.filter(pl.col("period") == q.code).select(
+        "indicator", *dims, pl.col("value").alias("previous_value"), pl.col("flag").alias("previous_flag"))
+    units = {i.id: i.unit for i in load_catalogue()}
+    out = current.join(previous, on=["indicator", *dims], how="left", nulls_equal=True,
+                       maintain_order="left")
+    diff = pl.col("value") - pl.col("previous_value")
+    is_count = pl.col("indicator").replace_strict(units, default="count") == "count"
+    return out.with_columns(
+        pl.lit(q.code).alias("previous_period"),
+        diff.round(2).alias("change"),
+        pl.when(is_count & (pl.col("previous_value") > 0))
+        .then((diff / pl.col("previous_value") * 100).round(1)).alias("change_pct"),
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+def format_values(table: pl.DataFrame) -> pl.DataFrame:
+    """The table with ``value`` as text: counts whole, rates/medians/means one decimal, ratios two."""
+    decimals = {i.id: i.decimals for i in load_catalogue()}
+    d = pl.col("indicator").replace_strict(decimals, default=1, return_dtype=pl.Int32)
+    v = pl.col("value")
+    text = (pl.when(v.is_null()).then(pl.lit(None, dtype=pl.String))
+            .when(d == 0).then(v.round(0).cast(pl.Int64).cast(pl.String))
+            .when(d == 2).then(pl.format("{}", v.round(2)).str.replace(r"^(-?\d+)$", "$1.00")
+                               .str.replace(r"^(-?\d+\.\d)$", "${1}0"))
+            .otherwise(pl.format("{}", v.round(1)).str.replace(r"^(-?\d+)$", "$1.0")))
+    return table.with_columns(text.alias("value"))

@@ -1,0 +1,1 @@
+"""How figures are shown: labels and formats, charts, publication tables, file exports."""

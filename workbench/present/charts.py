@@ -1,0 +1,144 @@
+"""Charts of indicator tables with altair, rendered offline.
+
+Charts are drawn from indicator tables only (never from records), after the table has
+been checked against its threshold, so a chart's embedded data holds nothing that the
+audience may not see. Suppressed cells have no bar or point; their label says "< k".
+
+For reports, :func:`to_svg` renders a chart to SVG with vl-convert (no network, no
+JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from workbench import disclosure
+
+from workbench.present import labels
+from workbench.indicators.catalogue import load_catalogue
+from workbench.present.tables import dimensions_of
+
+FONT = "DejaVu Sans"
+COLOR = "#2b6cb0"
+COLOR_LIGHT = "#90cdf4"
+OPEN_CODES = ("nationality", "site", "centre", "partner", "organisation")
+_FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB"}
+
+
+def _config(chart):
+    return (chart.configure(font=FONT)
+            .configure_view(stroke=None)
+            .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=11, titleFontSize=11, grid=False)
+            .configure_title(font=FONT, fontSize=13, anchor="start"))
+
+
+def _k(table: pl.DataFrame, k: int | None) -> int | None:
+    return k if k is not None else getattr(table, "threshold", None)
+
+
+def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
+                   k: int | None = None) -> pl.DataFrame:
+    """The rows of one breakdown block, labelled, ready to chart (suppressed rows keep no value)."""
+    k = _k(table, k)
+    disclosure.check(table, k)
+    ind = load_catalogue()[indicator]
+    dims = dimensions_of(table)
+    others = [d for d in dims if d != dimension]
+    rows = table.filter((pl.col("indicator") == indicator) & pl.col(dimension).is_not_null()
+                        & pl.all_horizontal([pl.col(d).is_null() for d in others] or [pl.lit(True)]))
+    if dimension in OPEN_CODES:
+        # Open codes (countries, sites) read best largest first; hidden and unknown cells last.
+        rows = rows.sort([pl.col("value").is_null(), pl.col(dimension) == "unknown", pl.col("value")],
+                         descending=[False, False, True], maintain_order=True)
+    shown = []
+    for i, row in enumerate(rows.iter_rows(named=True)):
+        value = row["value"]
+        if row["flag"] == "suppressed":
+            text = f"< {k}" if k else ""
+        elif value is None:
+            text = labels.ui("no_data", lang)
+        else:
+            text = labels.format_value(value, ind.unit, lang)
+        shown.append({"order": i, "category": labels.code_label(dimension, row[dimension], lang, meta),
+                      "value": value, "text": text})
+    return pl.DataFrame(shown, schema={"order": pl.Int32, "category": pl.String, "value": pl.Float64,
+                                       "text": pl.String})
+
+
+def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
+                    k: int | None = None, title: str | None = None, width: int = 420):
+    """A horizontal bar chart of one breakdown of one indicator."""
+    import altair as alt
+
+    data = breakdown_data(table, indicator, dimension, lang, meta, k)
+    ind = load_catalogue()[indicator]
+    # A layered chart drops a plain SortField; an EncodingSortField keeps the rows' order.
+    sort = alt.EncodingSortField("order", op="min")
+    height = max(60, 22 * max(1, data.height))
+    base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None, axis=alt.Axis(labelLimit=220)))
+    bars = base.mark_bar(color=COLOR).encode(
+        x=alt.X("value:Q", title=labels.ui(f"unit_{ind.unit}", lang)),
+        tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang)),
+                 alt.Tooltip("text:N", title=ind.label[lang])],
+    )
+    text = base.mark_text(align="left", dx=3, fontSize=11).encode(
+        x=alt.X("value:Q"), text="text:N")
+    suppressed = base.transform_filter("datum.value === null").mark_text(
+        align="left", dx=3, fontSize=11, color="#555").encode(x=alt.value(0), text="text:N")
+    chart = alt.layer(bars, text, suppressed).properties(
+        width=width, height=height,
+        title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang)}")
+    return _config(chart)
+
+
+def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None) -> pl.DataFrame:
+    """The total rows of one indicator over periods, labelled."""
+    from workbench.periods import parse_period
+
+    k = _k(series, k)
+    disclosure.check(series, k)
+    ind = load_catalogue()[indicator]
+    dims = dimensions_of(series)
+    rows = series.filter((pl.col("indicator") == indicator)
+                         & pl.all_horizontal([pl.col(d).is_null() for d in dims] or [pl.lit(True)]))
+    out = []
+    for i, row in enumerate(rows.iter_rows(named=True)):
+        value = row["value"]
+        text = (f"< {k}" if row["flag"] == "suppressed" else
+                labels.ui("no_data", lang) if value is None else labels.format_value(value, ind.unit, lang))
+        out.append({"order": i, "period": parse_period(row["period"]).label(lang), "value": value, "text": text})
+    return pl.DataFrame(out, schema={"order": pl.Int32, "period": pl.String, "value": pl.Float64,
+                                     "text": pl.String})
+
+
+def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None,
+                title: str | None = None, width: int = 420):
+    """A line chart of an indicator's totals over a run of periods (gaps where suppressed)."""
+    import altair as alt
+
+    data = trend_data(series, indicator, lang, k)
+    ind = load_catalogue()[indicator]
+    base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.EncodingSortField("order", op="min"), title=None,
+                                          axis=alt.Axis(labelAngle=0)))
+    line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True)),
+        tooltip=[alt.Tooltip("period:N", title=labels.ui("period", lang)),
+                 alt.Tooltip("text:N", title=ind.label[lang])],
+    )
+    text = base.mark_text(dy=-10, fontSize=10, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
+    chart = alt.layer(line, text).properties(width=width, height=180, title=title or ind.label[lang])
+    return _config(chart)
+
+
+def to_svg(chart, lang: str = "fr") -> str:
+    """Render a chart to SVG with vl-convert: offline, deterministic, numbers in the language's format."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart.to_dict(), format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+
+
+def spec_to_svg(spec: dict, lang: str = "fr") -> str:
+    """Render a Vega-Lite spec (a chart's ``to_dict()``) to SVG, as :func:`to_svg` does."""
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))

@@ -1,0 +1,83 @@
+"""Writing indicator tables: CSV, JSON, XLSX, Parquet.
+
+Every export checks the table against its threshold first (:func:`disclosure.check`),
+so a suppressed cell cannot reappear in a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from workbench import disclosure
+from workbench.exceptions import ParameterError
+
+FORMATS = ("csv", "json", "xlsx", "parquet")
+
+
+def _checked(table: pl.DataFrame, k: int | None) -> pl.DataFrame:
+    k = k if k is not None else getattr(table, "threshold", None)
+    disclosure.check(table, k)
+    return table
+
+
+def to_csv(table: pl.DataFrame, k: int | None = None) -> str:
+    from workbench.indicators.engine import format_values
+
+    return format_values(_checked(table, k)).write_csv()
+
+
+def to_json(table: pl.DataFrame, k: int | None = None) -> str:
+    _checked(table, k)
+    payload = {
+        "audience": getattr(table, "audience", None),
+        "threshold": getattr(table, "threshold", None),
+        "unavailable": getattr(table, "unavailable", None) or {},
+        "columns": table.columns,
+        "rows": table.to_dicts(),
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=1, default=str) + "\n"
+
+
+def to_xlsx(sheets: dict[str, pl.DataFrame], k: int | None = None) -> bytes:
+    """A workbook with one sheet per table (sheet names cut to Excel's 31 characters)."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    with xlsxwriter.Workbook(buf, {"in_memory": True}) as book:
+        # Fixed document properties: the same tables give the same bytes.
+        import datetime as dt
+
+        book.set_properties({"created": dt.datetime(2000, 1, 1)})
+        for name, table in sheets.items():
+            _checked(table, k)
+            table.write_excel(book, worksheet=name[:31], autofit=True, float_precision=2)
+    return buf.getvalue()
+
+
+def write(table: pl.DataFrame, path: str | Path | None, fmt: str, k: int | None = None) -> bytes | str:
+    """Write ``table`` in ``fmt`` to ``path`` (or return the text/bytes when ``path`` is None)."""
+    if fmt not in FORMATS:
+        raise ParameterError(f"Unknown format '{fmt}': use {', '.join(FORMATS)}.")
+    if fmt == "csv":
+        data: bytes | str = to_csv(table, k)
+    elif fmt == "json":
+        data = to_json(table, k)
+    elif fmt == "xlsx":
+        data = to_xlsx({"indicators": table}, k)
+    else:
+        _checked(table, k)
+        buf = io.BytesIO()
+        pl.DataFrame(table).write_parquet(buf, statistics=False)
+        data = buf.getvalue()
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+    return data

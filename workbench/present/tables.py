@@ -1,0 +1,243 @@
+"""Publication tables of indicator tables with great-tables.
+
+Values are formatted in the report's language (babel); suppressed cells read "< k"
+with a note; each indicator's definition from the catalogue is a footnote, so a
+table always says what it counts. Tables get a stable id (a hash of their content),
+so the same figures give the same HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from workbench import disclosure
+
+from workbench.present import labels
+from workbench.indicators.catalogue import load_catalogue
+
+_FIGURE_COLUMNS = ("indicator", "period", "value", "numerator", "denominator", "flag", "previous_period",
+                   "previous_value", "previous_flag", "change", "change_pct")
+
+
+def dimensions_of(table: pl.DataFrame) -> list[str]:
+    return [c for c in table.columns if c not in _FIGURE_COLUMNS]
+
+
+def _cell(row: dict, unit: str, lang: str, k: int | None) -> str:
+    if row["flag"] == "suppressed":
+        return f"< {k}" if k else ""
+    if row["value"] is None:
+        return labels.ui("no_data", lang)
+    return labels.format_value(row["value"], unit, lang)
+
+
+def _fraction(row: dict, lang: str) -> str:
+    if row["flag"] == "suppressed" or row["numerator"] is None or row["denominator"] is None:
+        return ""
+    return f"{labels.format_count(row['numerator'], lang)} / {labels.format_count(row['denominator'], lang)}"
+
+
+def _gt(frame: pl.DataFrame, key: str):
+    from great_tables import GT
+
+    digest = hashlib.sha256((key + frame.write_csv()).encode()).hexdigest()[:10]
+    return GT(frame, id=f"wb{digest}")
+
+
+def block(table: pl.DataFrame, indicator: str, dimension: str | None) -> pl.DataFrame:
+    """The total row (dimension None) or the rows of one single-dimension breakdown."""
+    dims = dimensions_of(table)
+    rows = table.filter(pl.col("indicator") == indicator)
+    if dimension is None:
+        return rows.filter(pl.all_horizontal([pl.col(d).is_null() for d in dims] or [pl.lit(True)]))
+    others = [d for d in dims if d != dimension]
+    return rows.filter(pl.col(dimension).is_not_null()
+                       & pl.all_horizontal([pl.col(d).is_null() for d in others] or [pl.lit(True)]))
+
+
+def breakdown_table(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
+                    k: int | None = None, title: str | None = None):
+    """One indicator: total then the categories of one breakdown."""
+    k = k if k is not None else getattr(table, "threshold", None)
+    disclosure.check(table, k)
+    ind = load_catalogue()[indicator]
+    total = block(table, indicator, None)
+    rows = block(table, indicator, dimension)
+    out = []
+    for row in total.iter_rows(named=True):
+        out.append({"category": labels.ui("total", lang), "value": _cell(row, ind.unit, lang, k),
+                    "fraction": _fraction(row, lang)})
+    for row in rows.iter_rows(named=True):
+        out.append({"category": labels.code_label(dimension, row[dimension], lang, meta),
+                    "value": _cell(row, ind.unit, lang, k), "fraction": _fraction(row, lang)})
+    frame = pl.DataFrame(out, schema={"category": pl.String, "value": pl.String, "fraction": pl.String})
+    if ind.unit not in ("rate", "ratio"):
+        frame = frame.drop("fraction")
+    gt = _gt(frame, f"{indicator}/{dimension}/{lang}")
+    gt = gt.tab_header(title or ind.label[lang], subtitle=labels.dimension_label(dimension, lang))
+    cols = {"category": labels.dimension_label(dimension, lang), "value": labels.ui(f"unit_{ind.unit}", lang)}
+    if "fraction" in frame.columns:
+        cols["fraction"] = "n / N"
+    gt = gt.cols_label(**cols).cols_align("right", columns=[c for c in frame.columns if c != "category"])
+    gt = gt.tab_style(_bold(), _body_row(0))
+    return _notes(gt, [ind], lang, k, suppressed=any(r["flag"] == "suppressed" for r in rows.iter_rows(named=True))
+                  or any(r["flag"] == "suppressed" for r in total.iter_rows(named=True)), multi=dimension in ind.multi)
+
+
+def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = "fr", k: int | None = None,
+                      previous_label: str | None = None, title: str | None = None):
+    """Key figures: one row per indicator (its total), with the previous period and the change.
+
+    ``current`` is the output of :func:`workbench.indicators.change` (or a plain table).
+    """
+    k = k if k is not None else getattr(current, "threshold", None)
+    disclosure.check(current, k)
+    cat = load_catalogue()
+    out = []
+    any_suppressed = False
+    for indicator in indicators:
+        total = block(current, indicator, None)
+        if total.height == 0:
+            out.append({"indicator": cat[indicator].label[lang], "value": labels.ui("not_available", lang),
+                        "previous": "", "change": ""})
+            continue
+        row = total.row(0, named=True)
+        unit = cat[indicator].unit
+        any_suppressed |= row["flag"] == "suppressed" or row.get("previous_flag") == "suppressed"
+        previous = ""
+        change = ""
+        if "previous_value" in row:
+            prev_row = {"value": row["previous_value"], "flag": row.get("previous_flag")}
+            previous = _cell(prev_row, unit, lang, k)
+            if row.get("change") is not None:
+                sign = "+" if row["change"] > 0 else "−" if row["change"] < 0 else ""
+                change = sign + labels.format_value(abs(row["change"]), "ratio" if unit == "ratio" else
+                                                    ("count" if unit == "count" else "median"), lang)
+                if unit == "rate":
+                    change += " pt"
+                if row.get("change_pct") is not None:
+                    pct = labels.format_value(abs(row["change_pct"]), "median", lang)
+                    change += f" ({'+' if row['change_pct'] >= 0 else '−'}{pct} %)"
+        out.append({"indicator": cat[indicator].label[lang], "value": _cell(row, unit, lang, k),
+                    "previous": previous, "change": change})
+    frame = pl.DataFrame(out, schema={"indicator": pl.String, "value": pl.String, "previous": pl.String,
+                                      "change": pl.String})
+    if not any(r["previous"] for r in out):
+        frame = frame.drop("previous", "change")
+    gt = _gt(frame, f"key/{lang}/{','.join(indicators)}")
+    if title:
+        gt = gt.tab_header(title)
+    names = {"indicator": "", "value": labels.ui("value", lang)}
+    if "previous" in frame.columns:
+        names["previous"] = previous_label or labels.ui("previous", lang)
+        names["change"] = labels.ui("change", lang)
+    gt = gt.cols_label(**names).cols_align("right", columns=[c for c in frame.columns if c != "indicator"])
+    return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=any_suppressed, multi=False)
+
+
+def _bold():
+    from great_tables import style
+
+    return style.text(weight="bold")
+
+
+def _body_row(i: int):
+    from great_tables import loc
+
+    return loc.body(rows=[i])
+
+
+def _notes(gt, inds, lang: str, k: int | None, suppressed: bool, multi: bool):
+    for ind in inds:
+        note = f"{ind.label[lang]} : {ind.definition[lang]}" if lang == "fr" else \
+            f"{ind.label[lang]}: {ind.definition[lang]}"
+        if ind.notes.get(lang):
+            note += " " + ind.notes[lang]
+        gt = gt.tab_source_note(note)
+    if multi:
+        gt = gt.tab_source_note(labels.ui("multi_note", lang))
+    if suppressed and k:
+        gt = gt.tab_source_note(labels.ui("suppressed_note", lang, k=k))
+    return gt
+
+
+def to_html(gt) -> str:
+    """Inline HTML of a table (its own scoped CSS, no external resource)."""
+    return gt.as_raw_html()
+
+
+def _category_order(dimension: str, codes: list[str]) -> list[str]:
+    """Categories in the engine's order: vocabulary order, open codes alphabetically, unknown last."""
+    from workbench.indicators.engine import DIMENSION_VOCABULARY, FIXED_ORDER
+    from workbench.contract.schema import vocabulary
+
+    if dimension in FIXED_ORDER or dimension in DIMENSION_VOCABULARY:
+        order = list(FIXED_ORDER.get(dimension) or vocabulary(DIMENSION_VOCABULARY[dimension]))
+        rank = {c: i for i, c in enumerate(order)}
+        return sorted(codes, key=lambda c: (rank.get(c, len(order)), c))
+    return sorted(codes, key=lambda c: (c == "unknown", c))
+
+
+def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
+                 k: int | None = None, title: str | None = None, subtitle: str | None = None):
+    """Several indicators side by side: one row per category of ``dimension`` (total first).
+
+    A category that an indicator's records never fall in reads 0 for a count and "—"
+    otherwise; suppressed cells read "< k" with a note.
+    """
+    k = k if k is not None else getattr(table, "threshold", None)
+    disclosure.check(table, k)
+    cat = load_catalogue()
+    rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
+                   for i in indicators}
+    totals = {i: block(table, i, None) for i in indicators}
+    codes = _category_order(dimension, list(dict.fromkeys(c for i in indicators for c in rows_by_ind[i])))
+    columns = [f"c{n}" for n in range(len(indicators))]
+    out = []
+    suppressed = False
+    for code in [None, *codes]:
+        line = {"category": labels.ui("total", lang) if code is None else
+                labels.code_label(dimension, code, lang, meta)}
+        for col, ind_id in zip(columns, indicators):
+            unit = cat[ind_id].unit
+            if code is None:
+                row = totals[ind_id].row(0, named=True) if totals[ind_id].height else None
+                text = _cell(row, unit, lang, k) if row else labels.ui("not_available", lang)
+            else:
+                row = rows_by_ind[ind_id].get(code)
+                text = _cell(row, unit, lang, k) if row else (
+                    labels.format_value(0, "count", lang) if unit == "count" else labels.ui("no_data", lang))
+            suppressed |= bool(row and row["flag"] == "suppressed")
+            line[col] = text
+        out.append(line)
+    frame = pl.DataFrame(out, schema={"category": pl.String, **{c: pl.String for c in columns}})
+    gt = _gt(frame, f"matrix/{dimension}/{lang}/{','.join(indicators)}")
+    if title:
+        gt = gt.tab_header(title, subtitle=subtitle)
+    names = {"category": labels.dimension_label(dimension, lang)}
+    for col, ind_id in zip(columns, indicators):
+        ind = cat[ind_id]
+        names[col] = ind.label[lang]
+    gt = gt.cols_label(**names).cols_align("right", columns=columns).tab_style(_bold(), _body_row(0))
+    multi = any(dimension in cat[i].multi for i in indicators)
+    return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=suppressed, multi=multi)
+
+
+def text_table(frame: pl.DataFrame, column_labels: dict[str, str], title: str | None = None,
+               notes: list[str] | tuple[str, ...] = (), right: list[str] | tuple[str, ...] = (),
+               bold_first: bool = False):
+    """A table of text cells already formatted (data-quality summaries, lists), with notes."""
+    frame = frame.select([pl.col(c).cast(pl.String).fill_null("") for c in frame.columns])
+    gt = _gt(frame, f"text/{title}/{','.join(frame.columns)}")
+    if title:
+        gt = gt.tab_header(title)
+    gt = gt.cols_label(**{c: column_labels.get(c, c) for c in frame.columns})
+    if right:
+        gt = gt.cols_align("right", columns=list(right))
+    if bold_first and frame.height:
+        gt = gt.tab_style(_bold(), _body_row(0))
+    for note in notes:
+        gt = gt.tab_source_note(note)
+    return gt

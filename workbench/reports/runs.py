@@ -1,0 +1,353 @@
+"""Rendering recurring reports: a parameter file in, a finished report out.
+
+:func:`render` validates the parameter file, runs the report notebook with papermill
+(a fresh kernel, the ``workbench`` kernelspec pointing at this interpreter), and
+writes under ``<output>/<report>/<period>/<name>/``:
+
+- ``<name>_<period>.ipynb`` — the executed notebook, normalised for review;
+- ``<name>_<period>.html`` — the report without code, fully offline;
+- ``<name>_<period>.pdf`` — the same page printed by the system Chromium;
+- ``<name>_<period>.xlsx`` — the (suppressed) indicator tables, one sheet per family;
+- ``manifest.json`` — parameters, input hashes, versions, output hashes.
+
+Outputs appear atomically: everything is written to a temporary folder beside the
+target and swapped in at the end, so a run that fails leaves the previous report as
+it was and raises :class:`~workbench.exceptions.ReportError` saying which cell failed
+and why. :func:`batch` renders several parameter files in parallel processes.
+
+>>> from workbench import reports                                            # doctest: +SKIP
+>>> run = reports.render("parameters/activity_report.yaml")                   # doctest: +SKIP
+>>> run.html                                                                  # doctest: +SKIP
+PosixPath('reports/activity_report/2025-Q4/activity_report/activity_report_2025-Q4.html')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench import resources
+from workbench.exceptions import ReportError, WorkbenchError
+from workbench.reports.params import ReportParams, load
+
+KERNEL_NAME = "workbench"
+KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run: its folder and files."""
+
+    params: ReportParams
+    folder: Path
+    files: Mapping[str, Path]
+
+    @property
+    def html(self) -> Path | None:
+        return self.files.get("html")
+
+    @property
+    def notebook(self) -> Path:
+        return self.files["ipynb"]
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / MANIFEST
+
+
+# --------------------------------------------------------------------------- kernel
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Install (once) a kernelspec named ``name`` that runs this interpreter, in its prefix.
+
+    Works on a fresh machine and in any virtual environment: the kernel that runs the
+    notebooks is always the Python that runs ``workbench``. The kernel logs errors only
+    (no start-up chatter on the terminal).
+    """
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / name / "kernel.json"
+    try:
+        argv = json.loads(spec.read_text())["argv"]
+        if argv[0] == sys.executable and KERNEL_ARGS[0] in argv:
+            return name
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+    import tempfile
+
+    from ipykernel.kernelspec import write_kernel_spec
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = write_kernel_spec(Path(tmp) / name, overrides={"display_name": "Python (workbench)"},
+                                   extra_arguments=list(KERNEL_ARGS))
+        try:
+            KernelSpecManager().install_kernel_spec(source, name, prefix=sys.prefix)
+        except OSError:
+            KernelSpecManager().install_kernel_spec(source, name, user=True)
+    return name
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _stem(params: ReportParams) -> str:
+    return f"{params.name}_{params.period.replace('..', '_')}"
+
+
+def _warm_imports() -> None:
+    """Import the HTML exporter while the kernel runs (the main process is idle then)."""
+    try:
+        import nbconvert  # noqa: F401
+    except Exception:  # pragma: no cover - the real import reports the error later
+        pass
+
+
+def _check_inputs(params: ReportParams, notebook: Path) -> Path:
+    where = f" (parameter file {params.source})" if params.source else ""
+    if not notebook.exists():
+        raise ReportError(f"The report notebook {notebook} does not exist{where}.")
+    extract = params.extract_path()
+    if not extract.exists():
+        raise ReportError(f"The extract {params.values['extract']} was not found: looked for {extract}{where}. "
+                          "Paths in a parameter file are relative to the file's folder.")
+    return extract
+
+
+def _execution_error(exc: Exception, notebook: Path, nb_path: Path | None) -> ReportError:
+    """A papermill failure in plain words: which cell, which error, what it said."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        lines = [line.strip() for line in (exc.source or "").splitlines()
+                 if line.strip() and not line.strip().startswith("#")]
+        source = lines[-1] if lines else ""
+        evalue = (exc.evalue or "").strip()
+        msg = f"{notebook.name} stopped at cell [{exc.exec_count}] ({source[:80]}) with {exc.ename}: {evalue}"
+    else:
+        msg = f"{notebook.name} could not be run: {type(exc).__name__}: {str(exc).strip()[:500]}"
+    return ReportError(msg)
+
+
+def injected(params: ReportParams) -> dict[str, Any]:
+    """The parameters papermill injects: those the file or ``--set`` gave (validated), plus extract and period.
+
+    The others keep the notebook's own defaults, which are the validator's defaults.
+    """
+    keep = set(params.explicit) | {"extract", "period"}
+    return {k: v for k, v in params.values.items() if k in keep}
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Put ``tmp`` in place of ``target`` (renames on one file system; the old run is removed last)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- render
+
+def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Mapping[str, Any] = (),
+           output_dir: str | Path | None = None, *, log: Callable[[str], None] | None = None) -> Run:
+    """Render the report of a parameter file (see the module docstring for the outputs).
+
+    Raises :class:`~workbench.exceptions.ParameterError` for bad parameters and
+    :class:`~workbench.exceptions.ReportError` when the run fails; in both cases the
+    previous outputs are left untouched.
+    """
+    params = params_file if isinstance(params_file, ReportParams) else load(params_file, overrides)
+    say = log or (lambda message: None)
+    notebook = params.notebook_path()
+    extract = _check_inputs(params, notebook)
+    target = params.run_dir(output_dir).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        files = _render_into(params, notebook, extract, tmp, say)
+        _swap_in(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return Run(params, target, {k: target / p.name for k, p in files.items()})
+
+
+def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Path,
+                 say: Callable[[str], None]) -> dict[str, Path]:
+    import papermill
+
+    from workbench.reports import notebooks as nbt
+    from workbench.reports import outputs as out
+
+    stem = _stem(params)
+    executed = folder / f"{stem}.ipynb"
+    kernel = ensure_kernel()
+    threading.Thread(target=_warm_imports, daemon=True).start()
+    say(f"running {notebook.name} ({params.report}, {params.period})")
+    # Widgets have no live kernel in a rendered report: notebooks show a note instead (the kernel
+    # inherits this process's environment).
+    from workbench.reports.sections import RENDERING_ENV
+
+    os.environ[RENDERING_ENV] = "1"
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(executed), parameters=injected(params), cwd=str(params.base),
+            kernel_name=kernel, progress_bar=False, log_output=False, record_timing=False,
+            request_save_on_cell_execute=False)
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # papermill's and the kernel's own errors
+        raise _execution_error(exc, notebook, executed) from None
+    nb = nbt.read(executed)
+    info = nbt.report_info(nb)
+    lang = info.get("language", params.values.get("language", "fr"))
+    title = info.get("title", params.report)
+    nb = nbt.normalise(nb, {"report": params.report, "title": title, "language": lang, "period": params.period})
+    nbt.write(nb, executed)
+    files = {"ipynb": executed}
+    rows = nbt.indicator_rows(nb)
+    k = nbt.threshold(nb)
+    if "html" in params.formats or "pdf" in params.formats:
+        say("writing HTML")
+        html_path = folder / f"{stem}.html"
+        html_path.write_text(out.to_html(nb, title, lang), encoding="utf-8")
+        files["html"] = html_path
+    if "xlsx" in params.formats:
+        say("writing Excel annex")
+        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k)
+    if "pdf" in params.formats:
+        say("printing PDF")
+        from workbench.extract.loading import read_metadata
+        from workbench.extract.files import discover
+
+        meta = read_metadata(discover(extract).metadata_file)
+        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", meta.extracted_on)
+        if "html" not in params.formats:
+            files.pop("html").unlink()
+    manifest = {
+        "report": params.report,
+        "parameters": params.manifest(),
+        "notebook": {"file": notebook.name, "sha256": out.sha256(notebook)},
+        "extract": {"path": params.values["extract"], "files": out.input_hashes(extract)},
+        "versions": out.versions(),
+        "indicator_rows": rows.height,
+        "outputs": {p.name: out.sha256(p) for p in files.values()},
+    }
+    out.write_manifest(folder / MANIFEST, manifest)
+    return files
+
+
+# --------------------------------------------------------------------------- batches
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one parameter file of a batch."""
+
+    params_file: str
+    folder: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _render_one(params_file: str, overrides: Sequence[str], output_dir: str | None,
+                period: str | None = None) -> Outcome:
+    try:
+        params = load(params_file, overrides)
+        if period:
+            params = params.with_period(period)
+        run = render(params, output_dir=output_dir)
+        return Outcome(params_file, folder=str(run.folder))
+    except WorkbenchError as exc:
+        return Outcome(params_file, error=str(exc))
+    except Exception as exc:  # pragma: no cover - reported, never a traceback for the user
+        return Outcome(params_file, error=f"{type(exc).__name__}: {exc}")
+
+
+def batch(params_files: Sequence[str | Path], overrides: Sequence[str] = (), output_dir: str | Path | None = None,
+          jobs: int = 1, on_done: Callable[[Outcome], None] | None = None,
+          periods: Sequence[str | None] | None = None) -> list[Outcome]:
+    """Render several parameter files, ``jobs`` at a time; failures are collected, not raised.
+
+    ``periods`` (one per file, or ``None``) renders a file for another period (used by
+    ``workbench due``). Results come back in the order of ``params_files``.
+    """
+    files = [str(p) for p in params_files]
+    periods = list(periods) if periods is not None else [None] * len(files)
+    out_dir = str(output_dir) if output_dir is not None else None
+    results: list[Outcome | None] = [None] * len(files)
+    done = on_done or (lambda outcome: None)
+    if jobs <= 1 or len(files) <= 1:
+        for i, (f, p) in enumerate(zip(files, periods)):
+            results[i] = _render_one(f, list(overrides), out_dir, p)
+            done(results[i])
+        return [r for r in results if r is not None]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    ensure_kernel()  # once, before the workers start
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_render_one, f, list(overrides), out_dir, p): i
+                   for i, (f, p) in enumerate(zip(files, periods))}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # a worker died
+                results[i] = Outcome(files[i], error=f"the worker stopped: {type(exc).__name__}: {exc}")
+            done(results[i])
+    return [r for r in results if r is not None]
+
+
+# --------------------------------------------------------------------------- demo
+
+def demo_parameter_files() -> list[Path]:
+    """The example parameter files shipped in ``parameters/`` (those naming a report), one per report."""
+    import yaml
+
+    out = []
+    for path in sorted(resources.packaged("parameters").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("report"):
+            out.append(path)
+    return out
+
+
+def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", jobs: int = 2,
+                overrides: Sequence[str] = ()) -> list[Path]:
+    """Render every example report of ``parameters/`` on the demo extract at ``extract_dir``.
+
+    Returns the HTML files written (one per report, in the order of the parameter
+    files). ``overrides`` apply to every report (e.g. ``["audience=partner"]``). Raises
+    :class:`~workbench.exceptions.ReportError` listing every report that failed.
+    """
+    extract = Path(extract_dir).resolve()
+    outcomes = batch(demo_parameter_files(), [f"extract={extract}", *overrides], Path(output_dir).resolve(),
+                     jobs=jobs)
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        raise ReportError("Some demo reports failed:\n" + "\n".join(f"  - {o.params_file}: {o.error}"
+                                                                   for o in failed))
+    html = []
+    for o in outcomes:
+        folder = Path(o.folder or "")
+        html += sorted(folder.glob("*.html"))
+    return html

@@ -1,0 +1,557 @@
+"""What the report notebooks show: a title block, key figures, trends, tables and charts.
+
+A notebook opens its report once and then calls one method per cell; each method
+returns a :class:`Block` that Jupyter displays as HTML (tables from great-tables,
+charts as inline SVG rendered offline by vl-convert) and that also carries, under
+the ``application/vnd.workbench.indicators+json`` media type, the (suppressed)
+indicator rows it shows. The renderer reads those rows back for the Excel annex and
+for ``workbench diff``.
+
+Every figure comes from :func:`workbench.indicators.change` or
+:func:`~workbench.indicators.series` with the report's audience, so it equals what
+``workbench indicators`` prints for the same period, audience and (scoped) extract.
+
+>>> from workbench import report_sections as rs                                    # doctest: +SKIP
+>>> report = rs.open_report("activity_report", {"extract": "demo", "period": "2025-Q4"})  # doctest: +SKIP
+>>> report.key_figures(["persons_received", "contacts"])                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import polars as pl
+import yaml
+
+from workbench.present import labels
+from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.engine import TABLE_COLUMNS
+
+MIME = "application/vnd.workbench.indicators+json"
+_GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
+
+
+RENDERING_ENV = "WORKBENCH_RENDERING"
+EXPLORER_NOTE = {
+    "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
+    "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
+}
+
+
+@cache
+def _texts() -> dict:
+    return yaml.safe_load(resources.files("workbench").joinpath("reports", "report_text.yaml").read_text(encoding="utf-8"))
+
+
+def text(group: str, key: str, lang: str, **kwargs) -> str:
+    """A report text (``report_text.yaml``) in ``lang``."""
+    return _texts()[group][key][lang].format(**kwargs)
+
+
+def _e(value: str) -> str:
+    return html.escape(value, quote=True)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One displayed piece of a report: HTML, a plain-text stand-in and the figures it shows."""
+
+    html: str
+    text: str = ""
+    payload: Mapping[str, Any] | None = None
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        data: dict[str, Any] = {"text/html": self.html, "text/plain": self.text or "[report block]"}
+        if self.payload is not None:
+            data[MIME] = dict(self.payload)
+        return data
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+_CHANGE_COLUMNS = ("previous_period", "previous_value", "previous_flag", "change", "change_pct")
+
+
+def _current(frame: pl.DataFrame) -> pl.DataFrame:
+    """The indicator-table columns of a :func:`indicators.change` table (the period's own figures)."""
+    return frame.select([c for c in frame.columns if c not in _CHANGE_COLUMNS])
+
+
+def _payload_table(frame: pl.DataFrame, role: str) -> dict[str, Any]:
+    """Indicator rows as JSON: the indicator-table columns only (what the report shows)."""
+    frame = _current(frame)
+    return {"role": role, "columns": frame.columns, "rows": [list(r) for r in frame.iter_rows()]}
+
+
+def _chart_svg(chart, lang: str) -> str:
+    """A chart as SVG (vl-convert, offline). Categories keep the order the chart data gives them.
+
+    Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
+    min, max or count; the charts sort by an ``order`` field, so the op is set here.
+    """
+    from workbench.present.charts import spec_to_svg
+
+    spec = chart.to_dict(validate=False)
+    _sort_by_min(spec)
+    return spec_to_svg(spec, lang)
+
+
+def _sort_by_min(node: Any) -> None:
+    if isinstance(node, dict):
+        sort = node.get("sort")
+        if isinstance(sort, dict) and "field" in sort and "op" not in sort:
+            sort["op"] = "min"
+        for value in node.values():
+            _sort_by_min(value)
+    elif isinstance(node, list):
+        for value in node:
+            _sort_by_min(value)
+
+
+def _svg(svg: str, key: str) -> str:
+    """An SVG made safe to inline several times in one page: ids prefixed, scalable."""
+    prefix = "s" + hashlib.sha256((key + svg).encode()).hexdigest()[:8] + "-"
+    svg = re.sub(r'id="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    svg = re.sub(r'(xlink:href|href)="#([^"]+)"', lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"', svg)
+    return svg.replace("<svg ", '<svg style="max-width:100%;height:auto" role="img" ', 1)
+
+
+# --------------------------------------------------------------------------- the report
+
+@dataclass
+class Report:
+    """A report being built: validated parameters, the (scoped) extract, cached figures."""
+
+    kind: str
+    values: Mapping[str, Any]
+    extract: Any
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- parameters -------------------------------------------------------------------------------
+    @property
+    def lang(self) -> str:
+        return self.values["language"]
+
+    @property
+    def period(self):
+        from workbench.periods import parse_period
+
+        return parse_period(self.values["period"])
+
+    @property
+    def compare(self):
+        from workbench.periods import parse_period
+
+        c = self.values.get("compare_to")
+        return parse_period(c) if c else self.period.previous()
+
+    @property
+    def audience(self):
+        from workbench.disclosure.suppression import resolve_audience
+
+        return resolve_audience(self.values["audience"], self.values.get("threshold"))
+
+    @property
+    def k(self) -> int | None:
+        aud = self.audience
+        return aud.k if aud.suppresses else None
+
+    @property
+    def meta(self):
+        return self.extract.meta
+
+    @property
+    def params(self) -> dict[str, Any]:
+        from workbench.reports.params import catalogue_params
+
+        return {k: self.values[k] for k in catalogue_params() if self.values.get(k) is not None}
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {"audience": self.values["audience"], "threshold": self.values.get("threshold"),
+                "params": self.params or None}
+
+    # -- figures ----------------------------------------------------------------------------------
+    def figures(self, indicators: Sequence[str], by: Sequence[str] = ()) -> pl.DataFrame:
+        """The period's figures beside the comparison period's (:func:`indicators.change`), cached."""
+        from workbench import indicators as engine
+
+        key = ("change", tuple(indicators), tuple(by))
+        if key not in self._cache:
+            self._cache[key] = engine.change(self.extract, self.period, self.compare, indicators=list(indicators),
+                                             by=list(by), **self._kwargs())
+        return self._cache[key]
+
+    def explorer(self):
+        """The interactive explorer (filters, indicator and breakdown pickers, tiles, chart, table,
+        downloads) on this report's extract, audience and language, for JupyterLab.
+
+        A rendered report (``workbench render`` sets ``WORKBENCH_RENDERING``) has no live kernel
+        behind its widgets, so it shows a short note instead.
+        """
+        import os
+
+        from IPython.display import Markdown
+
+        if os.environ.get(RENDERING_ENV):
+            return Markdown(EXPLORER_NOTE[self.lang])
+        from workbench.dashboards import widgets
+
+        aud = self.audience
+        return widgets.explorer(self.extract, audience=aud.name, threshold=self.values.get("threshold"),
+                                lang=self.lang)
+
+    def table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> pl.DataFrame:
+        """The indicator table of the period, as ``workbench indicators`` gives it (a polars frame)."""
+        from workbench import indicators as engine
+
+        return engine.compute(self.extract, self.period, indicators=list(indicators) if indicators else None,
+                              by=list(by), **self._kwargs())
+
+    def series(self, indicators: Sequence[str], n: int | None = None) -> pl.DataFrame:
+        """Totals over the last ``n`` periods (``trend_periods``), cached."""
+        from workbench import indicators as engine
+        from workbench.periods import period_run
+
+        n = n or self.values.get("trend_periods") or 8
+        key = ("series", tuple(indicators), n)
+        if key not in self._cache:
+            self._cache[key] = engine.series(self.extract, period_run(self.period, n), indicators=list(indicators),
+                                             **self._kwargs())
+        return self._cache[key]
+
+    def _available(self, indicators: Sequence[str]) -> tuple[list[str], list[str]]:
+        cat = load_catalogue()
+        ok, missing = [], []
+        for i in indicators:
+            (ok if all(self.extract.has(t) for t in cat[i].tables) else missing).append(i)
+        return ok, missing
+
+    def _not_available(self, indicators: Sequence[str]) -> str:
+        cat = load_catalogue()
+        parts = []
+        for i in indicators:
+            absent = [text("tables", t, self.lang) for t in cat[i].tables if not self.extract.has(t)]
+            why = text("text", "no_table", self.lang, tables=", ".join(absent))
+            parts.append(f"<p class=\"wb-na\">{_e(cat[i].label[self.lang])} — "
+                         f"{_e(text('text', 'not_available', self.lang, why=why))}</p>")
+        return "".join(parts)
+
+    def _block(self, kind: str, inner: str, plain: str, tables: list[dict] | None = None) -> Block:
+        payload = None
+        if tables is not None:
+            payload = {"block": kind, "audience": self.audience.name, "threshold": self.k, "tables": tables}
+        return Block(f'<section class="wb-block wb-{kind}">{inner}</section>', plain, payload)
+
+    # -- blocks -----------------------------------------------------------------------------------
+    def title_block(self) -> Block:
+        """Organisation, title, period, comparison, audience, extraction date and scope."""
+        lang = self.lang
+        org = self.values.get("organisation") or self.meta.organisation or ""
+        title = self.values.get("title") or text("titles", self.kind, lang)
+        p, q = self.period, self.compare
+        when = (labels.format_date(self.meta.extracted_on, lang) if self.meta.extracted_on
+                else text("block", "extract_unknown_date", lang))
+        rows = [("period", f"{p.label(lang)} ({labels.format_date(p.start, lang)} – "
+                           f"{labels.format_date(p.end, lang)})")]
+        if self.kind != "data_quality_report":
+            rows.append(("compare_to", q.label(lang)))
+        rows += [("audience", self.audience_label()), ("extracted_on", when)]
+        for key, dim in (("sites", "site"), ("centres", "centre")):
+            if key in self.values:
+                codes = self.values.get(key)
+                shown = (", ".join(labels.code_label(dim, c, lang, self.meta) for c in codes) if codes
+                         else text("block", "scope_all", lang))
+                rows.append((key, shown))
+        meta = "".join(f"<dt>{_e(text('block', k, lang))}</dt><dd>{_e(v)}</dd>" for k, v in rows)
+        note = ""
+        if self.extract.quarantined:
+            n = labels.format_count(self.extract.quarantined, lang)
+            note = f"<p class=\"wb-note\">{_e(text('block', 'quarantine_note', lang, n=n))}</p>"
+        inner = (f"<p class=\"wb-org\">{_e(org)}</p><h1>{_e(title)}</h1>"
+                 f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}")
+        block = Block(f'<header class="wb-block wb-title">{inner}</header>', f"{title} — {p.label(lang)}",
+                      {"block": "title", "title": f"{title} — {p.label(lang)}", "organisation": org,
+                       "language": lang, "period": p.code, "compare_to": q.code, "audience": self.audience.name,
+                       "threshold": self.k, "tables": []})
+        return block
+
+    def audience_label(self) -> str:
+        aud = self.audience
+        if not aud.suppresses:
+            return text("audiences", "internal", self.lang)
+        return text("audiences", aud.name if aud.name != "internal" else "custom", self.lang, k=aud.k,
+                    name=aud.name)
+
+    def heading(self, key: str) -> Block:
+        """A section heading: a catalogue family (``reception``…) or a heading of ``report_text.yaml``."""
+        fams = load_catalogue().families
+        label = (fams[key][self.lang] if key in fams else
+                 text("headings", key, self.lang) if key in _texts()["headings"] else key)
+        return Block(f'<h2 class="wb-heading">{_e(label)}</h2>', label)
+
+    def key_figures(self, indicators: Sequence[str], title: str | None = None) -> Block:
+        """One line per indicator: the period's figure, the comparison period's and the change."""
+        from workbench.present.tables import key_figures_table, to_html
+
+        ok, missing = self._available(indicators)
+        figures = self.figures(ok) if ok else None
+        inner = f"<h2 class=\"wb-heading\">{_e(title or text('headings', 'key_figures', self.lang))}</h2>"
+        if figures is not None:
+            gt = key_figures_table(figures, list(indicators), self.lang, self.k, previous_label=self.compare.label(
+                self.lang))
+            gt = gt.tab_source_note(text("text", "compare_note", self.lang, period=self.compare.label(self.lang)))
+            inner += to_html(gt)
+        elif missing:
+            inner += self._not_available(missing)
+        tables = [_payload_table(figures, "current")] if figures is not None else []
+        return self._block("key-figures", inner, "key figures: " + ", ".join(indicators), tables)
+
+    def trends(self, indicators: Sequence[str], n: int | None = None) -> Block:
+        """Small line charts of the indicators' totals over the last ``n`` periods."""
+        from workbench.present.charts import trend_chart
+
+        ok, missing = self._available(indicators)
+        charts = []
+        tables = []
+        if ok:
+            data = self.series(ok, n)
+            for ind in ok:
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
+                charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
+            tables.append(_payload_table(data, "series"))
+        heading = f"<h3>{_e(text('headings', 'trends', self.lang))}</h3>"
+        inner = heading + f'<div class="wb-grid" style="{_GRID}">{"".join(charts)}</div>' + self._not_available(
+            missing)
+        return self._block("trends", inner, "trends: " + ", ".join(indicators), tables)
+
+    def breakdown(self, indicator: str, by: str, chart: bool = True, top: int | None = 12,
+                  title: str | None = None) -> Block:
+        """One indicator by one dimension: a table (every category) and a bar chart (the ``top`` largest)."""
+        from workbench.present.charts import breakdown_chart
+        from workbench.present.tables import breakdown_table, to_html
+
+        ok, missing = self._available([indicator])
+        if not ok:
+            return self._block("breakdown", self._not_available(missing), indicator, [])
+        figures = self.figures([indicator], [by])
+        gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title)
+        parts = [f'<div class="wb-table">{to_html(gt)}</div>']
+        if chart:
+            shown = _top(_current(figures), indicator, by, top)
+            chart_title = None
+            if shown.height < figures.filter(pl.col(by).is_not_null()).height:
+                chart_title = (f"{load_catalogue()[indicator].label[self.lang]} — "
+                               f"{text('text', 'top_categories', self.lang, n=top)}")
+            svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
+                                             width=300), self.lang)
+            parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
+        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>'
+        return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
+
+    def matrix(self, indicators: Sequence[str], by: str, title: str | None = None,
+               chart: str | None = None) -> Block:
+        """Several indicators side by side, one row per category of ``by`` (a return's layout)."""
+        from workbench.present.charts import breakdown_chart
+        from workbench.present.tables import matrix_table, to_html
+
+        cat = load_catalogue()
+        ok, missing = self._available(indicators)
+        ok = [i for i in ok if cat[i].allows((by,))]
+        if not ok:
+            return self._block("matrix", self._not_available(missing), ", ".join(indicators), [])
+        figures = self.figures(ok, [by])
+        title = title or self.by_title(by)
+        gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title)
+        parts = [f'<div class="wb-table">{to_html(gt)}</div>']
+        if chart and chart in ok:
+            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300),
+                             self.lang)
+            parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
+        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._not_available(missing)
+        return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
+
+    def by_title(self, dimension: str) -> str:
+        """« Par site » / "By site"."""
+        label = labels.dimension_label(dimension, self.lang)
+        return ("Par " if self.lang == "fr" else "By ") + label[:1].lower() + label[1:]
+
+    def about(self) -> Block:
+        """How to read the report: audience and suppression, definitions, scope, parameters."""
+        lang = self.lang
+        cat = load_catalogue()
+        lines = [text("text", "about_audience", lang, audience=self.audience_label())]
+        if self.k:
+            lines.append(text("text", "about_suppression", lang, k=self.k, k_minus=self.k - 1))
+        else:
+            lines.append(text("text", "about_no_suppression", lang))
+        lines.append(text("text", "about_definitions", lang, version=cat.version))
+        if self.params:
+            shown = "; ".join(f"{k} = {v}" for k, v in sorted(self.params.items()))
+            lines.append(text("text", "about_params", lang, params=shown))
+        body = "".join(f"<p>{_e(line)}</p>" for line in lines)
+        return self._block("about", f"<h2 class=\"wb-heading\">{_e(text('headings', 'about', lang))}</h2>{body}",
+                           "about this report")
+
+    # -- data quality -----------------------------------------------------------------------------
+    def quality_tables(self) -> Block:
+        """Rows read, accepted and quarantined per table (suppressed for a shared audience)."""
+        from workbench.reports import quality
+        from workbench.present.tables import text_table, to_html
+
+        frame = quality.table_rows(self.extract, self.audience, self.period.code)
+        lang = self.lang
+        out = []
+        for name in dict.fromkeys(frame["table"].to_list()):
+            rows = {(r["status"], r["rule"]): r for r in frame.filter(pl.col("table") == name).iter_rows(named=True)}
+            out.append({"table": text("tables", name, lang), "read": self._count(rows[(None, None)]),
+                        "accepted": self._count(rows[("accepted", None)]),
+                        "quarantined": self._count(rows[("quarantined", None)])})
+        shown = pl.DataFrame(out, schema={c: pl.String for c in ("table", "read", "accepted", "quarantined")})
+        notes = [text("text", "quality_rows", lang)] + self._k_note(frame)
+        gt = text_table(shown, self._columns(), text("headings", "tables", lang), notes,
+                        right=["read", "accepted", "quarantined"])
+        return self._block("quality", to_html(gt), "rows per table", [_payload_table(frame, "current")])
+
+    def quarantine(self) -> Block:
+        """Quarantined rows by table, rule and column: counts, never values."""
+        from workbench.reports import quality
+        from workbench.present.tables import text_table, to_html
+
+        lang = self.lang
+        frame = quality.quarantine_by_column(self.extract, self.audience, self.period.code)
+        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'quarantine', lang))}</h2>"
+        if frame.height == 0:
+            body = f"<p>{_e(text('text', 'quality_none', lang))}</p>"
+        else:
+            shown = pl.DataFrame([{"table": text("tables", r["table"], lang), "rule": self._rule(r["rule"]),
+                                   "column": r["column"], "rows": self._count(r)}
+                                  for r in frame.iter_rows(named=True)],
+                                 schema={c: pl.String for c in ("table", "rule", "column", "rows")})
+            notes = [text("text", "quality_values", lang)] + self._k_note(frame)
+            body = to_html(text_table(shown, self._columns(), None, notes, right=["rows"]))
+        return self._block("quarantine", heading + body, "quarantine by rule", [_payload_table(frame, "current")])
+
+    def date_order(self) -> Block:
+        """Each date-order rule of the contract and the rows it quarantined."""
+        from workbench.reports import quality
+        from workbench.present.tables import text_table, to_html
+
+        lang = self.lang
+        frame = quality.date_order(self.extract, self.audience, self.period.code)
+        shown = pl.DataFrame([{"table": text("tables", r["table"], lang), "later": r["later"],
+                               "earlier": r["earlier"], "rows": self._count(r)} for r in frame.iter_rows(named=True)],
+                             schema={c: pl.String for c in ("table", "later", "earlier", "rows")})
+        notes = self._k_note(frame)
+        if frame.height and not (frame["numerator"].fill_null(1) > 0).any():
+            notes = [text("text", "quality_no_date_order", lang)] + notes
+        gt = text_table(shown, self._columns(), None, notes, right=["rows"])
+        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'date_order', lang))}</h2>"
+        return self._block("date-order", heading + to_html(gt), "dates out of order",
+                           [_payload_table(frame, "current")])
+
+    def completeness(self) -> Block:
+        """Share of accepted rows where each contract column is filled in, per table."""
+        from workbench.reports import quality
+        from workbench.present.tables import text_table, to_html
+
+        lang = self.lang
+        frame = quality.completeness(self.extract)
+        yes, no = labels.code_label("", "true", lang), labels.code_label("", "false", lang)
+        shown = frame.select(
+            pl.col("table").replace_strict({t: text("tables", t, lang) for t in _texts()["tables"]}),
+            "column", pl.when(pl.col("required")).then(pl.lit(yes)).otherwise(pl.lit(no)).alias("required"),
+            pl.col("rows").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
+            pl.col("filled").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
+            pl.col("share").map_elements(lambda v: labels.format_value(v, "rate", lang), return_dtype=pl.String))
+        gt = text_table(shown, self._columns(), None, [text("text", "completeness_note", lang)],
+                        right=["rows", "filled", "share"])
+        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'completeness', lang))}</h2>"
+        return self._block("completeness", heading + to_html(gt), "completeness by column")
+
+    def _count(self, row: Mapping[str, Any]) -> str:
+        if row["flag"] == "suppressed":
+            return f"< {self.k}"
+        return labels.format_count(row["value"], self.lang)
+
+    def _k_note(self, frame: pl.DataFrame) -> list[str]:
+        if self.k and (frame["flag"] == "suppressed").any():
+            return [labels.ui("suppressed_note", self.lang, k=self.k)]
+        return []
+
+    def _rule(self, rule: str) -> str:
+        return text("rules", rule, self.lang) if rule in _texts()["rules"] else rule
+
+    def _columns(self) -> dict[str, str]:
+        return {k: v[self.lang] for k, v in _texts()["columns"].items()}
+
+    # -- exploration ------------------------------------------------------------------------------
+    def extract_summary(self) -> Block:
+        """Tables of the extract with rows read, accepted and quarantined (no row content)."""
+        block = self.quality_tables()
+        return Block(block.html, "extract summary", block.payload)
+
+    def indicator_table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> Block:
+        """The tidy indicator table itself (formatted values), as ``workbench indicators`` prints it."""
+        from workbench.indicators.engine import format_values
+        from workbench.present.tables import text_table, to_html
+
+        table = self.table(indicators, by)
+        shown = format_values(table).with_columns(
+            pl.when(pl.col("flag") == "suppressed").then(pl.lit(f"< {self.k}")).otherwise(pl.col("value"))
+            .alias("value"))
+        gt = text_table(shown, {}, None, [text("text", "explore_hint", self.lang)], right=list(TABLE_COLUMNS[:3]))
+        return self._block("indicator-table", to_html(gt), f"{table.height} indicator rows",
+                           [_payload_table(table, "current")])
+
+
+def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.DataFrame:
+    """The total and the ``top`` largest categories of one breakdown (for a readable chart)."""
+    rows = figures.filter((pl.col("indicator") == indicator) & pl.col(by).is_not_null())
+    if top is None or rows.height <= top:
+        return figures
+    keep = (rows.with_row_index("_i").sort([pl.col("value").is_null(), pl.col("value"), pl.col("_i")],
+                                          descending=[False, True, False])
+            .head(top)[by].to_list())
+    return figures.filter((pl.col("indicator") != indicator) | pl.col(by).is_null() | pl.col(by).is_in(keep))
+
+
+def _warm_up() -> None:
+    """Import the chart and table libraries and start vl-convert's JavaScript runtime while the
+    extract loads (the first chart would otherwise wait for them). Output is unaffected."""
+    try:
+        import altair  # noqa: F401
+        import great_tables  # noqa: F401
+        import vl_convert
+
+        vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
+                                    "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+    except Exception:  # pragma: no cover - the real calls report any problem
+        pass
+
+
+def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
+    """Validate a notebook's parameters and open its report.
+
+    ``namespace`` is the notebook's ``globals()`` (the parameters cell's variables) or a
+    plain mapping of parameters. Unknown or misspelled parameters, bad values, an
+    unreadable extract or an unknown site or centre stop the notebook with a clear error.
+    """
+    from workbench import extract as extract_module
+    from workbench.selection import scope
+    from workbench.reports.params import validate_namespace
+
+    values = validate_namespace(kind, namespace)
+    threading.Thread(target=_warm_up, daemon=True).start()
+    ex = extract_module.load(values["extract"])
+    ex = scope.narrow(ex, sites=values.get("sites"), centres=values.get("centres"))
+    return Report(kind, values, ex)
