@@ -21,7 +21,10 @@ install-test: $(BIN)/python system-deps
 system-deps:
 	@bash .ci/system-deps
 
+# The demo installs Chromium and fonts when it can (root or sudo); without Chromium it renders HTML and
+# Excel and says in one line that the PDF was skipped.
 demo: install
+	@bash .ci/system-deps --optional
 	$(BIN)/workbench demo --output demo
 
 test: install-test

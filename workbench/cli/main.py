@@ -71,12 +71,19 @@ def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: 
         console.print(f"\nNext: `workbench validate {folder}`, `workbench indicators {folder} --period 2025-Q4`")
         return
     from workbench import reports
+    from workbench.reports.outputs import find_chromium, missing_chromium
 
+    pdf = find_chromium() is not None
+    if not pdf:
+        console.print(f"PDF skipped: {missing_chromium()} Rendering HTML and Excel only; for the PDF run "
+                      "`make system-deps` (or `apt-get install chromium`) or set WORKBENCH_CHROMIUM.",
+                      markup=False, highlight=False)
     console.print(f"\nRendering the demo reports into {reports_dir}/ (papermill, {jobs} at a time)…")
-    html = reports.render_demo(folder, output_dir=reports_dir, jobs=jobs)
+    html = reports.render_demo(folder, output_dir=reports_dir, jobs=jobs, pdf=pdf)
     for path in html:
         console.print(f"  {path}", markup=False)
-    console.print(f"\nEach report folder also holds the executed notebook, a PDF, an Excel annex and a manifest.\n"
+    what = "a PDF, an Excel annex" if pdf else "an Excel annex"
+    console.print(f"\nEach report folder also holds the executed notebook, {what} and a manifest.\n"
                   f"Dashboard: `workbench dashboard --extract {folder}`", markup=False)
 
 

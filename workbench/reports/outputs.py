@@ -75,14 +75,39 @@ def check_offline(page: str) -> None:
 
 # --------------------------------------------------------------------------- PDF
 
-def chromium() -> str:
-    """The system Chromium (``WORKBENCH_CHROMIUM`` overrides); nothing is ever downloaded."""
-    for candidate in (os.environ.get("WORKBENCH_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+CHROMIUM_SETTING = "WORKBENCH_CHROMIUM"
+
+
+def find_chromium() -> str | None:
+    """The browser that prints PDFs, or ``None``: ``WORKBENCH_CHROMIUM`` when set (and only it), else the
+    system Chromium (``/usr/bin/chromium``, then ``chromium``, ``chromium-browser``, ``google-chrome`` on the PATH).
+    Nothing is ever downloaded."""
+    setting = os.environ.get(CHROMIUM_SETTING)
+    if setting:
+        return setting if Path(setting).is_file() else None
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
         if candidate and Path(candidate).exists():
             return candidate
-    raise ReportError("No Chromium found for the PDF: install the Debian package (`apt-get install chromium`), "
-                      "set WORKBENCH_CHROMIUM, or leave pdf out (`--set formats=[html,xlsx]`).")
+    return None
+
+
+def chromium() -> str:
+    """:func:`find_chromium`, or :class:`ReportError` saying how to get one."""
+    found = find_chromium()
+    if found:
+        return found
+    raise ReportError(f"{missing_chromium()} Install the Debian package (`apt-get install chromium`, or "
+                      f"`make system-deps`), set {CHROMIUM_SETTING} to a Chromium, or leave pdf out "
+                      "(`--set formats=[html,xlsx]`).")
+
+
+def missing_chromium() -> str:
+    """Why no Chromium was found, in one sentence."""
+    setting = os.environ.get(CHROMIUM_SETTING)
+    if setting:
+        return f"No Chromium at {setting} ({CHROMIUM_SETTING})."
+    return "No Chromium found (/usr/bin/chromium or on the PATH)."
 
 
 def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = None, timeout: int = 180) -> Path:

@@ -332,16 +332,22 @@ def demo_parameter_files() -> list[Path]:
 
 
 def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", jobs: int = 2,
-                overrides: Sequence[str] = ()) -> list[Path]:
+                overrides: Sequence[str] = (), pdf: bool = True) -> list[Path]:
     """Render every example report of ``parameters/`` on the demo extract at ``extract_dir``.
 
     Returns the HTML files written (one per report, in the order of the parameter
-    files). ``overrides`` apply to every report (e.g. ``["audience=partner"]``). Raises
-    :class:`~workbench.exceptions.ReportError` listing every report that failed.
+    files). ``overrides`` apply to every report (e.g. ``["audience=partner"]``);
+    ``pdf=False`` renders HTML and Excel only (no browser needed). Raises
+    :class:`~workbench.exceptions.ReportError` listing every report that failed, or when
+    no example parameter file was found (an install without its package data).
     """
+    files = demo_parameter_files()
+    if not files:
+        raise ReportError(f"No example parameter files in {resources.packaged('parameters')}: the package "
+                          "was installed without its data files; reinstall workbench from its wheel or checkout.")
     extract = Path(extract_dir).resolve()
-    outcomes = batch(demo_parameter_files(), [f"extract={extract}", *overrides], Path(output_dir).resolve(),
-                     jobs=jobs)
+    extra = [] if pdf else ["formats=[html, xlsx]"]
+    outcomes = batch(files, [f"extract={extract}", *extra, *overrides], Path(output_dir).resolve(), jobs=jobs)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise ReportError("Some demo reports failed:\n" + "\n".join(f"  - {o.params_file}: {o.error}"
@@ -350,4 +356,6 @@ def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", job
     for o in outcomes:
         folder = Path(o.folder or "")
         html += sorted(folder.glob("*.html"))
+    if not html:
+        raise ReportError(f"The demo reports were run but no HTML was written under {Path(output_dir).resolve()}.")
     return html
