@@ -2,10 +2,77 @@
 
 Load a pseudonymised case extract, compute the declared indicator catalogue,
 suppress small cells for the audience, and render reports and dashboards.
+
+In a notebook, ``import workbench as wb`` gives a small front door; each name is
+imported the first time it is used, so ``import workbench`` itself stays instant:
+
+==================  ===============================================================
+``wb.demo``         write the synthetic demo extract to a folder
+``wb.load``         read and check a case extract (a folder or an .xlsx workbook)
+``wb.compute``      indicators for one period, with breakdowns and suppression
+``wb.series``       the same over several periods
+``wb.change``       a period beside the one before (or another), with the change
+``wb.chart``        a breakdown or trend chart of an indicator table
+``wb.table``        a publication table (one breakdown, or key figures)
+``wb.Period``       a reporting period (``wb.period("2025-Q3")`` reads one)
+==================  ===============================================================
+
+Examples
+--------
+>>> import workbench as wb
+>>> ex = wb.load(demo_extract)                      # a folder written by wb.demo(folder)
+>>> figures = wb.compute(ex, "2025-Q4", indicators="persons_received", by="sex")
+>>> figures.columns
+['indicator', 'period', 'sex', 'value', 'numerator', 'denominator', 'flag']
+>>> total = figures.filter(figures["sex"].is_null())["value"][0]
+>>> total == figures.filter(figures["sex"].is_not_null())["value"].sum()
+True
+>>> public = wb.compute(ex, "2025-Q4", indicators="persons_received", by="nationality", audience="public")
+>>> public.threshold
+10
+>>> hidden = public.filter(public["flag"] == "suppressed")
+>>> hidden.height > 0 and hidden["value"].null_count() == hidden.height
+True
+>>> wb.period("2025-Q4").previous().code
+'2025-Q3'
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from workbench.exceptions import WorkbenchError
 
 __version__ = "0.1.0"
 
-__all__ = ["WorkbenchError", "__version__"]
+#: The front door: name → (module, attribute), imported on first use. One table, so the
+#: functions can be pointed elsewhere (e.g. audience-aware versions) in one place.
+FRONT_DOOR: dict[str, tuple[str, str]] = {
+    "demo": ("workbench.extract.demo", "write"),
+    "load": ("workbench.extract.loading", "load"),
+    "compute": ("workbench.indicators.engine", "compute"),
+    "series": ("workbench.indicators.engine", "series"),
+    "change": ("workbench.indicators.engine", "change"),
+    "chart": ("workbench.present.quick", "chart"),
+    "table": ("workbench.present.quick", "table"),
+    "Period": ("workbench.periods", "Period"),
+    "period": ("workbench.periods", "parse_period"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = FRONT_DOOR[name]
+    except KeyError:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(FRONT_DOOR))
+
+
+__all__ = ["FRONT_DOOR", "WorkbenchError", "__version__", *FRONT_DOOR]
