@@ -138,3 +138,64 @@ def test_installed_demo_without_parameter_files_is_an_error(installed, tmp_path)
     assert "No example parameter files" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").rglob("*.html"))
+
+
+# --------------------------------------------------------------------------- an organisation's own folder
+
+def test_render_with_resources_uses_the_organisations_notebook(tmp_path):
+    import json
+
+    import nbformat
+    from click.testing import CliRunner
+
+    from workbench import resources
+    from workbench.cli import main
+    from workbench.extract import demo
+
+    extract = demo.write(tmp_path / "demo", persons=200)
+    own = tmp_path / "our-workbench"
+    (own / "notebooks").mkdir(parents=True)
+    nb = nbformat.read(resources.packaged("notebooks", "data_quality_report.ipynb"), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("from IPython.display import Markdown\nMarkdown(\"Note of our association\")"))
+    nbformat.write(nb, own / "notebooks" / "data_quality_report.ipynb")
+    params = tmp_path / "quality.yaml"
+    params.write_text(f"report: data_quality_report\nextract: {extract}\nperiod: 2025-Q4\nformats: [html]\n")
+
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["render", str(params), "--resources", str(own), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    (html,) = out.rglob("*.html")
+    assert "Note of our association" in html.read_text()
+    manifest = json.loads((html.parent / "manifest.json").read_text())
+    from workbench.reports.outputs import sha256
+
+    assert manifest["notebook"]["sha256"] == sha256(own / "notebooks" / "data_quality_report.ipynb")
+    assert manifest["parameters"]["resources"] == str(own.resolve())
+
+    # without --resources, the packaged notebook is used
+    done = CliRunner().invoke(main, ["render", str(params), "-o", str(tmp_path / "packaged")])
+    assert done.exit_code == 0, done.output
+    (html,) = (tmp_path / "packaged").rglob("*.html")
+    assert "Note of our association" not in html.read_text()
+
+
+def test_a_missing_resources_folder_is_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from workbench.cli import main
+
+    done = CliRunner().invoke(main, ["render", "x.yaml", "--resources", str(tmp_path / "nowhere")])
+    assert done.exit_code == 2 and "nowhere" in done.output and "does not exist" in done.output
+
+
+def test_dashboards_served_from_the_organisations_folder(tmp_path):
+    from workbench.dashboards import server
+
+    own = tmp_path / "ours"
+    (own / "notebooks" / "dashboards").mkdir(parents=True)
+    (own / "templates").mkdir()
+    ours = server.Server(tmp_path / "demo", port=1, resources=own)
+    assert ours.command(tmp_path)[3] == str(own / "notebooks" / "dashboards")
+    assert ours.environment()["JUPYTER_PATH"].split(os.pathsep)[0] == str(own / "templates")
+    packaged = server.Server(tmp_path / "demo", port=1)
+    assert packaged.command(tmp_path)[3] == str(server.notebooks_dir())

@@ -25,8 +25,12 @@ def register(group: click.Group) -> None:
               help="Language of the pages (a page's address can ask for the other with &lang=).")
 @click.option("--pool-size", type=click.IntRange(min=0), default=None,
               help="Kernels kept ready per dashboard (default: voila.json's, 1); 0 turns preheating off.")
+@click.option("--resources", "resources_dir", type=click.Path(file_okay=False, exists=True), default=None,
+              metavar="DIR", help="The organisation's own folder: dashboards in DIR/notebooks/dashboards/ and the "
+                                  "page template in DIR/templates/voila/ replace the packaged ones (see "
+                                  "docs/dashboards.md).")
 @handle_errors
-def dashboard_command(extract_path, port, audience, threshold, lang, pool_size) -> None:
+def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir) -> None:
     """Serve the dashboards (overview, detention, case management) with Voilà.
 
     The server listens on 127.0.0.1 only, asks for a token (printed in the addresses),
@@ -54,5 +58,6 @@ def dashboard_command(extract_path, port, audience, threshold, lang, pool_size) 
             click.echo(f"note: {ex.quarantined:,} rows of the extract are quarantined; the dashboards count "
                        "accepted rows only (see `workbench validate`).", err=True)
         server = dashboard.Server(Path(extract_path).resolve(), port=port or dashboard.free_port(),
-                                  audience=audience, threshold=threshold, lang=lang, pool_size=pool_size)
+                                  audience=audience, threshold=threshold, lang=lang, pool_size=pool_size,
+                                  resources=Path(resources_dir).resolve() if resources_dir else None)
         sys.exit(dashboard.serve(server, ex, echo=lambda line: click.echo(line)))

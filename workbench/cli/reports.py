@@ -16,6 +16,22 @@ from workbench.cli.common import _console, handle_errors
 
 _SET_HELP = "Override a parameter of the file (repeatable), e.g. --set period=2025-Q3 --set audience=public."
 _OUTPUT_HELP = "Folder for the reports (default: the file's output_dir, else ./reports)."
+_RESOURCES_HELP = ("The organisation's own folder (notebooks/, templates/, parameters/): a notebook found there "
+                   "wins over the packaged one of the same name (see docs/reports.md).")
+
+
+def resources_option(command):
+    return click.option("--resources", "resources_dir", type=click.Path(file_okay=False, exists=True), default=None,
+                        metavar="DIR", help=_RESOURCES_HELP)(command)
+
+
+def _with_resources(overrides, resources_dir: str | None) -> list[str]:
+    """``--resources DIR`` as the ``resources`` parameter (absolute, so it does not depend on the file's folder)."""
+    import json
+    from pathlib import Path
+
+    extra = [f"resources={json.dumps(str(Path(resources_dir).resolve()))}"] if resources_dir else []
+    return [*overrides, *extra]
 
 
 def register(group: click.Group) -> None:
@@ -35,8 +51,10 @@ def _print_run(run, console) -> None:
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@resources_option
 @handle_errors
-def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str | None) -> None:
+def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str | None,
+                   resources_dir: str | None) -> None:
     """Render the report of a parameter file: notebook, HTML, PDF, Excel annex, manifest.
 
     The outputs go to OUTPUT/<report>/<period>/<name>/ and replace the previous run only
@@ -47,12 +65,13 @@ def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str
     Examples:
       workbench render parameters/activity_report.yaml
       workbench render parameters/detention_report.yaml --set period=2025-Q3 --set language=en
+      workbench render parameters/activity_report.yaml --resources /srv/our-workbench
     """
     from workbench import reports
 
     console = _console()
-    run = reports.render(params_file, overrides, output_dir, log=lambda m: console.print(m, markup=False,
-                                                                                          highlight=False))
+    run = reports.render(params_file, _with_resources(overrides, resources_dir), output_dir,
+                         log=lambda m: console.print(m, markup=False, highlight=False))
     _print_run(run, _console(stderr=False))
 
 
@@ -100,13 +119,15 @@ def _report_outcomes(outcomes) -> int:
               help="Reports rendered at the same time (each in its own process).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP + " Applies to every file.")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@resources_option
 @handle_errors
-def batch_command(params_files: tuple[str, ...], jobs: int, overrides: tuple[str, ...], output_dir: str | None) -> None:
+def batch_command(params_files: tuple[str, ...], jobs: int, overrides: tuple[str, ...], output_dir: str | None,
+                  resources_dir: str | None) -> None:
     """Render several parameter files; failures are collected and listed at the end.
 
     Exit code 0 when every report was rendered, 1 when some failed (the others are kept).
     """
-    outcomes = _progress_batch(list(params_files), list(overrides), output_dir, jobs)
+    outcomes = _progress_batch(list(params_files), _with_resources(overrides, resources_dir), output_dir, jobs)
     sys.exit(_report_outcomes(outcomes))
 
 
@@ -126,13 +147,16 @@ def _as_of(ctx, param, value: str | None) -> dt.date:
 @click.option("--run", "run", is_flag=True, help="Render the reports that are due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@resources_option
 @handle_errors
-def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: int, output_dir: str | None) -> None:
+def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: int, output_dir: str | None,
+                resources_dir: str | None) -> None:
     """List (or --run) the scheduled reports whose period has closed and that have no output yet.
 
     A parameter file is scheduled when it declares a cadence (monthly, quarterly,
     half-yearly, yearly) and, optionally, lag_days. Without PARAMS files, every
-    scheduled file of ./parameters is checked. Running it twice renders nothing new.
+    scheduled file of ./parameters (with --resources DIR: of DIR/parameters) is checked.
+    Running it twice renders nothing new.
 
     \b
     A daily cron line:
@@ -140,7 +164,10 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
     """
     from workbench.reports import schedule
 
-    files = list(params_files) or [str(p) for p in schedule.scheduled_files("parameters")]
+    from pathlib import Path
+
+    folder = Path(resources_dir) / "parameters" if resources_dir else Path("parameters")
+    files = list(params_files) or [str(p) for p in schedule.scheduled_files(folder)]
     entries = schedule.due(files, as_of, output_dir)
     out = _console(stderr=False)
     errors = [e for e in entries if e.error]
@@ -154,7 +181,8 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
         out.print(f"  due   {e.params_file} {e.period} → {e.folder}", markup=False, highlight=False)
     if not run or not pending:
         sys.exit(1 if errors else 0)
-    outcomes = _progress_batch([str(e.params_file) for e in pending], [], output_dir, jobs,
+    outcomes = _progress_batch([str(e.params_file) for e in pending], _with_resources([], resources_dir), output_dir,
+                               jobs,
                                periods=[e.period for e in pending])
     code = _report_outcomes(outcomes)
     sys.exit(1 if errors else code)

@@ -86,6 +86,7 @@ class Server:
     threshold: int | None = None
     lang: str = "fr"
     pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
+    resources: Path | None = None  # an organisation's folder: notebooks/dashboards/ and templates/ win there
     token: str = field(default_factory=new_token, repr=False)
 
     def url(self, page: str | None = None, query: str = "") -> str:
@@ -95,7 +96,9 @@ class Server:
         return f"http://{HOST}:{self.port}{path}?token={self.token}{extra}"
 
     def command(self, config_dir: Path) -> list[str]:
-        cmd = [sys.executable, "-m", "voila", str(notebooks_dir()), "--no-browser", f"--port={self.port}",
+        own = self.resources / "notebooks" / "dashboards" if self.resources else None
+        pages = own if own is not None and own.is_dir() else notebooks_dir()
+        cmd = [sys.executable, "-m", "voila", str(pages), "--no-browser", f"--port={self.port}",
                "--Voila.port_retries=0",  # the port printed is the port served, or Voilà stops
                f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(resources.packaged())])}"]
         if self.pool_size is not None:
@@ -118,7 +121,8 @@ class Server:
             env[ENV_THRESHOLD] = str(self.threshold)
         else:
             env.pop(ENV_THRESHOLD, None)
-        env["JUPYTER_PATH"] = os.pathsep.join([str(template_root()), *filter(None, [env.get("JUPYTER_PATH")])])
+        own = [str(self.resources / "templates")] if self.resources and (self.resources / "templates").is_dir() else []
+        env["JUPYTER_PATH"] = os.pathsep.join([*own, str(template_root()), *filter(None, [env.get("JUPYTER_PATH")])])
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
