@@ -129,8 +129,10 @@ def compose(delivery: Delivery, contacts: ContactList, sender: str, output_root:
     link = delivery.contact.delivery == "link"
     names = [p.name for p in delivery.files]
     links = [contacts.link_base + p.relative_to(output_root).as_posix() for p in delivery.files] if link else []
-    fields = {"name": delivery.contact.name, "title": _title(delivery), "period": delivery.run.period,
-              "period_label": parse_period(delivery.run.period).label(lang), "audience": delivery.run.audience,
+    label = parse_period(delivery.run.period).label(lang)
+    title = _title(delivery)
+    fields = {"name": delivery.contact.name, "title": title if label in title else f"{title} — {label}",
+              "period": delivery.run.period, "period_label": label, "audience": delivery.run.audience,
               "attachments": "" if link else "".join(f"\n  - {n}" for n in names) + "\n",
               "links": "".join(f"\n  {u}" for u in links) + ("\n" if links else "")}
     try:
