@@ -117,7 +117,7 @@ _WORDS = {
                    "population under {k}, \u201c–\u201d no data."},
 }
 
-_SCRIPT = """
+_SCRIPT = """(() => {  // its own scope: the inlined bundle declares short global names
 const DATA = JSON.parse(document.getElementById('wb-data').textContent);
 const W = JSON.parse(document.getElementById('wb-words').textContent);
 const $ = (id) => document.getElementById(id);
@@ -155,6 +155,7 @@ fill($('indicator'), DATA.indicators.map((i) => [i.id, i.label]));
 fill($('period'), DATA.periods.map((p) => [p.code, p.label]));
 for (const id of ['indicator', 'breakdown', 'period']) $(id).addEventListener('change', render);
 render();
+})();
 """
 
 _STYLE = """
