@@ -72,3 +72,7 @@ class ReportError(WorkbenchError):
 
 class ResourceError(WorkbenchError):
     """A notebook, template or parameter example the workbench needs was not found."""
+
+
+class DistributionError(WorkbenchError):
+    """A contact list, mail setting or publication folder cannot be used (nothing was sent or published)."""

@@ -220,7 +220,7 @@ def _register_extensions() -> None:
     """Commands that live in their own modules (data preparation, reports, dashboards)."""
     import importlib
 
-    for name in ("data", "reports", "dashboard"):
+    for name in ("data", "reports", "dashboard", "distribute"):
         importlib.import_module(f"workbench.cli.{name}").register(main)
 
 

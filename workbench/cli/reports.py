@@ -147,10 +147,17 @@ def _as_of(ctx, param, value: str | None) -> dt.date:
 @click.option("--run", "run", is_flag=True, help="Render the reports that are due.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@click.option("--send", "send", is_flag=True, help="Then e-mail the due periods' reports to --contacts "
+                                                  "(see `workbench send`).")
+@click.option("--contacts", "contacts_file", type=click.Path(dir_okay=False), default=None,
+              help="Contact list for --send (default: parameters/contacts.yaml).")
+@click.option("--smtp", "smtp_file", type=click.Path(dir_okay=False), default=None,
+              help="Mail settings file for --send (else WORKBENCH_SMTP_* variables).")
 @resources_option
 @handle_errors
 def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: int, output_dir: str | None,
-                resources_dir: str | None) -> None:
+                send: bool = False, contacts_file: str | None = None, smtp_file: str | None = None,
+                resources_dir: str | None = None) -> None:
     """List (or --run) the scheduled reports whose period has closed and that have no output yet.
 
     A parameter file is scheduled when it declares a cadence (monthly, quarterly,
@@ -179,12 +186,15 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
               markup=False)
     for e in pending:
         out.print(f"  due   {e.params_file} {e.period} → {e.folder}", markup=False, highlight=False)
-    if not run or not pending:
-        sys.exit(1 if errors else 0)
-    outcomes = _progress_batch([str(e.params_file) for e in pending], _with_resources([], resources_dir), output_dir,
-                               jobs,
-                               periods=[e.period for e in pending])
-    code = _report_outcomes(outcomes)
+    code = 0
+    if run and pending:
+        outcomes = _progress_batch([str(e.params_file) for e in pending], _with_resources([], resources_dir),
+                                   output_dir, jobs, periods=[e.period for e in pending])
+        code = _report_outcomes(outcomes)
+    if run and send:
+        from workbench.cli.distribute import send_due
+
+        code = max(code, send_due([e for e in entries if not e.error], output_dir, contacts_file, smtp_file))
     sys.exit(1 if errors else code)
 
 
