@@ -21,7 +21,7 @@ ANYWHERE = {"", "exceptions", "periods", "resources", "publish"}
 #: The rooms along the flow; a room may import those before it.
 FLOW = [
     {"contract"}, {"extract"}, {"prepare"}, {"indicators"}, {"selection"}, {"disclosure"}, {"present"},
-    {"reports", "dashboards"}, {"cli"},
+    {"reports", "dashboards"}, {"distribute"}, {"cli"},
 ]
 RANK = {room: i for i, rooms in enumerate(FLOW) for room in rooms}
 MAX_LINES = 600
