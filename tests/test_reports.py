@@ -126,7 +126,7 @@ def _command_rows(report_extract: Path, params, indicator: str, by: list[str]) -
 
     from workbench.cli.main import main
 
-    args = ["indicators", str(report_extract), "-p", params.period, "-i", indicator, "-a", params.audience,
+    args = ["indicators", str(report_extract), "-p", params.period, "-i", indicator, "-a", params.values["audience"],
             "-f", "csv"]
     args += [a for b in by for a in ("-b", b)]
     args += [a for s in params.values.get("sites") or () for a in ("--site", s)]
@@ -139,7 +139,8 @@ def _command_rows(report_extract: Path, params, indicator: str, by: list[str]) -
 @pytest.mark.parametrize("name", ["activity_report", "detention_report", "explore"])
 def test_figures_are_those_of_the_indicators_command(demo_runs, report_extract, name):
     run = demo_runs[name]
-    params = load(resources.packaged("parameters") / f"{name}.yaml", [f"extract={report_extract}"])
+    params = load(resources.packaged("parameters") / f"{name}.yaml",
+                  [f"extract={report_extract}", "audience=partner"])  # as demo_runs renders them
     rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
     from workbench.indicators.catalogue import load_catalogue
 
@@ -301,7 +302,8 @@ def test_paths_are_relative_to_the_parameter_file(tmp_path, monkeypatch):
     p = load(path, ["extract=other", "period=2025-q3", "by=[sex, 'sex,age_group']"])
     assert p.extract_path().resolve() == (tmp_path / "other").resolve()
     assert p.values["period"] == "2025-Q3" and p.values["by"] == ["sex", "sex,age_group"]
-    assert reports.injected(p) == {"extract": "../other", "period": "2025-Q3", "by": ["sex", "sex,age_group"]}
+    assert reports.injected(p) == {"extract": "../other", "period": "2025-Q3", "by": ["sex", "sex,age_group"],
+                                   "rendering": True}  # widgets have no live kernel in a rendered report
 
 
 @pytest.mark.parametrize("item, expected", [
