@@ -6,8 +6,8 @@
 Generates a demo extract of ``--persons`` once (cached under benchmarks/data/demo-N, about 3
 contacts per person), then times the whole catalogue with every allowed single breakdown:
 
-* one quarter (2025-Q4): ``indicators.compute`` / the SQL reference / pandas;
-* eight quarters (2024-Q1..2025-Q4): ``indicators.series`` and ``indicators.compute`` once per
+* one quarter (2025-Q4): ``disclosure.compute`` / the SQL reference / pandas;
+* eight quarters (2024-Q1..2025-Q4): ``indicators.series`` and ``disclosure.compute`` once per
   quarter / the SQL reference once per quarter / pandas once per quarter.
 
 The SQL is tests/reference_sql.py (tables copied into DuckDB beforehand), the pandas is
@@ -98,7 +98,7 @@ def usable_dims() -> tuple[list[str], list[str]]:
         ex = extract.load(Path(tmp) / "demo")
         for d in dims:
             try:
-                indicators.compute(ex, QUARTER, by=[d])
+                disclosure.compute(ex, QUARTER, by=[d]).frame
             except Exception:  # noqa: BLE001 - an engine bug: leave the breakdown out everywhere
                 broken.append(d)
     return [d for d in dims if d not in broken], broken
@@ -120,13 +120,13 @@ def child(engine: str, task: str, folder: str, repeat: int, dims: list[str]) -> 
         from workbench import indicators
 
         def quarter():
-            return indicators.compute(ex, QUARTER, by=dims).height
+            return disclosure.compute(ex, QUARTER, by=dims).frame.height
 
         def loop():
-            return sum(indicators.compute(ex, q, by=dims).height for q in QUARTERS)
+            return sum(disclosure.compute(ex, q, by=dims).frame.height for q in QUARTERS)
 
         def series():
-            return indicators.series(ex, QUARTERS, by=dims).height
+            return disclosure.series(ex, QUARTERS, by=dims).frame.height
         runs = {"quarter": quarter, "loop": loop, "series": series}
     elif engine == "duckdb":
         from tests import reference_sql
@@ -218,7 +218,7 @@ def check(folder: Path, dims: list[str], pandas: bool) -> None:
     from workbench import indicators
 
     ex = extract.load(folder)
-    ours = reference_sql.tidy(indicators.compute(ex, QUARTER, by=dims))
+    ours = reference_sql.tidy(disclosure.compute(ex, QUARTER, by=dims).frame)
     con = reference_sql.connect(ex.tables)
     sql = reference_sql.compute(con, QUARTER, dims=dims)
     others = {"duckdb": sql}

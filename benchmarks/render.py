@@ -38,7 +38,7 @@ WORKBENCH = str(Path(PYTHON).with_name("workbench"))
 
 FLOOR_CELL = """import polars, altair, great_tables, vl_convert
 from workbench import resources
-from workbench import scope"""
+from workbench import selection"""
 from workbench.reports import sections as report_sections
 from workbench import indicators
 from workbench.present import charts

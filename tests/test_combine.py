@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from workbench.prepare import combine as comb
 import rawdata
 from workbench import extract
-from workbench import indicators
+from workbench import disclosure, indicators
 from workbench.prepare import pseudonymise as ps
 from workbench.cli.main import main
 from workbench.exceptions import ParameterError
@@ -60,7 +60,7 @@ def test_every_table_has_the_organisation_and_ids_are_prefixed(combined, members
 
 @pytest.mark.parametrize("indicator", ["persons_received", "contacts", "new_persons"])
 def test_organisation_breakdown_adds_up_to_the_total(combined, indicator):
-    table = indicators.compute(combined.extract, "2024", indicators=[indicator], by=["organisation"])
+    table = disclosure.compute(combined.extract, "2024", indicators=[indicator], by=["organisation"]).frame
     total = table.filter(pl.col("organisation").is_null())["value"].item()
     parts = table.filter(pl.col("organisation").is_not_null())
     assert set(parts["organisation"]) == {"permanence_tunis", "reseau_sud"}
@@ -68,11 +68,11 @@ def test_organisation_breakdown_adds_up_to_the_total(combined, indicator):
 
 
 def test_each_member_figure_is_the_member_own_figure(combined, members):
-    table = indicators.compute(combined.extract, "2024-Q2", indicators=["persons_received", "contacts"],
-                               by=["organisation"])
+    table = disclosure.compute(combined.extract, "2024-Q2", indicators=["persons_received", "contacts"],
+                               by=["organisation"]).frame
     codes = {"register_fr": "permanence_tunis", "kobo": "reseau_sud"}
     for kind, path in members.items():
-        own = indicators.compute(extract.load(path), "2024-Q2", indicators=["persons_received", "contacts"])
+        own = disclosure.compute(extract.load(path), "2024-Q2", indicators=["persons_received", "contacts"]).frame
         part = table.filter(pl.col("organisation") == codes[kind])
         assert part["value"].to_list() == own["value"].to_list()
 
@@ -134,7 +134,7 @@ def test_site_labels_are_merged_or_kept_apart(make_extract, tmp_path):
     persons = out.extract.table("persons")
     assert set(persons.filter(pl.col("organisation") == "asso_sud")["site"]) == {"paris_nord", "asso_sud_marseille"}
     assert any("marseille" in w for w in out.report["warnings"])
-    by_site = indicators.compute(out.extract, "2024", indicators=["new_persons"], by=["site"])
+    by_site = disclosure.compute(out.extract, "2024", indicators=["new_persons"], by=["site"]).frame
     assert by_site.filter(pl.col("site").is_not_null())["value"].sum() == by_site["value"][0]
 
 
@@ -148,7 +148,7 @@ def test_any_set_of_members_partitions_persons(tmp_path_factory, codes):
     base = tmp_path_factory.mktemp("prop")
     source = write_extract(base / "one", all_tables=False)
     out = comb.combine([f"{c}={source}" for c in codes], base / "net")
-    table = indicators.compute(out.extract, "2024", indicators=["persons_received"], by=["organisation"])
+    table = disclosure.compute(out.extract, "2024", indicators=["persons_received"], by=["organisation"]).frame
     parts = table.filter(pl.col("organisation").is_not_null())
     assert sorted(parts["organisation"]) == sorted(codes)
     assert parts["value"].sum() == table["value"][0] == 4 * len(codes)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from indicator_fixtures import (NO_DATA, NO_DATA_STAT, STAT_FIELDS, SUPPRESSED, cells, count, load, rate, stat,
                                 total_cell)
 
-from workbench import indicators
+from workbench import disclosure
 from workbench.indicators.catalogue import load_catalogue
 
 P = "2024-Q2"
@@ -26,8 +26,13 @@ UNITS = {i.id: i.unit for i in load_catalogue()}
 SUPPRESSED_STAT = (None, None, "suppressed")  # (value, denominator, flag)
 
 
+def computed(ex, ids, by=None, audience="partner", threshold=None, period=P):
+    """The IndicatorTable: frame, audience and k."""
+    return disclosure.compute(ex, period, ids, by=by, audience=audience, threshold=threshold)
+
+
 def compute(ex, ids, by=None, audience="partner", threshold=None, period=P):
-    return indicators.compute(ex, period, ids, by=by, audience=audience, threshold=threshold)
+    return computed(ex, ids, by, audience, threshold, period).frame
 
 
 def site_extract(tmp_path, sizes: dict[str, int]):
@@ -216,14 +221,15 @@ ALL_SITES = {"s3": 3, "s7": 7, "s8": 8, "s12": 12}  # total 30
 ])
 def test_audience_and_threshold(tmp_path, audience, threshold, shown):
     ex = site_extract(tmp_path, ALL_SITES)
-    t = compute(ex, ["contacts"], by=["site"], audience=audience, threshold=threshold)
+    table = computed(ex, ["contacts"], by=["site"], audience=audience, threshold=threshold)
+    t = table.frame
     got = cells(t, "contacts", "site")
     assert list(got) == ["s12", "s3", "s7", "s8"]  # open codes alphabetically
     assert {s for s, v in got.items() if v != SUPPRESSED} == set(shown)
     assert all(got[s] == count(n) for s, n in shown.items())
     assert total_cell(t, "contacts") == count(30)
-    assert t.audience == audience
-    assert t.threshold == (threshold if threshold is not None else {"internal": None, "partner": 5,
+    assert table.audience == audience
+    assert table.k == (threshold if threshold is not None else {"internal": None, "partner": 5,
                                                                      "public": 10}[audience])
 
 
@@ -363,11 +369,11 @@ def _check_suppressed_table(shared: pl.DataFrame, internal: pl.DataFrame, k: int
        threshold=st.sampled_from([None, None, 3]))
 def test_property_suppressed_tables_disclose_nothing_below_k(data, audience, threshold):
     ex = _load(data)
-    internal = indicators.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY)
-    shared = indicators.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY, audience=audience, threshold=threshold)
+    internal = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY).frame
+    shared = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY, audience=audience, threshold=threshold)
     k = threshold or {"partner": 5, "public": 10}[audience]
-    assert shared.threshold == k
-    _check_suppressed_table(shared, internal, k)
+    assert shared.k == k
+    _check_suppressed_table(shared.frame, internal, k)
 
 
 PARTITIONS = [("contacts", "site"), ("contacts", "service"), ("contacts", "sex"), ("contacts", "age_group"),
@@ -383,7 +389,7 @@ def test_property_internal_partitions_add_up_to_the_total(data):
     ex = _load(data)
     ids = sorted({i for i, _ in PARTITIONS}, key=list(UNITS).index)
     by = sorted({d for _, d in PARTITIONS})
-    t = indicators.compute(ex, P, ids, by=by)
+    t = disclosure.compute(ex, P, ids, by=by).frame
     assert t.filter(pl.col("flag") == "suppressed").height == 0
     for ind, dim in PARTITIONS:
         whole = total_cell(t, ind)[1]
@@ -391,5 +397,5 @@ def test_property_internal_partitions_add_up_to_the_total(data):
         assert sum(v[1] for v in parts.values()) == whole, (ind, dim, parts)
         assert all(v[1] > 0 for v in parts.values())  # only observed categories get a row
     # a cross-breakdown partitions the total too
-    x = indicators.compute(ex, P, ["contacts"], by=["sex,age_group"])
+    x = disclosure.compute(ex, P, ["contacts"], by=["sex,age_group"]).frame
     assert sum(v[1] for v in cells(x, "contacts", ["sex", "age_group"]).values()) == total_cell(x, "contacts")[1]

@@ -31,7 +31,7 @@ def test_a_front_door_name_imports_its_module_on_first_use():
     code = ("import sys, workbench as wb; before = 'polars' in sys.modules; f = wb.compute; "
             "print(before, 'polars' in sys.modules, f.__module__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.split() == ["False", "True", "workbench.indicators.engine"]
+    assert done.stdout.split() == ["False", "True", "workbench.disclosure.figures"]
 
 
 @pytest.mark.parametrize("name", sorted(workbench.FRONT_DOOR))

@@ -17,7 +17,7 @@ import pytest
 from indicator_fixtures import (NO_DATA, NO_DATA_STAT, STAT_FIELDS, cells, count, load, order, persons, rate,
                                 stat, total, total_cell)
 
-from workbench import indicators
+from workbench import disclosure, indicators
 from workbench.indicators.catalogue import load_catalogue
 from workbench.exceptions import IndicatorError, PeriodError
 
@@ -29,8 +29,13 @@ NEW_YEAR = "2024-12-01..2025-01-31"  # a period crossing a new year, for ages at
 ALL_IDS = load_catalogue().ids
 
 
+def computed(ex, ids, by=None, period=P, **kw):
+    """The IndicatorTable (frame, audience, k, unavailable, params)."""
+    return disclosure.compute(ex, period, ids, by=by, **kw)
+
+
 def compute(ex, ids, by=None, period=P, **kw):
-    return indicators.compute(ex, period, ids, by=by, **kw)
+    return computed(ex, ids, by=by, period=period, **kw).frame
 
 
 def formatted_csv(table) -> str:
@@ -409,14 +414,15 @@ def test_assessment_on_time_rate_default_deadlines(tmp_path):
 
 def test_assessment_on_time_rate_custom_deadlines(tmp_path):
     ex = load(tmp_path, persons=CM_PERSONS, cases=ASSESSMENT_CASES)
-    t = compute(ex, ["assessment_on_time_rate"], by=["risk_level"],
-                params={"assessment_deadlines": {"high": 2, "low": 0}})
+    table = computed(ex, ["assessment_on_time_rate"], by=["risk_level"],
+                     params={"assessment_deadlines": {"high": 2, "low": 0}})
+    t = table.frame
     # high 2 days: both (1 and 2 days) on time -> 2/2; medium keeps its default 3 -> 1/2;
     # low 0 days: only the same-day assessment -> 1/3 = 33.3; total 4/7 = 57.1
     assert cells(t, "assessment_on_time_rate", "risk_level") == {
         "high": rate(100.0, 2, 2), "medium": rate(50.0, 1, 2), "low": rate(33.3, 1, 3)}
     assert total_cell(t, "assessment_on_time_rate") == rate(57.1, 4, 7)
-    assert t.params["assessment_deadlines"] == {"high": 2, "medium": 3, "low": 0}
+    assert table.params["assessment_deadlines"] == {"high": 2, "medium": 3, "low": 0}
 
 
 def test_assessment_on_time_rate_only_unknown_risk_is_no_data(tmp_path):
@@ -551,11 +557,12 @@ def test_referral_days_to_completion_median(tmp_path):
 
 def test_referral_indicators_on_an_empty_referrals_table(tmp_path):
     ex = load(tmp_path, persons=REF_PERSONS, referrals=[])
-    t = compute(ex, ["referrals_made", "referral_completion_rate", "referral_days_to_completion_median"])
+    table = computed(ex, ["referrals_made", "referral_completion_rate", "referral_days_to_completion_median"])
+    t = table.frame
     assert total_cell(t, "referrals_made") == count(0)
     assert total_cell(t, "referral_completion_rate") == NO_DATA
     assert total_cell(t, "referral_days_to_completion_median", STAT_FIELDS) == NO_DATA_STAT
-    assert t.unavailable == {}
+    assert table.unavailable == {}
 
 
 # =============================================================================== detention
@@ -1034,22 +1041,24 @@ OPTIONAL_TABLE_OF = {
 
 def test_missing_optional_tables_make_indicators_unavailable_not_zero(reception):
     # the reception extract has persons and contacts only
-    t = compute(reception, None, by=["sex"])
+    table = computed(reception, None, by=["sex"])
+    t, unavailable = table.frame, table.unavailable
     needing = {i for ids in OPTIONAL_TABLE_OF.values() for i in ids}
-    assert set(t.unavailable) == needing
+    assert set(unavailable) == needing
     assert len(needing) == 25  # all but the 5 reception indicators
     assert set(t["indicator"].unique()) == set(ALL_IDS) - needing
-    assert "cases" in t.unavailable["cases_opened"]
-    assert "referrals" in t.unavailable["trafficking_referral_rate"]
-    assert "protection_flags" in t.unavailable["trafficking_referral_rate"]
+    assert "cases" in unavailable["cases_opened"]
+    assert "referrals" in unavailable["trafficking_referral_rate"]
+    assert "protection_flags" in unavailable["trafficking_referral_rate"]
 
 
 @pytest.mark.parametrize("table", list(OPTIONAL_TABLE_OF))
 def test_one_missing_table(tmp_path, table):
     present = {t: [] for t in OPTIONAL_TABLE_OF if t != table}
     ex = load(tmp_path, persons=persons("x"), **present)
-    t = compute(ex, None)
-    assert set(t.unavailable) == set(OPTIONAL_TABLE_OF[table])
+    computed_table = computed(ex, None)
+    t = computed_table.frame
+    assert set(computed_table.unavailable) == set(OPTIONAL_TABLE_OF[table])
     assert not set(t["indicator"]) & set(OPTIONAL_TABLE_OF[table])
     # every other indicator has its total row: counts 0, the rest no_data (empty tables, no contact in P)
     units = {i.id: i.unit for i in load_catalogue()}
@@ -1062,8 +1071,9 @@ def test_one_missing_table(tmp_path, table):
 
 def test_an_empty_optional_table_gives_zero_counts_not_unavailable(tmp_path):
     ex = load(tmp_path, persons=persons("x"), cases=[])
-    t = compute(ex, ["cases_opened", "reviews_overdue", "assessment_on_time_rate"])
-    assert t.unavailable == {}
+    table = computed(ex, ["cases_opened", "reviews_overdue", "assessment_on_time_rate"])
+    t = table.frame
+    assert table.unavailable == {}
     assert total_cell(t, "cases_opened") == count(0)
     assert total_cell(t, "reviews_overdue") == count(0)
     assert total_cell(t, "assessment_on_time_rate") == NO_DATA

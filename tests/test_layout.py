@@ -32,7 +32,6 @@ LONG_MODULES = {
 }
 #: Imports against the flow that other branches are removing: (importing module, imported room) → reason.
 PENDING_IMPORTS = {
-    ("indicators/engine.py", "disclosure"): "suppression moves after indicators (selection/disclosure branch)",
     ("reports/sections.py", "dashboards"): "the explorer widget (dashboards/widgets.py, edited on another branch) "
                                            "is to move before both, e.g. to present/",
 }

@@ -22,7 +22,7 @@ from workbench.prepare import combine
 
 from workbench import extract
 
-from workbench import indicators
+from workbench import disclosure, indicators
 from workbench.prepare import pseudonymise as ps
 from workbench.cli.main import main
 
@@ -102,7 +102,7 @@ def test_figures_match_the_generator(made):
     for period in sorted(set(want["period"])):
         expected = want.filter(pl.col("period") == period)
         dims = sorted(set(expected["dimension"].drop_nulls()))
-        table = indicators.compute(result.extract, period, indicators=ids, by=dims)
+        table = disclosure.compute(result.extract, period, indicators=ids, by=dims).frame
         for row in expected.iter_rows(named=True):
             match = table.filter(pl.col("indicator") == row["indicator"])
             for d in dims:

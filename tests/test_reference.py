@@ -1,7 +1,7 @@
 """The polars engine against an independent DuckDB SQL reference (tests/reference_sql.py).
 
 On a demo extract of 3,000 persons, for several periods, every indicator of the catalogue is
-computed by ``workbench.indicators.compute`` (internal audience, the total and each allowed single
+computed by ``workbench.disclosure.compute`` (internal audience, the total and each allowed single
 breakdown) and by the SQL reference written from the indicator spec; both must give the same rows
 (indicator, dimension, category), the same numerators and denominators, the same flags, and
 values equal to 1e-9. The same again on a small hand-made extract of edge cases (dates on the
@@ -20,7 +20,7 @@ from workbench.extract import demo
 
 from workbench import extract
 
-from workbench import indicators
+from workbench import disclosure, indicators
 from workbench.indicators.catalogue import load_catalogue
 
 from tests import reference_sql as ref
@@ -82,7 +82,7 @@ def reference(demo_extract):
 
 
 def ours(ex, period: str, id: str) -> pl.DataFrame:
-    table = indicators.compute(ex, period, indicators=[id], by=list(CATALOGUE[id].breakdowns), audience="internal")
+    table = disclosure.compute(ex, period, indicators=[id], by=list(CATALOGUE[id].breakdowns), audience="internal").frame
     return ref.tidy(table)
 
 
@@ -141,7 +141,7 @@ def test_engine_matches_reference(demo_extract, reference, id, period):
 @pytest.mark.parametrize("period", ["2025-Q2", "2024-11-15..2025-02-10"])
 def test_whole_catalogue_in_one_call(demo_extract, reference, period):
     """All indicators and all breakdowns in one compute() call give the same rows as one by one."""
-    table = ref.tidy(indicators.compute(demo_extract, period, by=all_breakdowns(), audience="internal"))
+    table = ref.tidy(disclosure.compute(demo_extract, period, by=all_breakdowns(), audience="internal").frame)
     theirs = reference(period)
     known = {id for (id, p) in KNOWN if p in (period, "*")}
     keep = pl.col("indicator").is_in(sorted(known)).not_()
@@ -159,7 +159,7 @@ def test_absent_tables_give_no_rows(tmp_path):
     assert "detention_stays" not in ex.tables
     con = ref.connect(ex.tables)
     theirs = ref.compute(con, "2025-Q1")
-    mine = ref.tidy(indicators.compute(ex, "2025-Q1", by=all_breakdowns(), audience="internal"))
+    mine = ref.tidy(disclosure.compute(ex, "2025-Q1", by=all_breakdowns(), audience="internal").frame)
     detention = [i.id for i in CATALOGUE if "detention_stays" in i.tables]
     assert not mine.filter(pl.col("indicator").is_in(detention)).height
     assert not theirs.filter(pl.col("indicator").is_in(detention)).height
@@ -172,8 +172,8 @@ def test_absent_tables_give_no_rows(tmp_path):
 def test_flag_is_an_alias_of_protection_flag(demo_extract):
     """The spec's breakdown `flag` is accepted and written as the protection_flag column."""
     id = "persons_with_protection_concerns"
-    a = indicators.compute(demo_extract, "2025-Q2", indicators=[id], by=["flag"])
-    b = indicators.compute(demo_extract, "2025-Q2", indicators=[id], by=["protection_flag"])
+    a = disclosure.compute(demo_extract, "2025-Q2", indicators=[id], by=["flag"]).frame
+    b = disclosure.compute(demo_extract, "2025-Q2", indicators=[id], by=["protection_flag"]).frame
     assert a.columns == b.columns and "protection_flag" in a.columns
     assert a.equals(b)
 

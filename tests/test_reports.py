@@ -32,7 +32,7 @@ from workbench.reports import outputs as report_outputs
 
 from workbench import reports
 
-from workbench.selection import scope
+from workbench.selection import Selection, restrict
 from workbench.exceptions import ParameterError, ReportError
 from workbench.reports.params import load, parse_override
 
@@ -120,16 +120,27 @@ def test_suppressed_cells_read_less_than_k(demo_runs, name):
         disclosure.check(sheet, 5)
 
 
-def _scoped(report_extract: Path, name: str, run: Path):
-    params = load(resources.packaged("parameters") / f"{name}.yaml", [f"extract={report_extract}"])
-    ex = extract.load(report_extract)
-    return scope.narrow(ex, params.values.get("sites"), params.values.get("centres")), params
+def _command_rows(report_extract: Path, params, indicator: str, by: list[str]) -> pl.DataFrame:
+    """What ``workbench indicators`` prints for the report's period, audience, sites and centres."""
+    from click.testing import CliRunner
+
+    from workbench.cli.main import main
+
+    args = ["indicators", str(report_extract), "-p", params.period, "-i", indicator, "-a", params.values["audience"],
+            "-f", "csv"]
+    args += [a for b in by for a in ("-b", b)]
+    args += [a for s in params.values.get("sites") or () for a in ("--site", s)]
+    args += [a for c in params.values.get("centres") or () for a in ("--centre", c)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return pl.read_csv(result.stdout.encode(), infer_schema=False)
 
 
 @pytest.mark.parametrize("name", ["activity_report", "detention_report", "explore"])
-def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, name):
+def test_figures_are_those_of_the_indicators_command(demo_runs, report_extract, name):
     run = demo_runs[name]
-    ex, params = _scoped(report_extract, name, run)
+    params = load(resources.packaged("parameters") / f"{name}.yaml",
+                  [f"extract={report_extract}", "audience=partner"])  # as demo_runs renders them
     rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
     from workbench.indicators.catalogue import load_catalogue
 
@@ -141,10 +152,11 @@ def test_figures_are_those_of_the_indicator_engine(demo_runs, report_extract, na
         # The breakdowns shown: each pattern of filled dimensions (a cross-breakdown fills several).
         by = [b for b in dict.fromkeys(",".join(d for d in dims if row[d] is not None)
                                        for row in mine.iter_rows(named=True)) if b]
-        engine = indicators.compute(ex, params.period, [indicator], by=by, audience="partner")
+        command = _command_rows(report_extract, params, indicator, by)
         key = ["indicator", "period", *dims]
-        got = mine.select(*key, *notebook_tools.FIGURE_COLUMNS).sort(key, nulls_last=False)
-        want = pl.DataFrame(engine).select(*key, *notebook_tools.FIGURE_COLUMNS).sort(key, nulls_last=False)
+        got = indicators.format_values(mine.select(*key, *notebook_tools.FIGURE_COLUMNS))
+        got = got.select(pl.all().cast(pl.String)).sort(key, nulls_last=False)
+        want = command.select(*key, *notebook_tools.FIGURE_COLUMNS).sort(key, nulls_last=False)
         assert_frame_equal(got, want, check_dtypes=False)
 
 
@@ -290,7 +302,8 @@ def test_paths_are_relative_to_the_parameter_file(tmp_path, monkeypatch):
     p = load(path, ["extract=other", "period=2025-q3", "by=[sex, 'sex,age_group']"])
     assert p.extract_path().resolve() == (tmp_path / "other").resolve()
     assert p.values["period"] == "2025-Q3" and p.values["by"] == ["sex", "sex,age_group"]
-    assert reports.injected(p) == {"extract": "../other", "period": "2025-Q3", "by": ["sex", "sex,age_group"]}
+    assert reports.injected(p) == {"extract": "../other", "period": "2025-Q3", "by": ["sex", "sex,age_group"],
+                                   "rendering": True}  # widgets have no live kernel in a rendered report
 
 
 @pytest.mark.parametrize("item, expected", [
@@ -301,15 +314,17 @@ def test_overrides_are_read_as_yaml(item, expected):
     assert parse_override(item) == expected
 
 
-def test_scope_narrows_the_extract_to_sites_or_centres(report_extract):
+def test_a_report_selection_restricts_the_extract_to_sites_or_centres(report_extract):
     ex = extract.load(report_extract)
-    held = scope.narrow(ex, centres=["cra_guyane"])
+    held = restrict(ex, Selection(centres=("cra_guyane",)))
     persons = set(held.table("persons")["person_id"])
     assert set(held.table("detention_stays")["centre"]) == {"cra_guyane"}
     assert set(held.table("detention_stays")["person_id"]) == persons
     assert set(held.table("contacts")["person_id"]) <= persons
-    sfax = scope.narrow(ex, sites=["sfax"])
+    sfax = restrict(ex, Selection(sites=("sfax",)))
     assert set(sfax.table("contacts")["site"]) == {"sfax"} and sfax.quarantined == ex.quarantined
-    assert scope.narrow(ex) is ex
+    assert set(sfax.table("persons")["site"]) == {"sfax"}  # new persons of a site: registered there
+    assert sfax.attributes.height == ex.table("persons").height  # records keep every person's attributes
+    assert restrict(ex, Selection()) is ex
     with pytest.raises(ParameterError, match="did you mean 'cra_guyane'"):
-        scope.narrow(ex, centres=["cra_guyanne"])
+        restrict(ex, Selection(centres=("cra_guyanne",)))

@@ -31,7 +31,7 @@ from workbench.present import exports
 
 from workbench import extract
 
-from workbench.selection import filters
+from workbench import disclosure, selection as filters
 
 from workbench import indicators
 
@@ -40,6 +40,7 @@ from workbench.dashboards import views
 from workbench.dashboards import widgets
 from workbench.cli.main import main as cli
 from workbench.exceptions import ParameterError
+from workbench.periods import parse_period
 
 PERIOD = "2025-Q3"
 
@@ -78,8 +79,8 @@ def view_of(session, page="overview", **kw) -> views.View:
     return replace(session.default_view(views.page(page)), period=session.check_period(PERIOD), **kw)
 
 
-def tile_values(frame: pl.DataFrame) -> dict[str, float | None]:
-    return {r["indicator"]: r["value"] for r in frame.iter_rows(named=True)}
+def tile_values(table: disclosure.IndicatorTable) -> dict[str, float | None]:
+    return {r["indicator"]: r["value"] for r in table.frame.iter_rows(named=True)}
 
 
 # --------------------------------------------------------------------------- filters
@@ -104,24 +105,26 @@ def test_choices_come_from_the_extract(ex, session):
     assert known.age_group[-1] == "unknown"
 
 
-def test_filtered_extract_keeps_every_reference(ex):
+def test_restricted_extract_keeps_every_reference(ex):
     sel = filters.Selection(sites=("sfax",), sex=("female",))
-    f = filters.apply(ex, sel)
-    persons = set(f.table("persons")["person_id"])
-    assert persons and set(f.table("persons")["sex"].cast(pl.String)) == {"female"}
+    f = filters.restrict(ex, sel)
+    persons = f.table("persons")
+    assert persons.height and set(persons["sex"].cast(pl.String)) == {"female"}
+    assert set(persons["site"]) == {"sfax"}  # new persons of a site: those registered there
     assert set(f.table("contacts")["site"]) == {"sfax"} and set(f.table("cases")["site"]) <= {"sfax"}
+    female = set(ex.table("persons").filter(pl.col("sex").cast(pl.String) == "female")["person_id"])
     for name, frame in f.tables.items():
-        assert set(frame["person_id"]) <= persons, name
+        assert set(frame["person_id"]) <= female, name
     cases = set(f.table("cases")["case_id"])
     for name in ("referrals", "legal_actions"):
         linked = set(f.table(name)["case_id"].drop_nulls())
         assert linked <= cases, name
-    assert f.table("persons").height < ex.table("persons").height
-    assert filters.apply(ex, filters.Selection()) is ex  # nothing selected: the extract itself
+    assert f.attributes.equals(ex.table("persons"))  # attributes label records whatever the selection
+    assert filters.restrict(ex, filters.Selection()) is ex  # nothing selected: the extract itself
 
 
 def test_centre_filter_keeps_the_stays_there(ex):
-    f = filters.apply(ex, filters.Selection(centres=("cra_guyane",)))
+    f = filters.restrict(ex, filters.Selection(centres=("cra_guyane",)))
     assert set(f.table("detention_stays")["centre"]) == {"cra_guyane"}
     assert set(f.table("persons")["person_id"]) == set(f.table("detention_stays")["person_id"])
 
@@ -158,9 +161,9 @@ def test_a_filtered_figure_is_the_breakdown_row_of_the_command_line(demo_dir, se
 
 def test_trend_and_breakdown_are_the_engines(ex, session):
     view = view_of(session, indicator="contacts", breakdown="channel")
-    assert_frame_equal(session.breakdown(view), indicators.compute(ex, PERIOD, ["contacts"],
-                                                                              by=["channel"]))
-    trend = session.trend(view)
+    assert_frame_equal(session.breakdown(view).frame, disclosure.compute(ex, PERIOD, ["contacts"],
+                                                                        by=["channel"]).frame)
+    trend = session.trend(view).frame
     assert trend["period"].to_list() == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2",
                                          "2025-Q3"]  # clipped to the periods that hold data
 
@@ -200,7 +203,7 @@ def test_controls_are_checked(session):
     assert (view.indicator, view.breakdown) == ("assessment_on_time_rate", "risk_level")
     for bad in (replace(view, indicator="persons_received"), replace(view, breakdown="sex"),
                 replace(view, compare="x"), replace(view, selection=filters.Selection(centres=("cra_guyane",))),
-                replace(view, period=indicators.parse_period("2019-Q1"))):
+                replace(view, period=parse_period("2019-Q1"))):
         with pytest.raises(ParameterError):
             session.check(bad, page)
 
@@ -341,9 +344,9 @@ def test_kernel_side_reads_the_extract_from_the_server(monkeypatch, demo_dir):
 
 
 def test_exports_check_the_threshold_of_what_is_downloaded(ex):
-    table = indicators.compute(ex, PERIOD, ["persons_received"], by=["nationality"])  # internal: small cells
+    table = disclosure.compute(ex, PERIOD, ["persons_received"], by=["nationality"]).frame  # internal: small cells
     with pytest.raises(Exception):
-        exports.to_csv(widgets.download_rows(table, views.View(period=indicators.parse_period(PERIOD),
+        exports.to_csv(widgets.download_rows(table, views.View(period=parse_period(PERIOD),
                                                                breakdown="nationality")), k=5)
 
 
@@ -402,9 +405,9 @@ def test_a_chart_of_the_same_shape_reuses_its_spec_with_the_new_rows(ex, session
 
     area = widgets.ChartArea()
     first = view_of(session, indicator="contacts", breakdown="channel")
-    area.show_breakdown(session.breakdown(first), first, ex.meta)
+    area.show_breakdown(session.breakdown(first).frame, first, ex.meta, None)
     later = replace(first, selection=filters.Selection(sites=("sfax",)))
-    table = session.breakdown(later)
-    area.show_breakdown(table, later, ex.meta)  # same shape: the cached spec, with sfax's rows
+    table = session.breakdown(later).frame
+    area.show_breakdown(table, later, ex.meta, None)  # same shape: the cached spec, with sfax's rows
     fresh = widgets.screen_spec(charts.breakdown_chart(table, "contacts", "channel", "fr", ex.meta))
     assert area.breakdown.value == area._html(fresh, "fr", "contacts/channel")

@@ -15,6 +15,7 @@ imported the first time it is used, so ``import workbench`` itself stays instant
 ``wb.chart``        a breakdown or trend chart of an indicator table
 ``wb.table``        a publication table (one breakdown, or key figures)
 ``wb.Period``       a reporting period (``wb.period("2025-Q3")`` reads one)
+``wb.Selection``    sites, centres and person attributes to restrict figures to
 ==================  ===============================================================
 
 Examples
@@ -22,16 +23,20 @@ Examples
 >>> import workbench as wb
 >>> ex = wb.load(demo_extract)                      # a folder written by wb.demo(folder)
 >>> figures = wb.compute(ex, "2025-Q4", indicators="persons_received", by="sex")
->>> figures.columns
+>>> figures.frame.columns
 ['indicator', 'period', 'sex', 'value', 'numerator', 'denominator', 'flag']
->>> total = figures.filter(figures["sex"].is_null())["value"][0]
->>> total == figures.filter(figures["sex"].is_not_null())["value"].sum()
+>>> rows = figures.frame
+>>> rows.filter(rows["sex"].is_null())["value"][0] == rows.filter(rows["sex"].is_not_null())["value"].sum()
 True
 >>> public = wb.compute(ex, "2025-Q4", indicators="persons_received", by="nationality", audience="public")
->>> public.threshold
+>>> public.k
 10
->>> hidden = public.filter(public["flag"] == "suppressed")
+>>> hidden = public.frame.filter(public.frame["flag"] == "suppressed")
 >>> hidden.height > 0 and hidden["value"].null_count() == hidden.height
+True
+>>> sfax = wb.compute(ex, "2025", indicators="new_persons", selection=wb.Selection(sites=("sfax",)))
+>>> int(sfax.frame["value"][0]) == int(ex.table("persons").filter(
+...     (ex.table("persons")["site"] == "sfax") & (ex.table("persons")["registered_on"].dt.year() == 2025)).height)
 True
 >>> wb.period("2025-Q4").previous().code
 '2025-Q3'
@@ -51,9 +56,10 @@ __version__ = "0.1.0"
 FRONT_DOOR: dict[str, tuple[str, str]] = {
     "demo": ("workbench.extract.demo", "write"),
     "load": ("workbench.extract.loading", "load"),
-    "compute": ("workbench.indicators.engine", "compute"),
-    "series": ("workbench.indicators.engine", "series"),
-    "change": ("workbench.indicators.engine", "change"),
+    "compute": ("workbench.disclosure.figures", "compute"),
+    "series": ("workbench.disclosure.figures", "series"),
+    "change": ("workbench.disclosure.figures", "change"),
+    "Selection": ("workbench.selection", "Selection"),
     "chart": ("workbench.present.quick", "chart"),
     "table": ("workbench.present.quick", "table"),
     "Period": ("workbench.periods", "Period"),

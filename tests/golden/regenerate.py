@@ -12,7 +12,6 @@ the diff (``nbdiff`` with the project's ``nbdime_config.json``).
 from __future__ import annotations
 
 import sys
-import os
 import tempfile
 from pathlib import Path
 
@@ -42,7 +41,6 @@ def main() -> None:
     from workbench.reports import notebooks as notebook_tools
     from workbench import reports, resources
 
-    os.environ["WORKBENCH_RENDERING"] = "1"  # as `workbench render` does: widgets show a note
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_report_extract(work / "demo", persons=GOLDEN_PERSONS)

@@ -136,37 +136,56 @@ def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> N
                                                                  "audience's).")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="Indicator parameter, e.g. care_plan_deadline=10 or assessment_deadlines.high=2.")
+@click.option("--site", "sites", multiple=True, metavar="CODE",
+              help="Only these sites (repeatable): what a report's sites parameter and a dashboard's site "
+                   "filter keep (docs/selection.md).")
+@click.option("--centre", "centres", multiple=True, metavar="CODE", help="Only these detention centres (repeatable).")
+@click.option("--sex", "sex", multiple=True, metavar="CODE", help="Only persons of this sex (repeatable).")
+@click.option("--age-group", "age_group", multiple=True, metavar="GROUP",
+              help="Only persons of this age group in the year the period ends (repeatable), e.g. 18-59.")
+@click.option("--nationality", "nationality", multiple=True, metavar="CODE",
+              help="Only persons of this nationality (repeatable; 'unknown' for not recorded).")
+@click.option("--legal-status", "legal_status", multiple=True, metavar="CODE",
+              help="Only persons of this legal status (repeatable).")
 @click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "xlsx", "parquet"]), default="csv",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write to this file (required for xlsx and parquet); default: standard output.")
 @handle_errors
-def indicators_command(extract_path, period, ids, by, audience, threshold, params, fmt, output) -> None:
+def indicators_command(extract_path, period, ids, by, audience, threshold, params, sites, centres, sex, age_group,
+                       nationality, legal_status, fmt, output) -> None:
     """Compute indicators for a period, as the tidy indicator table.
 
     Columns: indicator, period, one column per breakdown dimension asked for, value,
     numerator, denominator, flag (empty, no_data or suppressed). The total row of each
     indicator comes first, then its breakdown rows. Indicators whose table is not in the
-    extract are listed as not available on standard error.
+    extract are listed as not available on standard error. --site, --centre and the
+    person filters restrict the figures as a report's sites/centres and a dashboard's
+    filters do: a restricted total equals the matching --by site / --by centre row.
 
     \b
     Examples:
       workbench indicators demo --period 2025-Q3
+      workbench indicators demo -p 2025 -i new_persons --site sfax
       workbench indicators demo -p 2025 -i persons_received -b sex -b site -a partner
       workbench indicators demo -p 2025-H2 -b sex,age_group -f xlsx -o figures.xlsx
     """
+    from workbench import disclosure
     from workbench.present import exports
     from workbench.indicators import engine
     from workbench.exceptions import ParameterError
     from workbench.periods import parse_period
+    from workbench.selection import Selection
 
     if fmt in ("xlsx", "parquet") and not output:
         raise ParameterError(f"--format {fmt} writes a binary file: give --output FILE.")
     parse_period(period)  # a malformed period is refused before the extract is read
     engine.select_indicators(list(ids) or None)
+    selection = Selection(sites=sites, centres=centres, sex=sex, age_group=age_group, nationality=nationality,
+                          legal_status=legal_status)
     ex = load_with_progress(extract_path)
-    table = engine.compute(ex, period, indicators=list(ids) or None, by=list(by), audience=audience,
-                           threshold=threshold, params=parse_params(params))
+    table = disclosure.compute(ex, period, indicators=list(ids) or None, by=list(by), audience=audience,
+                               threshold=threshold, params=parse_params(params), selection=selection)
     err = _console()
     grouped: dict[str, list[str]] = {}
     for ind, why in (table.unavailable or {}).items():

@@ -4,9 +4,11 @@ A :class:`Page` (declared in ``dashboards.yaml``) says which key figures, indica
 breakdowns and summary a dashboard offers. A :class:`View` is the state of its controls
 (period, comparison, selection, indicator, breakdown, language). A :class:`Session`
 holds one extract for one audience and computes the figures of a view with the same
-functions as reports and the command line (:func:`workbench.indicators.compute`,
-``series`` and ``change``), caching filtered extracts and results so that moving back
-and forth between views is instant.
+functions as reports and the command line (:func:`workbench.disclosure.compute`,
+``series`` and ``change``, given the view's selection: the filters mean what a report's
+``sites``/``centres`` and ``workbench indicators --site …`` mean, see
+:mod:`workbench.selection.restriction`), caching results so that moving back and forth
+between views is instant.
 
 Views come from widgets or from a URL's query string (:func:`from_query`): every value
 is checked against the choices the page and the extract offer; an invalid one falls
@@ -36,9 +38,8 @@ from urllib.parse import parse_qs, urlencode
 import polars as pl
 import yaml
 
-from workbench.selection import filters
-
-from workbench import indicators
+from workbench import disclosure, selection as filters
+from workbench.indicators.engine import Context, unavailable_indicators
 from workbench.indicators.catalogue import load_catalogue
 from workbench.disclosure.suppression import Audience, resolve_audience
 from workbench.exceptions import ParameterError, PeriodError
@@ -166,9 +167,9 @@ class Session:
     Parameters
     ----------
     extract
-        A loaded :class:`~workbench.extract.Extract` (fixed for the session).
+        A loaded :class:`~workbench.extract.Extract` (fixed for the session, never changed).
     audience, threshold
-        As for :func:`workbench.indicators.compute`.
+        As for :func:`workbench.disclosure.compute`.
     lang
         The default language of views.
     """
@@ -177,13 +178,12 @@ class Session:
                  lang: str = "fr") -> None:
         if lang not in LANGUAGES:
             raise ParameterError(f"Unknown language '{lang}': use fr or en.")
-        self.extract = filters.fresh(extract)
+        self.extract = extract
         self.audience = resolve_audience(audience, threshold)
         self.lang = lang
         self.choices = filters.choices(extract)
         self.first_day, self.last_day = _span(extract)
-        self.unavailable = indicators.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
-        self._extracts = _LRU(4)  # filtered extracts: up to a copy of the data each
+        self.unavailable = unavailable_indicators(Context(extract), list(load_catalogue()))
         self._results = _LRU(256)
 
     # -- what the controls offer
@@ -262,31 +262,27 @@ class Session:
     # -- figures
 
     def prepare(self) -> None:
-        """Join every table with its persons' attributes now (filters start from these joins), rather
-        than at the first filter: for a preheated kernel, before anyone asks for the page."""
-        ctx = indicators.Context(self.extract)
+        """Join every table with its persons' attributes now rather than at the first figure: for a
+        preheated kernel, before anyone asks for the page."""
+        ctx = Context(self.extract)
         for name in self.extract.tables:
             ctx.enriched(name)
-
-    def filtered(self, view: View):
-        """The extract restricted to the view's selection (cached)."""
-        key = (view.selection, view.age_year)
-        return self._extracts.get_or(key, lambda: filters.apply(self.extract, view.selection, view.age_year))
 
     def _compute(self, key, make):
         return self._results.get_or(key, make)
 
-    def key_figures(self, view: View, ids: tuple[str, ...]) -> pl.DataFrame:
-        """Totals of ``ids`` for the period, beside the comparison period's (``indicators.change``)."""
+    def key_figures(self, view: View, ids: tuple[str, ...]) -> disclosure.IndicatorTable:
+        """Totals of ``ids`` for the period, beside the comparison period's (``disclosure.change``)."""
         ids = tuple(i for i in ids if i not in self.unavailable)
         q = view.comparison
         key = ("tiles", view.selection, view.age_year, view.period, q, ids)
 
         def make():
-            ex = self.filtered(view)
             if q is None:
-                return indicators.compute(ex, view.period, list(ids), audience=self.audience)
-            return indicators.change(ex, view.period, compare_to=q, indicators=list(ids), audience=self.audience)
+                return disclosure.compute(self.extract, view.period, list(ids), audience=self.audience,
+                                          selection=view.selection)
+            return disclosure.change(self.extract, view.period, compare_to=q, indicators=list(ids),
+                                     audience=self.audience, selection=view.selection)
 
         return self._compute(key, make)
 
@@ -295,25 +291,28 @@ class Session:
         run = period_run(view.period, TREND_LENGTH)
         return [p for p in run if p.end >= self.first_day] or [view.period]
 
-    def trend(self, view: View) -> indicators.IndicatorTable:
-        """The view's indicator over the trend periods (totals)."""
+    def trend(self, view: View) -> disclosure.IndicatorTable:
+        """The view's indicator over the trend periods (totals; with an age-group filter, each
+        period's ages are taken in the year it ends, as a report of that period would)."""
         run = self.trend_periods(view)
-        key = ("trend", view.selection, view.age_year, tuple(run), view.indicator)
-        return self._compute(key, lambda: indicators.series(self.filtered(view), run, [view.indicator],
-                                                            audience=self.audience))
+        key = ("trend", view.selection, tuple(run), view.indicator)
+        return self._compute(key, lambda: disclosure.series(self.extract, run, [view.indicator],
+                                                            audience=self.audience, selection=view.selection))
 
-    def breakdown(self, view: View) -> indicators.IndicatorTable:
+    def breakdown(self, view: View) -> disclosure.IndicatorTable:
         """The view's indicator for the period: total, then its breakdown."""
         key = ("breakdown", view.selection, view.age_year, view.period, view.indicator, view.breakdown)
-        return self._compute(key, lambda: indicators.compute(self.filtered(view), view.period, [view.indicator],
-                                                             by=[view.breakdown], audience=self.audience))
+        return self._compute(key, lambda: disclosure.compute(self.extract, view.period, [view.indicator],
+                                                             by=[view.breakdown], audience=self.audience,
+                                                             selection=view.selection))
 
-    def summary(self, view: View, pg: Page) -> indicators.IndicatorTable:
+    def summary(self, view: View, pg: Page) -> disclosure.IndicatorTable:
         """The page's summary indicators by its summary dimension."""
         ids = tuple(i for i in pg.summary_indicators if i not in self.unavailable)
         key = ("summary", view.selection, view.age_year, view.period, ids, pg.summary_dimension)
-        return self._compute(key, lambda: indicators.compute(self.filtered(view), view.period, list(ids),
-                                                             by=[pg.summary_dimension], audience=self.audience))
+        return self._compute(key, lambda: disclosure.compute(self.extract, view.period, list(ids),
+                                                             by=[pg.summary_dimension], audience=self.audience,
+                                                             selection=view.selection))
 
 
 def _span(ex) -> tuple[dt.date, dt.date]:

@@ -42,7 +42,7 @@ from workbench.present import charts
 
 from workbench.present import exports
 
-from workbench.selection import filters
+from workbench import selection as filters
 
 from workbench.present import labels
 
@@ -383,27 +383,28 @@ class ChartArea(w.HBox):
     def _html(spec: dict, lang: str, key: str) -> str:
         return f"<div class='wb-svg' data-chart='{key}'>{charts.spec_to_svg(spec, lang)}</div>"
 
-    def show_breakdown(self, table, view: views.View, meta) -> None:
+    def show_breakdown(self, table: pl.DataFrame, view: views.View, meta, k: int | None) -> None:
         ind, dim, lang = view.indicator, view.breakdown, view.lang
-        rows = charts.breakdown_data(table, ind, dim, lang, meta)
+        rows = charts.breakdown_data(table, ind, dim, lang, meta, k=k)
         spec = self._spec(("breakdown", ind, dim, lang, rows.height), rows,
-                          lambda: charts.breakdown_chart(table, ind, dim, lang, meta))
+                          lambda: charts.breakdown_chart(table, ind, dim, lang, meta, k=k))
         self.breakdown.value = self._html(spec, lang, f"{ind}/{dim}")
 
     def show_trend(self, series, view: views.View) -> None:
-        ind, lang = view.indicator, view.lang
-        rows = charts.trend_data(series, ind, lang)
+        """``series``: the :class:`~workbench.disclosure.IndicatorTable` of the trend periods."""
+        ind, lang, k = view.indicator, view.lang, series.k
+        rows = charts.trend_data(series.frame, ind, lang, k=k)
         title = f"{load_catalogue()[ind].label[lang]} — {views.text('trend', lang).lower()}"
         spec = self._spec(("trend", ind, lang, rows.height), rows,
-                          lambda: charts.trend_chart(series, ind, lang, title=title))
+                          lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title))
         self.trend.value = self._html(spec, lang, f"{ind}/trend")
 
 
 class TableView(w.HTML):
     """The table shown: the chosen indicator's total and breakdown (great-tables)."""
 
-    def show(self, table, view: views.View, meta) -> None:
-        gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta)
+    def show(self, table: pl.DataFrame, view: views.View, meta, k: int | None) -> None:
+        gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta, k=k)
         self.value = tables.to_html(gt)
 
 
@@ -624,14 +625,14 @@ class Dashboard(w.VBox):
             shown = (*who, view.period, view.indicator, view.breakdown)
             if self._shown.get("breakdown") != shown:
                 breakdown = s.breakdown(view)
-                self.charts.show_breakdown(breakdown, view, meta)
+                self.charts.show_breakdown(breakdown.frame, view, meta, breakdown.k)
             self._part("tiles", (*who, view.period, view.compare), lambda: self.tiles.show(
-                s.key_figures(view, self.page.tiles), self.page.tiles, view, s.k))
+                s.key_figures(view, self.page.tiles).frame, self.page.tiles, view, s.k))
             self._part("trend", (*who, tuple(s.trend_periods(view)), view.indicator),
                        lambda: self.charts.show_trend(s.trend(view), view))
             if self._shown.get("breakdown") != shown:
-                self.table.show(breakdown, view, meta)
-                self.downloads.show(breakdown, view, s.k)
+                self.table.show(breakdown.frame, view, meta, breakdown.k)
+                self.downloads.show(breakdown.frame, view, breakdown.k)
                 self._shown["breakdown"] = shown
             self._part("summary", (*who, view.period), self._show_summary)
             if self.link:
@@ -650,9 +651,9 @@ class Dashboard(w.VBox):
     def _show_summary(self) -> None:
         s, view = self.session, self.view
         ids = [i for i in self.page.summary_indicators if i not in s.unavailable]
-        self.summary.value = tables.to_html(tables.matrix_table(s.summary(view, self.page), ids,
-                                                                self.page.summary_dimension, view.lang,
-                                                                s.extract.meta))
+        summary = s.summary(view, self.page)
+        self.summary.value = tables.to_html(tables.matrix_table(summary.frame, ids, self.page.summary_dimension,
+                                                                view.lang, s.extract.meta, k=summary.k))
 
 
 def explorer(extract, audience: str = "internal", threshold: int | None = None, lang: str = "fr",

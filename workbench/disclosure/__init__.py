@@ -1,5 +1,12 @@
-"""Disclosure control: what each audience may see of an indicator table."""
+"""Disclosure control: what each audience may see of the indicators.
+
+:func:`compute`, :func:`series` and :func:`change` give the figures of a selection for an
+audience (:mod:`.figures`); :func:`suppress` and :func:`check` are the suppression rules
+(:mod:`.suppression`).
+"""
 
 from workbench.disclosure.suppression import AUDIENCES, Audience, check, resolve_audience, suppress
+from workbench.disclosure.figures import IndicatorTable, change, compute, series
 
-__all__ = ["AUDIENCES", "Audience", "check", "resolve_audience", "suppress"]
+__all__ = ["AUDIENCES", "Audience", "IndicatorTable", "change", "check", "compute", "resolve_audience", "series",
+           "suppress"]

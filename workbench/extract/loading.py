@@ -82,8 +82,11 @@ class Extract:
     reports: dict[str, TableReport]
     files: dict[str, Path]
     warnings: tuple[str, ...] = ()
-    # Tables joined with person attributes, built once by the indicator engine and reused.
-    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: The attributes (sex, birth year, nationality, legal status…) that label each record, one row
+    #: per person: ``None`` means the persons table. A restricted extract
+    #: (:func:`workbench.selection.restrict`) keeps every person's attributes here while its
+    #: ``persons`` table holds only the selected persons.
+    attributes: pl.DataFrame | None = field(default=None, repr=False)
 
     def has(self, name: str) -> bool:
         """Whether the extract holds table ``name`` (an empty table counts as held)."""

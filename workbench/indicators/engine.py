@@ -1,10 +1,15 @@
-"""The indicator engine: the catalogue computed on an extract for a period.
+"""The indicator engine: the catalogue evaluated on an extract for some periods, unsuppressed.
 
 >>> from workbench import demo, extract, indicators                     # doctest: +SKIP
 >>> ex = extract.load(demo.write(tmp_path / "demo", persons=500))        # doctest: +SKIP
->>> t = indicators.compute(ex, "2025-Q3", ["contacts"], by=["sex"])      # doctest: +SKIP
->>> t.columns                                                            # doctest: +SKIP
+>>> ev = indicators.evaluate(ex, ["2025-Q3"], ["contacts"], by=["sex"])  # doctest: +SKIP
+>>> ev.table().columns                                                   # doctest: +SKIP
 ['indicator', 'period', 'sex', 'value', 'numerator', 'denominator', 'flag']
+
+Indicators stand before disclosure control: the engine knows nothing of audiences. The
+figures a report, a dashboard or the command line show come from
+:func:`workbench.disclosure.compute` (``series``, ``change``), which restricts the extract to a
+selection, evaluates it here and suppresses small cells for the audience.
 
 The result is the tidy indicator table of the reference: one total row per indicator
 first, then one row per observed category of each breakdown asked for (a tuple of
@@ -14,8 +19,9 @@ give the same table, byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -23,7 +29,6 @@ import polars as pl
 from workbench.indicators import conditions
 from workbench.indicators.catalogue import Catalogue, Indicator, load_catalogue
 from workbench.indicators.conditions import PERSON, Window, age_at
-from workbench.disclosure.suppression import Audience, resolve_audience, suppress
 from workbench.exceptions import IndicatorError, ParameterError
 from workbench.periods import Period, parse_period
 from workbench.contract.schema import AGE_GROUPS, TABLES, vocabulary
@@ -46,59 +51,55 @@ DIMENSION_ALIASES = {"flag": "protection_flag"}
 FIXED_ORDER = {"age_group": AGE_GROUPS, "with_children": ("false", "true", "unknown")}
 
 
-class IndicatorTable(pl.DataFrame):
-    """An indicator table as computed, carrying its period, audience and threshold.
-
-    Any transformation returns a plain DataFrame, which no longer vouches for its
-    suppression: outputs check such frames with :func:`workbench.disclosure.check`.
-    """
-
-    audience: str | None = None
-    threshold: int | None = None
-    unavailable: dict[str, str] | None = None
-    params: dict[str, Any] | None = None
-
-
-def _wrap(frame: pl.DataFrame, audience: Audience, unavailable: dict[str, str],
-          params: dict[str, Any]) -> IndicatorTable:
-    table = IndicatorTable(frame)
-    table.audience = audience.name
-    table.threshold = audience.k
-    table.unavailable = unavailable
-    table.params = params
-    return table
-
-
 # --------------------------------------------------------------------------- context
 
+_MEMOS: dict[int, dict] = {}
+
+
+def _memo(extract) -> dict:
+    """The engine's joins for one extract object, dropped with it.
+
+    An extract is immutable, so what is joined from it once stays right for its life: the memo
+    can save time, never change a figure.
+    """
+    key = id(extract)
+    memo = _MEMOS.get(key)
+    if memo is None:
+        memo = _MEMOS[key] = {}
+        weakref.finalize(extract, _MEMOS.pop, key, None)
+    return memo
+
+
 class Context:
-    """The extract's tables joined with the person attributes, built once per extract."""
+    """The extract's tables joined with the person attributes (joined once per extract object)."""
 
     def __init__(self, extract) -> None:
         self.extract = extract
-        cache = getattr(extract, "_cache", None)
-        self._cache: dict = cache if cache is not None else {}
+        self._memo = _memo(extract)
 
     def has(self, table: str) -> bool:
         return self.extract.has(table)
 
     def persons(self) -> pl.DataFrame:
-        return self.extract.table("persons")
+        """Every person's attributes: those that label the records (``Extract.attributes``)."""
+        attributes = getattr(self.extract, "attributes", None)
+        return attributes if attributes is not None else self.extract.table("persons")
 
     @property
     def extra_dimensions(self) -> tuple[str, ...]:
         return ("organisation",) if "organisation" in self.persons().columns else ()
 
     def enriched(self, table: str) -> pl.DataFrame:
+        """``table`` with its persons' attributes (the persons table: the extract's own persons)."""
         key = ("enriched", table)
-        if key not in self._cache:
+        if key not in self._memo:
             frame = self.extract.table(table)
             if table != "persons":
                 attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
                 frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
                 frame = frame.join(attrs, on=PERSON, how="left")
-            self._cache[key] = frame
-        return self._cache[key]
+            self._memo[key] = frame
+        return self._memo[key]
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
@@ -129,7 +130,8 @@ BUILDERS = {"trafficking_persons": _trafficking_persons}
 
 # --------------------------------------------------------------------------- records
 
-def _age_group(age: pl.Expr) -> pl.Expr:
+def age_group(age: pl.Expr) -> pl.Expr:
+    """The age group of an age (``unknown`` when not known), as every age-group breakdown counts it."""
     return (pl.when(age.is_null() | (age < 0)).then(pl.lit("unknown"))
             .when(age <= 4).then(pl.lit("0-4"))
             .when(age <= 11).then(pl.lit("5-11"))
@@ -145,7 +147,7 @@ def _dimension(dim: str, ind: Indicator) -> pl.Expr:
             when = pl.col(spec["first"]).min().over(PERSON)
         else:
             when = pl.col(spec)
-        return _age_group(age_at(when)).alias(dim)
+        return age_group(age_at(when)).alias(dim)
     col = pl.col(DIMENSION_SOURCE.get(dim, dim))
     return (pl.when(col.is_null()).then(pl.lit("unknown"))
             .otherwise(col.cast(pl.String))).alias(dim)
@@ -373,99 +375,67 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     return frames, dim_columns, unavailable, params
 
 
-def _assemble(frames: list[pl.DataFrame], dim_columns: list[str]) -> pl.DataFrame:
-    schema = {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
-              "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
-              "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
-    if not frames:
-        return pl.DataFrame(schema=schema)
-    frame = pl.concat([f.cast(schema) for f in frames])
+#: Working columns of an evaluated frame (row order and breakdown blocks, which suppression reads).
+HELPER_COLUMNS = ("_start", "_order", "_block")
+
+
+def sort_rows(frame: pl.DataFrame, dim_columns: Sequence[str]) -> pl.DataFrame:
+    """Rows in table order: period, catalogue order, breakdown block, then each dimension's order."""
     keys: list[pl.Expr] = [pl.col("_start"), pl.col("_order"), pl.col("_block")]
     for d in dim_columns:
         keys += _sort_key(d, pl.col(d))
     return frame.sort(keys, nulls_last=False, maintain_order=True)
 
 
-def compute(extract, period: str | Period, indicators: Iterable[str] | str | None = None,
-            by: Iterable[str | Sequence[str]] | str | None = None, audience: str | Audience = "internal",
-            threshold: int | None = None, params: dict[str, Any] | None = None) -> IndicatorTable:
-    """Compute indicators for one period.
+def _assemble(frames: list[pl.DataFrame], dim_columns: list[str]) -> pl.DataFrame:
+    schema = {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
+              "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
+              "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return sort_rows(pl.concat([f.cast(schema) for f in frames]), dim_columns)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Unsuppressed figures: the assembled frame (with :data:`HELPER_COLUMNS`), its breakdown
+    columns, the indicators the extract cannot give (id → why) and the parameters in force."""
+
+    frame: pl.DataFrame
+    dimensions: tuple[str, ...]
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def table(self) -> pl.DataFrame:
+        """The tidy indicator table (the working columns dropped)."""
+        return self.frame.drop(HELPER_COLUMNS)
+
+
+def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
+             by: Iterable[str | Sequence[str]] | str | None = None,
+             params: dict[str, Any] | None = None) -> Evaluation:
+    """Evaluate indicators on an extract for each period, without any suppression.
 
     Parameters
     ----------
     extract
-        A loaded :class:`workbench.extract.Extract`.
-    period
-        A period (``"2024-Q3"``…) or :class:`~workbench.periods.Period`.
+        A loaded (or restricted) :class:`workbench.extract.Extract`.
+    periods
+        Periods (``"2024-Q3"``… or :class:`~workbench.periods.Period`); rows come oldest first.
     indicators
         Indicator ids; ``None`` for the whole catalogue.
     by
         Breakdowns: each a dimension (``"sex"``) or a cross-breakdown (``"sex,age_group"``
         or a tuple). Each applies to the indicators that allow it.
-    audience, threshold
-        ``internal`` (no suppression), ``partner`` (k = 5) or ``public`` (k = 10);
-        ``threshold`` sets k.
     params
         Catalogue parameters (``assessment_deadlines``, ``care_plan_deadline``,
         ``review_overdue_days``, ``trafficking_referral_days``).
-
-    Returns
-    -------
-    IndicatorTable
-        ``indicator, period, <dimensions>, value, numerator, denominator, flag``;
-        indicators whose tables are absent are listed in ``.unavailable`` (no rows).
-    """
-    p = parse_period(period)
-    aud = resolve_audience(audience, threshold)
-    frames, dims, unavailable, resolved = _compute_frames(extract, [p], indicators, by, params)
-    frame = _assemble(frames, dims)
-    frame = suppress(frame, dims, aud, load_catalogue())
-    return _wrap(frame.drop("_start", "_order", "_block"), aud, unavailable, resolved)
-
-
-def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
-           by: Iterable[str | Sequence[str]] | str | None = None, audience: str | Audience = "internal",
-           threshold: int | None = None, params: dict[str, Any] | None = None) -> IndicatorTable:
-    """The same indicators over several periods (e.g. ``period_run("2025-Q4", 8)``), in one call.
-
-    Rows are ordered by period (oldest first), then as in :func:`compute`; each period's
-    cells are suppressed on their own.
     """
     ps = sorted({parse_period(p) for p in periods})
     if not ps:
-        raise ParameterError("series() needs at least one period.")
-    aud = resolve_audience(audience, threshold)
+        raise ParameterError("At least one period is needed.")
     frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params)
-    frame = _assemble(frames, dims)
-    frame = suppress(frame, dims, aud, load_catalogue(), extra_keys=("period",))
-    return _wrap(frame.drop("_start", "_order", "_block"), aud, unavailable, resolved)
-
-
-def change(extract, period: str | Period, compare_to: str | Period | None = None, **kwargs) -> pl.DataFrame:
-    """Figures of a period beside those of the comparison period (default: the previous one).
-
-    Adds ``previous_period``, ``previous_value``, ``change`` (difference) and
-    ``change_pct`` (relative change of a count, in %), empty where either side has no
-    value or is suppressed.
-    """
-    p = parse_period(period)
-    q = parse_period(compare_to) if compare_to else p.previous()
-    both = series(extract, [q, p], **kwargs)
-    dims = [c for c in both.columns if c not in ("indicator", "period", *TABLE_COLUMNS)]
-    current = both.filter(pl.col("period") == p.code)
-    previous = both.filter(pl.col("period") == q.code).select(
-        "indicator", *dims, pl.col("value").alias("previous_value"), pl.col("flag").alias("previous_flag"))
-    units = {i.id: i.unit for i in load_catalogue()}
-    out = current.join(previous, on=["indicator", *dims], how="left", nulls_equal=True,
-                       maintain_order="left")
-    diff = pl.col("value") - pl.col("previous_value")
-    is_count = pl.col("indicator").replace_strict(units, default="count") == "count"
-    return out.with_columns(
-        pl.lit(q.code).alias("previous_period"),
-        diff.round(2).alias("change"),
-        pl.when(is_count & (pl.col("previous_value") > 0))
-        .then((diff / pl.col("previous_value") * 100).round(1)).alias("change_pct"),
-    )
+    return Evaluation(_assemble(frames, dims), tuple(dims), unavailable, resolved)
 
 
 # --------------------------------------------------------------------------- output

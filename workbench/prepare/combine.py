@@ -9,7 +9,7 @@ extract in which
   (``nord:P3fa85f6457174562``), so that ids stay apart: two members' persons are never
   merged, even when their pseudonyms happen to be equal;
 * every table has an ``organisation`` column, so every indicator can be broken down by
-  organisation (:func:`workbench.indicators.compute` offers the ``organisation``
+  organisation (:func:`workbench.disclosure.compute` offers the ``organisation``
   breakdown whenever persons carry that column);
 * site, centre and partner codes are kept when only one member uses them or when every
   member that uses them gives the same label (a shared partner); otherwise they are

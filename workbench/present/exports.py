@@ -18,6 +18,15 @@ from workbench.exceptions import ParameterError
 FORMATS = ("csv", "json", "xlsx", "parquet")
 
 
+def _unwrap(table, k: int | None) -> tuple[pl.DataFrame, int | None, dict]:
+    """A plain frame, its threshold and what vouches for it (an IndicatorTable's audience, k, unavailable)."""
+    if hasattr(table, "frame"):  # a disclosure.IndicatorTable
+        info = {"audience": table.audience, "threshold": table.k, "unavailable": dict(table.unavailable)}
+        return table.frame, table.k if k is None else k, info
+    return table, k, {"audience": getattr(table, "audience", None), "threshold": getattr(table, "threshold", None),
+                      "unavailable": getattr(table, "unavailable", None) or {}}
+
+
 def _checked(table: pl.DataFrame, k: int | None) -> pl.DataFrame:
     k = k if k is not None else getattr(table, "threshold", None)
     disclosure.check(table, k)
@@ -31,11 +40,10 @@ def to_csv(table: pl.DataFrame, k: int | None = None) -> str:
 
 
 def to_json(table: pl.DataFrame, k: int | None = None) -> str:
+    table, k, info = _unwrap(table, k)
     _checked(table, k)
     payload = {
-        "audience": getattr(table, "audience", None),
-        "threshold": getattr(table, "threshold", None),
-        "unavailable": getattr(table, "unavailable", None) or {},
+        **info,
         "columns": table.columns,
         "rows": table.to_dicts(),
     }
@@ -62,10 +70,11 @@ def write(table: pl.DataFrame, path: str | Path | None, fmt: str, k: int | None 
     """Write ``table`` in ``fmt`` to ``path`` (or return the text/bytes when ``path`` is None)."""
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown format '{fmt}': use {', '.join(FORMATS)}.")
+    given, (table, k, _info) = table, _unwrap(table, k)
     if fmt == "csv":
         data: bytes | str = to_csv(table, k)
     elif fmt == "json":
-        data = to_json(table, k)
+        data = to_json(given, k)
     elif fmt == "xlsx":
         data = to_xlsx({"indicators": table}, k)
     else:

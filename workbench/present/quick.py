@@ -14,6 +14,15 @@ from workbench.exceptions import ParameterError
 from workbench.present import charts, tables
 
 
+def _unwrap(table, kwargs: dict) -> pl.DataFrame:
+    """The frame of an indicator table (its k passed on unless given), or a plain frame as it is."""
+    frame = getattr(table, "frame", None)
+    if frame is None:
+        return table
+    kwargs.setdefault("k", table.k)
+    return frame
+
+
 def _indicators(table: pl.DataFrame) -> list[str]:
     return list(dict.fromkeys(table["indicator"].to_list()))
 
@@ -63,6 +72,7 @@ def chart(table: pl.DataFrame, indicator: str | None = None, by: str | None = No
     >>> wb.chart(trend).to_dict()["layer"][0]["mark"]["type"]
     'line'
     """
+    table = _unwrap(table, kwargs)
     name = _one(table, indicator)
     if by is not None:
         return charts.breakdown_chart(table, name, by, lang, **kwargs)
@@ -107,6 +117,7 @@ def table(table: pl.DataFrame, indicators: str | Sequence[str] | None = None, by
     >>> "<table" in wb.table(key, lang="en").as_raw_html()
     True
     """
+    table = _unwrap(table, kwargs)
     if by is not None:
         name = _one(table, indicators if isinstance(indicators, str) or indicators is None else None)
         return tables.breakdown_table(table, name, by, lang, **kwargs)

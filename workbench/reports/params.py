@@ -60,8 +60,11 @@ REPORTS: dict[str, dict[str, Any]] = {
     "case_management_report": {"sites": None, **INDICATOR_KEYS, **_DEADLINES},
     "data_quality_report": {},
     "explore": {"sites": None, "centres": None, "indicators": None, "by": ["sex"], **INDICATOR_KEYS,
-                **_DEADLINES, **_TRAFFICKING},
+                **_DEADLINES, **_TRAFFICKING, "rendering": False},
 }
+#: Set to True by ``workbench render`` in the notebooks that take it: widgets have no live kernel in a
+#: rendered report, so the explorer shows a note instead.
+RENDERING_KEY = "rendering"
 INDICATOR_REPORTS = ("activity_report", "detention_report", "case_management_report", "explore")
 
 #: Keys for the renderer and the scheduler (not passed to the notebook).
@@ -334,6 +337,9 @@ def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) 
 
 def _validate_explore(values: dict[str, Any], problems: list[str]) -> None:
     from workbench.indicators.catalogue import load_catalogue
+
+    if not isinstance(values.get(RENDERING_KEY), bool):
+        problems.append(f"'{RENDERING_KEY}' must be true or false, got {values.get(RENDERING_KEY)!r}.")
 
     cat = load_catalogue()
     ids = values.get("indicators")

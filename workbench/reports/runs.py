@@ -36,7 +36,7 @@ from typing import Any
 
 from workbench import resources
 from workbench.exceptions import ReportError, WorkbenchError
-from workbench.reports.params import ReportParams, load
+from workbench.reports.params import RENDERING_KEY, ReportParams, load
 
 KERNEL_NAME = "workbench"
 KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
@@ -141,7 +141,10 @@ def injected(params: ReportParams) -> dict[str, Any]:
     The others keep the notebook's own defaults, which are the validator's defaults.
     """
     keep = set(params.explicit) | {"extract", "period"}
-    return {k: v for k, v in params.values.items() if k in keep}
+    out = {k: v for k, v in params.values.items() if k in keep}
+    if RENDERING_KEY in params.values:  # widgets have no live kernel in a rendered report
+        out[RENDERING_KEY] = True
+    return out
 
 
 def _swap_in(tmp: Path, target: Path) -> None:
@@ -199,11 +202,6 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     kernel = ensure_kernel()
     threading.Thread(target=_warm_imports, daemon=True).start()
     say(f"running {notebook.name} ({params.report}, {params.period})")
-    # Widgets have no live kernel in a rendered report: notebooks show a note instead (the kernel
-    # inherits this process's environment).
-    from workbench.reports.sections import RENDERING_ENV
-
-    os.environ[RENDERING_ENV] = "1"
     try:
         papermill.execute_notebook(
             str(notebook), str(executed), parameters=injected(params), cwd=str(params.base),

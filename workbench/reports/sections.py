@@ -7,9 +7,11 @@ the ``application/vnd.workbench.indicators+json`` media type, the (suppressed)
 indicator rows it shows. The renderer reads those rows back for the Excel annex and
 for ``workbench diff``.
 
-Every figure comes from :func:`workbench.indicators.change` or
-:func:`~workbench.indicators.series` with the report's audience, so it equals what
-``workbench indicators`` prints for the same period, audience and (scoped) extract.
+Every figure comes from :func:`workbench.disclosure.change` or
+:func:`~workbench.disclosure.series` with the report's audience and selection (its
+``sites`` / ``centres``, restricted by :func:`workbench.selection.restrict`), so it equals
+what ``workbench indicators --site …`` prints and what a dashboard filtered the same way
+shows.
 
 >>> from workbench import report_sections as rs                                    # doctest: +SKIP
 >>> report = rs.open_report("activity_report", {"extract": "demo", "period": "2025-Q4"})  # doctest: +SKIP
@@ -34,12 +36,12 @@ import yaml
 from workbench.present import labels
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.engine import TABLE_COLUMNS
+from workbench.selection import Selection
 
 MIME = "application/vnd.workbench.indicators+json"
 _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
 
 
-RENDERING_ENV = "WORKBENCH_RENDERING"
 EXPLORER_NOTE = {
     "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
     "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
@@ -128,14 +130,24 @@ def _svg(svg: str, key: str) -> str:
 
 # --------------------------------------------------------------------------- the report
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
-    """A report being built: validated parameters, the (scoped) extract, cached figures."""
+    """A report being built: validated parameters, the extract and the selection it reports on.
+
+    A report changes nothing it is given: figures are computed on ``selection`` of
+    ``extract`` (never narrowed in place) and remembered in the report's own memo.
+    """
 
     kind: str
     values: Mapping[str, Any]
     extract: Any
-    _cache: dict = field(default_factory=dict, repr=False)
+    selection: Selection = field(default_factory=Selection)
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _remember(self, key, make):
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # -- parameters -------------------------------------------------------------------------------
     @property
@@ -178,56 +190,51 @@ class Report:
 
     def _kwargs(self) -> dict[str, Any]:
         return {"audience": self.values["audience"], "threshold": self.values.get("threshold"),
-                "params": self.params or None}
+                "params": self.params or None, "selection": self.selection}
 
     # -- figures ----------------------------------------------------------------------------------
     def figures(self, indicators: Sequence[str], by: Sequence[str] = ()) -> pl.DataFrame:
-        """The period's figures beside the comparison period's (:func:`indicators.change`), cached."""
-        from workbench import indicators as engine
+        """The period's figures beside the comparison period's (:func:`disclosure.change`), remembered."""
+        from workbench import disclosure
 
-        key = ("change", tuple(indicators), tuple(by))
-        if key not in self._cache:
-            self._cache[key] = engine.change(self.extract, self.period, self.compare, indicators=list(indicators),
-                                             by=list(by), **self._kwargs())
-        return self._cache[key]
+        return self._remember(("change", tuple(indicators), tuple(by)), lambda: disclosure.change(
+            self.extract, self.period, self.compare, indicators=list(indicators), by=list(by),
+            **self._kwargs()).frame)
 
-    def explorer(self):
+    def explorer(self, rendering: bool = False):
         """The interactive explorer (filters, indicator and breakdown pickers, tiles, chart, table,
-        downloads) on this report's extract, audience and language, for JupyterLab.
+        downloads) on this report's selection, audience and language, for JupyterLab.
 
-        A rendered report (``workbench render`` sets ``WORKBENCH_RENDERING``) has no live kernel
-        behind its widgets, so it shows a short note instead.
+        A rendered report has no live kernel behind its widgets: ``workbench render`` injects the
+        notebook parameter ``rendering = True``, which the notebook passes here, and a short note
+        is shown instead.
         """
-        import os
-
         from IPython.display import Markdown
 
-        if os.environ.get(RENDERING_ENV):
+        if rendering:
             return Markdown(EXPLORER_NOTE[self.lang])
         from workbench.dashboards import widgets
+        from workbench.selection import restrict
 
         aud = self.audience
-        return widgets.explorer(self.extract, audience=aud.name, threshold=self.values.get("threshold"),
-                                lang=self.lang)
+        return widgets.explorer(restrict(self.extract, self.selection), audience=aud.name,
+                                threshold=self.values.get("threshold"), lang=self.lang)
 
     def table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> pl.DataFrame:
         """The indicator table of the period, as ``workbench indicators`` gives it (a polars frame)."""
-        from workbench import indicators as engine
+        from workbench import disclosure
 
-        return engine.compute(self.extract, self.period, indicators=list(indicators) if indicators else None,
-                              by=list(by), **self._kwargs())
+        return disclosure.compute(self.extract, self.period, indicators=list(indicators) if indicators else None,
+                                  by=list(by), **self._kwargs()).frame
 
     def series(self, indicators: Sequence[str], n: int | None = None) -> pl.DataFrame:
-        """Totals over the last ``n`` periods (``trend_periods``), cached."""
-        from workbench import indicators as engine
+        """Totals over the last ``n`` periods (``trend_periods``), remembered."""
+        from workbench import disclosure
         from workbench.periods import period_run
 
         n = n or self.values.get("trend_periods") or 8
-        key = ("series", tuple(indicators), n)
-        if key not in self._cache:
-            self._cache[key] = engine.series(self.extract, period_run(self.period, n), indicators=list(indicators),
-                                             **self._kwargs())
-        return self._cache[key]
+        return self._remember(("series", tuple(indicators), n), lambda: disclosure.series(
+            self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame)
 
     def _available(self, indicators: Sequence[str]) -> tuple[list[str], list[str]]:
         cat = load_catalogue()
@@ -545,13 +552,17 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     ``namespace`` is the notebook's ``globals()`` (the parameters cell's variables) or a
     plain mapping of parameters. Unknown or misspelled parameters, bad values, an
     unreadable extract or an unknown site or centre stop the notebook with a clear error.
+    The ``sites`` and ``centres`` parameters make the report's selection
+    (:func:`workbench.selection.restrict`: the same meaning as the dashboards' filters and
+    ``workbench indicators --site/--centre``).
     """
     from workbench import extract as extract_module
-    from workbench.selection import scope
     from workbench.reports.params import validate_namespace
+    from workbench.selection import restrict
 
     values = validate_namespace(kind, namespace)
     threading.Thread(target=_warm_up, daemon=True).start()
     ex = extract_module.load(values["extract"])
-    ex = scope.narrow(ex, sites=values.get("sites"), centres=values.get("centres"))
-    return Report(kind, values, ex)
+    selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
+    restrict(ex, selection)  # an unknown site or centre stops here, before any figure
+    return Report(kind, values, ex, selection)

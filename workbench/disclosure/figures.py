@@ -1,0 +1,178 @@
+"""The figures an audience may see: a selection, evaluated, then suppressed.
+
+Every figure a report, a dashboard or ``workbench indicators`` shows comes from
+:func:`compute`, :func:`series` or :func:`change`: the extract is restricted to the
+selection (:func:`workbench.selection.restrict`, one meaning everywhere), the indicators
+are evaluated (:func:`workbench.indicators.evaluate`) and small cells are suppressed for
+the audience (:func:`workbench.disclosure.suppress`). Same question, same number.
+
+>>> from workbench import disclosure, extract                                      # doctest: +SKIP
+>>> from workbench.selection import Selection                                      # doctest: +SKIP
+>>> t = disclosure.compute(extract.load("demo"), "2025", ["new_persons"],          # doctest: +SKIP
+...                        audience="partner", selection=Selection(sites=("sfax",)))
+>>> t.frame, t.audience, t.k                                                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from workbench.disclosure.suppression import Audience, resolve_audience, suppress
+from workbench.exceptions import ParameterError
+from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.engine import HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, sort_rows
+from workbench.periods import Period, parse_period
+from workbench.selection import Selection, restrict
+
+Breakdowns = Iterable[str | Sequence[str]] | str | None
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return types.MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class IndicatorTable:
+    """An indicator table as computed for an audience: the frame and what vouches for it.
+
+    ``frame`` holds ``indicator, period, <dimensions>, value, numerator, denominator, flag``
+    (:func:`change` adds the comparison columns); ``audience`` and ``k`` (the threshold its
+    cells were suppressed with, ``None`` when nothing is suppressed); ``unavailable`` the
+    indicators whose tables the extract lacks (id → why, no rows); ``params`` the catalogue
+    parameters in force; ``selection`` the part of the extract it is about. A table never
+    changes: the builder methods return new tables with the same audience and k.
+    """
+
+    frame: pl.DataFrame
+    audience: str
+    k: int | None
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    selection: Selection = field(default_factory=Selection)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unavailable", _frozen(self.unavailable))  # construction only
+        object.__setattr__(self, "params", _frozen(self.params))
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    @property
+    def columns(self) -> list[str]:
+        return self.frame.columns
+
+    def with_frame(self, frame: pl.DataFrame) -> IndicatorTable:
+        """A new table holding ``frame`` (derived from this one), with the same audience and k."""
+        return dataclasses.replace(self, frame=frame)
+
+    def filter(self, *predicates: pl.Expr, **constraints: Any) -> IndicatorTable:
+        """The rows that match, as a new table."""
+        return self.with_frame(self.frame.filter(*predicates, **constraints))
+
+
+def _table(frame: pl.DataFrame, aud: Audience, ev: Evaluation, selection: Selection) -> IndicatorTable:
+    return IndicatorTable(frame.drop([c for c in HELPER_COLUMNS if c in frame.columns]), aud.name, aud.k,
+                          ev.unavailable, ev.params, selection)
+
+
+def _evaluate(extract, periods: list[Period], indicators, by, params, selection: Selection) -> Evaluation:
+    """Evaluate on the selection; with an age-group filter, each period's ages are taken in its own year."""
+    if not selection.age_group:
+        return evaluate(restrict(extract, selection), periods, indicators, by, params)
+    years = sorted({p.end.year for p in periods})
+    parts = [evaluate(restrict(extract, selection, year), [p for p in periods if p.end.year == year],
+                      indicators, by, params) for year in years]
+    if len(parts) == 1:
+        return parts[0]
+    frame = sort_rows(pl.concat([ev.frame for ev in parts]), parts[0].dimensions)
+    return dataclasses.replace(parts[0], frame=frame)
+
+
+def compute(extract, period: str | Period, indicators: Iterable[str] | str | None = None, by: Breakdowns = None,
+            audience: str | Audience = "internal", threshold: int | None = None,
+            params: dict[str, Any] | None = None, selection: Selection | None = None) -> IndicatorTable:
+    """Indicators for one period, as ``audience`` may see them.
+
+    Parameters
+    ----------
+    extract
+        A loaded :class:`workbench.extract.Extract`.
+    period
+        A period (``"2024-Q3"``…) or :class:`~workbench.periods.Period`.
+    indicators
+        Indicator ids; ``None`` for the whole catalogue.
+    by
+        Breakdowns: each a dimension (``"sex"``) or a cross-breakdown (``"sex,age_group"``
+        or a tuple). Each applies to the indicators that allow it.
+    audience, threshold
+        ``internal`` (no suppression), ``partner`` (k = 5) or ``public`` (k = 10);
+        ``threshold`` sets k.
+    params
+        Catalogue parameters (``assessment_deadlines``, ``care_plan_deadline``,
+        ``review_overdue_days``, ``trafficking_referral_days``).
+    selection
+        Sites, centres and person attributes the figures are about (:func:`workbench.selection.restrict`);
+        ``None``: the whole extract.
+    """
+    p = parse_period(period)
+    aud = resolve_audience(audience, threshold)
+    selection = selection or Selection()
+    ev = _evaluate(extract, [p], indicators, by, params, selection)
+    frame = suppress(ev.frame, list(ev.dimensions), aud, load_catalogue())
+    return _table(frame, aud, ev, selection)
+
+
+def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
+           by: Breakdowns = None, audience: str | Audience = "internal", threshold: int | None = None,
+           params: dict[str, Any] | None = None, selection: Selection | None = None) -> IndicatorTable:
+    """The same indicators over several periods (e.g. ``period_run("2025-Q4", 8)``), in one call.
+
+    Rows are ordered by period (oldest first), then as in :func:`compute`; each period's
+    cells are suppressed on their own, so each period's rows equal :func:`compute`'s.
+    """
+    ps = sorted({parse_period(p) for p in periods})
+    if not ps:
+        raise ParameterError("series() needs at least one period.")
+    aud = resolve_audience(audience, threshold)
+    selection = selection or Selection()
+    ev = _evaluate(extract, ps, indicators, by, params, selection)
+    frame = suppress(ev.frame, list(ev.dimensions), aud, load_catalogue(), extra_keys=("period",))
+    return _table(frame, aud, ev, selection)
+
+
+def change(extract, period: str | Period, compare_to: str | Period | None = None, **kwargs) -> IndicatorTable:
+    """Figures of a period beside those of the comparison period (default: the previous one).
+
+    The frame adds ``previous_period``, ``previous_value``, ``previous_flag``, ``change``
+    (difference) and ``change_pct`` (relative change of a count, in %), empty where either
+    side has no value or is suppressed. Keyword arguments are those of :func:`series`.
+    """
+    p = parse_period(period)
+    q = parse_period(compare_to) if compare_to else p.previous()
+    both = series(extract, [q, p], **kwargs)
+    frame = both.frame
+    dims = [c for c in frame.columns if c not in ("indicator", "period", *TABLE_COLUMNS)]
+    current = frame.filter(pl.col("period") == p.code)
+    previous = frame.filter(pl.col("period") == q.code).select(
+        "indicator", *dims, pl.col("value").alias("previous_value"), pl.col("flag").alias("previous_flag"))
+    units = {i.id: i.unit for i in load_catalogue()}
+    out = current.join(previous, on=["indicator", *dims], how="left", nulls_equal=True,
+                       maintain_order="left")
+    diff = pl.col("value") - pl.col("previous_value")
+    is_count = pl.col("indicator").replace_strict(units, default="count") == "count"
+    return both.with_frame(out.with_columns(
+        pl.lit(q.code).alias("previous_period"),
+        diff.round(2).alias("change"),
+        pl.when(is_count & (pl.col("previous_value") > 0))
+        .then((diff / pl.col("previous_value") * 100).round(1)).alias("change_pct"),
+    ))
+
+
+__all__ = ["IndicatorTable", "change", "compute", "series"]
