@@ -55,16 +55,11 @@ FILTER_KEYS = {"site": "sites", "centre": "centres", "sex": "sex", "age_group": 
 FOREIGN_KEYS = ("token", "template", "theme")
 
 
-# --------------------------------------------------------------------------- pages and words
+# --------------------------------------------------------------------------- pages
 
 @cache
 def _data() -> dict:
     return yaml.safe_load(resources.files("workbench").joinpath("dashboards", "dashboards.yaml").read_text(encoding="utf-8"))
-
-
-def text(key: str, lang: str = "fr", **kwargs) -> str:
-    """A word of the dashboards' controls in ``lang``."""
-    return _data()["text"][key][lang].format(**kwargs)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@
 - PDF: the HTML printed by the system Chromium (``/usr/bin/chromium``, from Debian),
   headless, with name resolution disabled; its creation dates are set to the
   extraction date so the same inputs give the same bytes.
-- Excel: the indicator rows the report shows, one sheet per family
-  (:func:`workbench.present.exports.to_xlsx`, which refuses any unsuppressed small cell).
+- Excel: the indicator rows the report shows, one sheet per family, each withheld cell's
+  mark as text and a legend sheet (:func:`workbench.present.exports.to_xlsx`, which refuses
+  any unsuppressed small cell and writes no formula).
 - Manifest: parameters, hashes of the input tables, versions, hashes of the outputs.
 """
 
@@ -133,7 +134,7 @@ def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None) -> Path:
         sheets = {"indicators": pl.DataFrame(schema={"indicator": pl.String, "period": pl.String,
                                                       "value": pl.Float64, "numerator": pl.Int64,
                                                       "denominator": pl.Int64, "flag": pl.String})}
-    path.write_bytes(exports.to_xlsx(sheets, k=k))
+    path.write_bytes(exports.to_xlsx(sheets, k=k, lang=lang))
     return path
 
 
