@@ -40,6 +40,7 @@ from workbench.selection import filters
 
 from workbench import indicators
 from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.engine import unavailable_indicators
 from workbench.disclosure.suppression import Audience, resolve_audience
 from workbench.exceptions import ParameterError, PeriodError
 from workbench.periods import Period, closed_periods, parse_period, period_containing, period_run
@@ -177,7 +178,7 @@ class Session:
         self.lang = lang
         self.choices = filters.choices(extract)
         self.first_day, self.last_day = _span(extract)
-        self.unavailable = indicators.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
+        self.unavailable = unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
         self._extracts = _LRU(4)  # filtered extracts: up to a copy of the data each
         self._results = _LRU(256)
 

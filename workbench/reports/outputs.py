@@ -90,6 +90,7 @@ def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = N
     """Print an HTML file to PDF with headless Chromium; dates in the PDF become ``document_date``."""
     browser = chromium()
     with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile:
+        pdf_path = Path(pdf_path).absolute()  # Chromium runs in its own folder: no relative path
         cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
                html_path.resolve().as_uri()]
         try:
