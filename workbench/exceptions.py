@@ -14,6 +14,7 @@ through :func:`from_os_error`.
 from __future__ import annotations
 
 import errno
+import os
 
 
 class WorkbenchError(Exception):
@@ -117,6 +118,9 @@ def from_os_error(exc: OSError) -> FileSystemError:
     if where is not None and exc.filename2 is not None:
         where += f" → {exc.filename2}"
     reason = exc.strerror or str(exc) or type(exc).__name__
-    todo = _WHAT_TO_DO.get(exc.errno or -1, "check the file and the disk, then run again")
+    code = exc.errno
+    if code == errno.EEXIST and exc.filename is not None and os.path.isfile(exc.filename):
+        code = errno.ENOTDIR  # mkdir over a file: a file is where a folder is expected
+    todo = _WHAT_TO_DO.get(code or -1, "check the file and the disk, then run again")
     message = f"{where}: {reason}; {todo}." if where else f"{reason}; {todo}."
     return FileSystemError(message, file=where, errno_=exc.errno)
