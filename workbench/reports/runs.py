@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench import resources
-from workbench.exceptions import ReportError, WorkbenchError
+from workbench.exceptions import ReportError, WorkbenchError, from_os_error
 from workbench.publish import REPORT_MARKER, publishing
 from workbench.reports.params import ReportParams, load
 
@@ -254,6 +254,8 @@ def _render_one(params_file: str, overrides: Sequence[str], output_dir: str | No
         return Outcome(params_file, folder=str(run.folder))
     except WorkbenchError as exc:
         return Outcome(params_file, error=str(exc))
+    except OSError as exc:
+        return Outcome(params_file, error=str(from_os_error(exc)))
     except Exception as exc:  # pragma: no cover - reported, never a traceback for the user
         return Outcome(params_file, error=f"{type(exc).__name__}: {exc}")
 
