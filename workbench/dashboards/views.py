@@ -41,6 +41,7 @@ from workbench.selection import filters
 from workbench import indicators
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.engine import unavailable_indicators
+from workbench.present.texts import text
 from workbench.disclosure.suppression import Audience, resolve_audience
 from workbench.exceptions import ParameterError, PeriodError
 from workbench.periods import Period, closed_periods, parse_period, period_containing, period_run
@@ -339,7 +340,7 @@ class Notice:
 
     def html(self, lang: str) -> str:
         shown = html.escape(self.value[:40] + ("…" if len(self.value) > 40 else ""))
-        what = text("notice_unknown" if self.reason == "unknown" else "notice_ignored", lang)
+        what = text("dashboard.notice_unknown" if self.reason == "unknown" else "dashboard.notice_ignored", lang)
         return f"{what} : <code>{html.escape(self.key[:30])}={shown}</code>" if lang == "fr" else \
             f"{what}: <code>{html.escape(self.key[:30])}={shown}</code>"
 
@@ -429,4 +430,4 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
 
 
 __all__ = ["COMPARISONS", "KINDS", "Notice", "PAGES", "Page", "Session", "View", "breakdowns_of", "from_query",
-           "page", "text", "to_query"]
+           "page", "to_query"]
