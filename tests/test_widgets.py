@@ -30,6 +30,7 @@ from workbench import disclosure
 from workbench.present import exports
 
 from workbench import extract
+from workbench.periods import parse_period
 
 from workbench.selection import filters
 
@@ -200,7 +201,7 @@ def test_controls_are_checked(session):
     assert (view.indicator, view.breakdown) == ("assessment_on_time_rate", "risk_level")
     for bad in (replace(view, indicator="persons_received"), replace(view, breakdown="sex"),
                 replace(view, compare="x"), replace(view, selection=filters.Selection(centres=("cra_guyane",))),
-                replace(view, period=indicators.parse_period("2019-Q1"))):
+                replace(view, period=parse_period("2019-Q1"))):
         with pytest.raises(ParameterError):
             session.check(bad, page)
 
@@ -343,7 +344,7 @@ def test_kernel_side_reads_the_extract_from_the_server(monkeypatch, demo_dir):
 def test_exports_check_the_threshold_of_what_is_downloaded(ex):
     table = indicators.compute(ex, PERIOD, ["persons_received"], by=["nationality"])  # internal: small cells
     with pytest.raises(Exception):
-        exports.to_csv(widgets.download_rows(table, views.View(period=indicators.parse_period(PERIOD),
+        exports.to_csv(widgets.download_rows(table, views.View(period=parse_period(PERIOD),
                                                                breakdown="nationality")), k=5)
 
 
