@@ -30,6 +30,7 @@ from workbench import disclosure
 from workbench.present import exports
 
 from workbench import extract
+from workbench.periods import parse_period
 
 from workbench import disclosure, selection as filters
 

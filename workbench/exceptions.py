@@ -1,16 +1,26 @@
 """The workbench's exceptions.
 
 Every error a user can meet derives from :class:`WorkbenchError`. Messages say
-what was wrong, where (file, row, column) and what to do; the command line maps
-them to exit codes and never shows a traceback.
+what was wrong, where (file, row, column) and what to do. The exit code of the
+command line lives on the class (``exit_code``): ``workbench.cli.common.handle_errors``
+reads nothing else, and never shows a traceback. An :class:`OSError` (disk full,
+permission denied, a file where a folder is expected) becomes a :class:`FileSystemError`
+through :func:`from_os_error`.
+
+>>> from_os_error(OSError(28, "No space left on device", "/out/x.csv")).exit_code
+2
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 
 class WorkbenchError(Exception):
     """Root of every error the workbench raises on purpose."""
 
+    #: 2: refused, bad input or bad parameter, nothing produced (see docs/cli.md).
     exit_code = 2
 
 
@@ -76,3 +86,45 @@ class ResourceError(WorkbenchError):
 
 class DistributionError(WorkbenchError):
     """A contact list, mail setting or publication folder cannot be used (nothing was sent or published)."""
+
+
+class OutputFolderError(WorkbenchError):
+    """An output folder cannot be written: it holds something the workbench did not make."""
+
+
+class FileSystemError(WorkbenchError):
+    """Reading or writing a file failed (disk full, permission denied, a file where a folder is expected…)."""
+
+    def __init__(self, message: str, *, file: str | None = None, errno_: int | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.errno = errno_
+
+
+_WHAT_TO_DO = {
+    errno.ENOSPC: "free some space, or choose another output folder, and run again",
+    errno.EDQUOT: "free some space (disk quota), or choose another output folder, and run again",
+    errno.EACCES: "check the owner and permissions, or choose another folder",
+    errno.EPERM: "check the owner and permissions, or choose another folder",
+    errno.EROFS: "the file system is read-only: choose another output folder",
+    errno.ENOTDIR: "a file is where a folder is expected: remove or rename it, or choose another folder",
+    errno.EISDIR: "a folder is where a file is expected: give a file name",
+    errno.EEXIST: "something is already there: choose another name",
+    errno.ENOENT: "check the path",
+}
+
+
+def from_os_error(exc: OSError) -> FileSystemError:
+    """One line naming the file, what happened and what to do, for any :class:`OSError`."""
+    if isinstance(exc, FileSystemError):
+        return exc
+    where = None if exc.filename is None else str(exc.filename)
+    if where is not None and exc.filename2 is not None:
+        where += f" → {exc.filename2}"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    code = exc.errno
+    if code == errno.EEXIST and exc.filename is not None and os.path.isfile(exc.filename):
+        code = errno.ENOTDIR  # mkdir over a file: a file is where a folder is expected
+    todo = _WHAT_TO_DO.get(code or -1, "check the file and the disk, then run again")
+    message = f"{where}: {reason}; {todo}." if where else f"{reason}; {todo}."
+    return FileSystemError(message, file=where, errno_=exc.errno)

@@ -10,7 +10,7 @@ import functools
 import sys
 from pathlib import Path
 
-from workbench.exceptions import WorkbenchError
+from workbench.exceptions import WorkbenchError, from_os_error
 
 
 def _console(stderr: bool = True):
@@ -23,17 +23,23 @@ def _console(stderr: bool = True):
 
 
 def handle_errors(func):
-    """Turn a :class:`WorkbenchError` into a message and its exit code."""
+    """Turn an error into one line on standard error and the exit code its class declares.
+
+    A :class:`WorkbenchError` carries its ``exit_code``; an :class:`OSError` (disk full,
+    permission denied, a file where a folder is expected) becomes a
+    :class:`~workbench.exceptions.FileSystemError` naming the file. No traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except WorkbenchError as exc:
+        except (WorkbenchError, OSError) as exc:
             from rich.markup import escape
 
-            _console().print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
-            sys.exit(exc.exit_code)
+            error = exc if isinstance(exc, WorkbenchError) else from_os_error(exc)
+            _console().print(f"[bold red]error:[/] {escape(str(error))}", markup=True, highlight=False)
+            sys.exit(error.exit_code)
         except KeyboardInterrupt:  # pragma: no cover
             _console().print("interrupted")
             sys.exit(130)

@@ -155,7 +155,9 @@ def mapping_check_command(raw, mapping_file, quarantine_file, as_json) -> None:
     report = {"sources": [s.to_dict() for s in mapped.sources.values()],
               "tables": {t: f.height for t, f in mapped.tables.items()}, "warnings": mapped.warnings}
     if quarantine_file:
-        mapped.quarantine.write_csv(quarantine_file)
+        from workbench.publish import write_csv
+
+        write_csv(mapped.quarantine, quarantine_file)
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     else:

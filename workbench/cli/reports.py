@@ -208,7 +208,7 @@ def diff_command(run_a: str, run_b: str, limit: int | None, as_json: bool) -> No
     """Indicator-level differences between two runs (run folders or executed notebooks).
 
     Lists parameters and input files that differ, then every figure changed, added or
-    removed, as old → new ("< k" for a suppressed cell). Exit code 0 when the figures
+    removed, as old → new ("< k", "[c]", "[p]", "–" for withheld cells). Exit code 0 when the figures
     are the same, 1 when they differ.
     """
     import json

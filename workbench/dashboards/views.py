@@ -41,6 +41,8 @@ import yaml
 from workbench import disclosure, selection as filters
 from workbench.indicators.engine import Context, unavailable_indicators
 from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.engine import unavailable_indicators
+from workbench.present.texts import text
 from workbench.disclosure.suppression import Audience, resolve_audience
 from workbench.exceptions import ParameterError, PeriodError
 from workbench.periods import Period, closed_periods, parse_period, period_containing, period_run
@@ -56,16 +58,11 @@ FILTER_KEYS = {"site": "sites", "centre": "centres", "sex": "sex", "age_group": 
 FOREIGN_KEYS = ("token", "template", "theme")
 
 
-# --------------------------------------------------------------------------- pages and words
+# --------------------------------------------------------------------------- pages
 
 @cache
 def _data() -> dict:
     return yaml.safe_load(resources.files("workbench").joinpath("dashboards", "dashboards.yaml").read_text(encoding="utf-8"))
-
-
-def text(key: str, lang: str = "fr", **kwargs) -> str:
-    """A word of the dashboards' controls in ``lang``."""
-    return _data()["text"][key][lang].format(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -342,7 +339,7 @@ class Notice:
 
     def html(self, lang: str) -> str:
         shown = html.escape(self.value[:40] + ("…" if len(self.value) > 40 else ""))
-        what = text("notice_unknown" if self.reason == "unknown" else "notice_ignored", lang)
+        what = text("dashboard.notice_unknown" if self.reason == "unknown" else "dashboard.notice_ignored", lang)
         return f"{what} : <code>{html.escape(self.key[:30])}={shown}</code>" if lang == "fr" else \
             f"{what}: <code>{html.escape(self.key[:30])}={shown}</code>"
 
@@ -432,4 +429,4 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
 
 
 __all__ = ["COMPARISONS", "KINDS", "Notice", "PAGES", "Page", "Session", "View", "breakdowns_of", "from_query",
-           "page", "text", "to_query"]
+           "page", "to_query"]

@@ -12,6 +12,8 @@ and the widgets show them:
 - :class:`KeyFigureTiles`: key figures with their change against the comparison period;
 - :class:`ChartArea`: the indicator's trend and its breakdown, as SVG rendered by
   :func:`workbench.present.charts.to_svg` (no JavaScript, no network);
+- every figure, mark ("< k", "[c]", "[p]", "–") and change is written by
+  :mod:`workbench.present.cells`, as in reports;
 - :class:`TableView` and :class:`Downloads`: the table shown, and the same table as CSV
   and Excel (:mod:`workbench.present.exports`, checked against the threshold).
 
@@ -44,7 +46,8 @@ from workbench.present import exports
 
 from workbench import selection as filters
 
-from workbench.present import labels
+from workbench.present import cells, labels
+from workbench.present.texts import text
 
 from workbench.present import tables
 
@@ -131,7 +134,7 @@ class FilterPanel(w.VBox):
     def __init__(self, session: views.Session, page: views.Page, view: views.View) -> None:
         self.session, self.page = session, page
         lang = view.lang
-        t = lambda key: views.text(key, lang)  # noqa: E731
+        t = lambda key: text(f"dashboard.{key}", lang)  # noqa: E731
         style = {"description_width": "initial"}
         self.kind = w.Dropdown(options=[(t(f"kind_{k}"), k) for k in views.KINDS], value=view.period.kind,
                                description=t("period_kind"), style=style, layout=w.Layout(width="220px"))
@@ -220,7 +223,7 @@ class FilterPanel(w.VBox):
         elif kind == "range":
             start, end = self.start.value, self.end.value
             if start is None or end is None:
-                raise WorkbenchError(views.text("range_incomplete", self.lang))
+                raise WorkbenchError(text("dashboard.range_incomplete", self.lang))
             period = parse_period(f"{start}..{end}")
         else:
             period = parse_period(self.period.value)
@@ -240,7 +243,7 @@ class IndicatorPicker(w.VBox):
         self.dropdown = w.Dropdown(
             options=[(f"{families[cat[i].family][lang]} · {cat[i].label[lang]}", i)
                      for i in session.indicator_choices(page)],
-            description=views.text("indicator", lang), style={"description_width": "initial"},
+            description=text("dashboard.indicator", lang), style={"description_width": "initial"},
             layout=w.Layout(width="520px"))
         self.dropdown.add_class("wb-indicator")
         self.definition = _html(cls="wb-definition")
@@ -258,7 +261,7 @@ class BreakdownPicker(w.Dropdown):
     """A drop-down of the breakdowns the chosen indicator allows."""
 
     def __init__(self, view: views.View) -> None:
-        super().__init__(description=views.text("breakdown", view.lang), style={"description_width": "initial"},
+        super().__init__(description=text("dashboard.breakdown", view.lang), style={"description_width": "initial"},
                          layout=w.Layout(width="320px"))
         self.add_class("wb-breakdown")
         self.show(view)
@@ -273,35 +276,18 @@ class BreakdownPicker(w.Dropdown):
 # --------------------------------------------------------------------------- outputs
 
 def _figure(row: dict | None, unit: str, lang: str, k: int | None) -> str:
-    if row is None:
-        return labels.ui("not_available", lang)
-    if row["flag"] == "suppressed":
-        return f"&lt; {k}" if k else ""
-    if row["value"] is None:
-        return labels.ui("no_data", lang)
-    return html.escape(labels.format_value(row["value"], unit, lang))
+    return html.escape(cells.row_cell(row, unit, lang, k))
 
 
 def _change(row: dict, unit: str, lang: str, comparison) -> str:
     if comparison is None or "previous_value" not in row:
         return ""
-    vs = views.text("vs", lang, period=comparison.label(lang))
+    vs = text("dashboard.vs", lang, period=comparison.label(lang))
     if row.get("change") is None:
-        return f"{views.text('no_change', lang)} ({vs})"
+        return f"{text('dashboard.no_change', lang)} ({vs})"
     diff = row["change"]
     arrow = "▲" if diff > 0 else "▼" if diff < 0 else "="
-    shown = labels.format_value(abs(diff), "ratio" if unit == "ratio" else "count" if unit == "count" else "mean",
-                                lang)
-    sign = "+" if diff > 0 else "−" if diff < 0 else ""
-    text_ = f"{arrow} {sign}{shown}"
-    if unit == "rate":
-        text_ += " pt"
-    elif unit in ("median", "mean"):
-        text_ += " j" if lang == "fr" else " d"
-    if row.get("change_pct") is not None:
-        pct = labels.format_value(abs(row["change_pct"]), "mean", lang)
-        text_ += f" ({sign}{pct} %)"
-    return html.escape(f"{text_} {vs}")
+    return html.escape(f"{arrow} {cells.change(diff, row.get('change_pct'), unit, lang)} {vs}")
 
 
 class KeyFigureTiles(w.HTML):
@@ -320,7 +306,7 @@ class KeyFigureTiles(w.HTML):
             row = totals.get(ind_id)
             value = _figure(row, ind.unit, lang, k)
             raw = "" if row is None or row["value"] is None else f" data-value='{row['value']}'"
-            change = _change(row, ind.unit, lang, view.comparison) if row else views.text("not_available", lang)
+            change = _change(row, ind.unit, lang, view.comparison) if row else text("dashboard.not_available", lang)
             cls = "wb-tile" + ("" if row else " wb-tile-na")
             tiles.append(
                 f"<div class='{cls}' data-indicator='{ind_id}'{raw} title='{html.escape(ind.definition[lang])}'>"
@@ -381,7 +367,7 @@ class ChartArea(w.HBox):
 
     @staticmethod
     def _html(spec: dict, lang: str, key: str) -> str:
-        return f"<div class='wb-svg' data-chart='{key}'>{charts.spec_to_svg(spec, lang)}</div>"
+        return f"<div class='wb-svg' data-chart='{key}'>{charts.to_svg(spec, lang)}</div>"
 
     def show_breakdown(self, table: pl.DataFrame, view: views.View, meta, k: int | None) -> None:
         ind, dim, lang = view.indicator, view.breakdown, view.lang
@@ -394,7 +380,7 @@ class ChartArea(w.HBox):
         """``series``: the :class:`~workbench.disclosure.IndicatorTable` of the trend periods."""
         ind, lang, k = view.indicator, view.lang, series.k
         rows = charts.trend_data(series.frame, ind, lang, k=k)
-        title = f"{load_catalogue()[ind].label[lang]} — {views.text('trend', lang).lower()}"
+        title = f"{load_catalogue()[ind].label[lang]} — {text('dashboard.trend', lang).lower()}"
         spec = self._spec(("trend", ind, lang, rows.height), rows,
                           lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title))
         self.trend.value = self._html(spec, lang, f"{ind}/trend")
@@ -429,16 +415,16 @@ class Downloads(w.HTML):
         rows = download_rows(table, view)
         name = _safe_name("workbench", view.indicator, view.period.code, view.breakdown)
         csv = exports.to_csv(rows, k).encode("utf-8")
-        xlsx = exports.to_xlsx({"indicators": rows}, k)
         lang = view.lang
+        xlsx = exports.to_xlsx({"indicators": rows}, k, lang=lang)
         self.value = (
             "<div class='wb-downloads'>"
             f"<a class='wb-download-csv' download='{name}.csv' "
             f"href='data:text/csv;charset=utf-8;base64,{base64.b64encode(csv).decode()}'>"
-            f"{views.text('download_csv', lang)}</a>"
+            f"{text('dashboard.download_csv', lang)}</a>"
             f"<a class='wb-download-xlsx' download='{name}.xlsx' "
             "href='data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"
-            f"{base64.b64encode(xlsx).decode()}'>{views.text('download_xlsx', lang)}</a></div>")
+            f"{base64.b64encode(xlsx).decode()}'>{text('dashboard.download_xlsx', lang)}</a></div>")
 
 
 # --------------------------------------------------------------------------- the dashboard
@@ -491,7 +477,7 @@ class Dashboard(w.VBox):
         self.downloads.add_class("wb-downloads-box")
         self.link_box = _html(cls="wb-link")
         self._shown: dict[str, object] = {}  # what each part shows now (its inputs)
-        section = lambda key, **kw: _html(f"<div class='wb-section'>{views.text(key, lang, **kw)}</div>")  # noqa
+        section = lambda key, **kw: _html(f"<div class='wb-section'>{text(f'dashboard.{key}', lang, **kw)}</div>")  # noqa
         dim = labels.dimension_label(page.summary_dimension, lang).lower()
         self.children = [
             _html(STYLE), self.header, self.notices, self.filters, self.scope, self.status, self.tiles,
@@ -547,7 +533,7 @@ class Dashboard(w.VBox):
         detail = f" — {html.escape(str(exc))}" if isinstance(exc, WorkbenchError) else ""
         if not isinstance(exc, WorkbenchError):
             log.exception("dashboard update failed")
-        self.status.value = f"<div class='wb-error'>{views.text(key, lang)}{detail}</div>"
+        self.status.value = f"<div class='wb-error'>{text(f'dashboard.{key}', lang)}{detail}</div>"
 
     def _change(self, make_view) -> None:
         if self._quiet:
@@ -593,9 +579,9 @@ class Dashboard(w.VBox):
         aud = self.session.audience
         key = ("audience_public" if aud.name == "public" else "audience_partner") if aud.suppresses \
             else "audience_internal"
-        badge = views.text(key, lang, k=aud.k)
+        badge = text(f"dashboard.{key}", lang, k=aud.k)
         cls = "wb-badge wb-suppressed" if aud.suppresses else "wb-badge"
-        until = views.text("data_until", lang, date=labels.format_date(self.session.last_day, lang))
+        until = text("dashboard.data_until", lang, date=labels.format_date(self.session.last_day, lang))
         return (f"<h1>{html.escape(self.page.title[lang])}</h1>"
                 f"<div class='wb-sub'>{org}{' · ' if org else ''}{until}</div>"
                 f"<span class='{cls}' data-audience='{aud.name}'>{html.escape(badge)}</span>")
@@ -606,10 +592,10 @@ class Dashboard(w.VBox):
         for name, codes in view.selection.active().items():
             dim = {"sites": "site", "centres": "centre"}.get(name, name)
             shown = ", ".join(labels.code_label(dim, c, lang, ex.meta) for c in codes)
-            parts.append(f"{views.text(name, lang)} : {shown}" if lang == "fr" else f"{views.text(name, lang)}: {shown}")
-        what = "; ".join(parts) if parts else views.text("filters_none", lang)
+            parts.append(f"{text(f'dashboard.{name}', lang)} : {shown}" if lang == "fr" else f"{text(f'dashboard.{name}', lang)}: {shown}")
+        what = "; ".join(parts) if parts else text("dashboard.filters_none", lang)
         comparison = view.comparison
-        vs = f" — {views.text('vs', lang, period=comparison.label(lang))}" if comparison else ""
+        vs = f" — {text('dashboard.vs', lang, period=comparison.label(lang))}" if comparison else ""
         return f"<div class='wb-scope' data-period='{view.period.code}'><b>{html.escape(view.period.label(lang))}</b>{html.escape(vs)} · " \
                f"{html.escape(what)}</div>"
 
@@ -638,7 +624,7 @@ class Dashboard(w.VBox):
             if self.link:
                 self._part("link", view, lambda: setattr(self.link_box, "value", (
                     f"<a class='wb-view-link' href='?{html.escape(views.to_query(view))}'>"
-                    f"{views.text('link', view.lang)}</a>")))
+                    f"{text('dashboard.link', view.lang)}</a>")))
         except Exception as exc:
             self._shown.clear()  # show everything again next time
             self._error(exc)

@@ -6,7 +6,7 @@ audience (:mod:`.figures`); :func:`suppress` and :func:`check` are the suppressi
 """
 
 from workbench.disclosure.suppression import AUDIENCES, Audience, check, resolve_audience, suppress
-from workbench.disclosure.figures import IndicatorTable, change, compute, series
+from workbench.disclosure.figures import IndicatorTable, change, compute, frame_and_k, series
 
-__all__ = ["AUDIENCES", "Audience", "IndicatorTable", "change", "check", "compute", "resolve_audience", "series",
+__all__ = ["AUDIENCES", "Audience", "IndicatorTable", "change", "check", "compute", "frame_and_k", "resolve_audience", "series",
            "suppress"]

@@ -77,6 +77,17 @@ class IndicatorTable:
         return self.with_frame(self.frame.filter(*predicates, **constraints))
 
 
+def frame_and_k(table: IndicatorTable | pl.DataFrame, k: int | None = None) -> tuple[pl.DataFrame, int | None]:
+    """The frame of an indicator table and the k it was protected with (a ``k`` given wins).
+
+    A plain frame vouches for nothing: its k is the one given (outputs then check it with
+    :func:`~workbench.disclosure.check`).
+    """
+    if isinstance(table, IndicatorTable):
+        return table.frame, table.k if k is None else k
+    return table, k
+
+
 def _table(frame: pl.DataFrame, aud: Audience, ev: Evaluation, selection: Selection) -> IndicatorTable:
     return IndicatorTable(frame.drop([c for c in HELPER_COLUMNS if c in frame.columns]), aud.name, aud.k,
                           ev.unavailable, ev.params, selection)

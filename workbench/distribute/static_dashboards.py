@@ -29,9 +29,9 @@ PERIOD_KINDS = ("year", "half", "quarter")
 
 def figures(extract, period: str, indicators: Sequence[str] | None, by: Sequence[str], audience: str):
     """The audience-aware indicator table: the one place this package computes figures."""
-    from workbench.indicators.engine import compute
+    from workbench.disclosure import compute
 
-    return compute(extract, period, indicators, by=list(by), audience=audience)
+    return compute(extract, period, indicators, by=list(by), audience=audience).frame
 
 
 def _activity_span(extract) -> tuple[dt.date, dt.date]:

@@ -127,10 +127,15 @@ class Extract:
         }
 
     def write_quarantine(self, path: str | Path) -> Path:
-        """Write the quarantine as the contract's CSV (``table,file,row,column,value,rule,reason``)."""
+        """Write the quarantine as the contract's CSV (``table,file,row,column,value,rule,reason``).
+
+        Text cells that a spreadsheet would run as a formula are neutralised (:mod:`workbench.publish`).
+        """
+        from workbench.publish import write_csv
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.quarantine.write_csv(path)
+        write_csv(self.quarantine, path)
         return path
 
     def to_json(self) -> str:

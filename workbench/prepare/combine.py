@@ -29,7 +29,6 @@ never links them.
 from __future__ import annotations
 
 import re
-import shutil
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ import yaml
 from workbench import extract as extract_mod
 from workbench.extract.files import METADATA_FILE
 from workbench.exceptions import WorkbenchError
-from workbench.prepare.pseudonymise import _write_yaml, check_output, publish, staging_folder, write_tables
+from workbench.prepare.pseudonymise import _write_yaml, check_output, moved, write_reports, write_tables
+from workbench.publish import publishing
 from workbench.contract.schema import SCHEMA_VERSION, TABLE_ORDER, TABLES
 from workbench.extract.rules import QUARANTINE_SCHEMA
 
@@ -259,8 +259,7 @@ def combine(inputs: Sequence[str | Path | tuple[str, str | Path]], output: str |
         m.extract.quarantine.with_columns(pl.format("{}/{}", pl.lit(m.code), pl.col("file")).alias("file"))
         for m in members] or [pl.DataFrame(schema=QUARANTINE_SCHEMA)]).select(list(QUARANTINE_SCHEMA))
     shared = _shared_keys(members)
-    staged = staging_folder(output)
-    try:
+    with publishing(output, METADATA_FILE) as staged:
         write_tables(tables, staged, format)
         _write_yaml(staged / METADATA_FILE, meta)
         try:
@@ -278,10 +277,8 @@ def combine(inputs: Sequence[str | Path | tuple[str, str | Path]], output: str |
             "shared_keys": shared,
             "warnings": warnings,
         }
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    ex = publish(staged, output, ex, "combine-report.json", report, quarantine, folder=REPORT_FOLDER)
+        write_reports(staged, "combine-report.json", report, quarantine, folder=REPORT_FOLDER)
+    ex = moved(ex, output)
     return CombineResult(output=output, extract=ex, report=report, quarantine=quarantine)
 
 

@@ -35,8 +35,6 @@ import json
 import os
 import re
 import secrets
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,12 +45,14 @@ import yaml
 from workbench import extract as extract_mod
 from workbench.extract.files import METADATA_FILE
 from workbench.exceptions import KeyFileError, ParameterError, WorkbenchError
+from workbench.publish import publishing
+from workbench.publish import write_csv as safe_csv
 from workbench.prepare.mapping import ID_PREFIXES, SRC_FILE, SRC_ROW, Mapped, Mapping, apply, load_mapping
 from workbench.contract.schema import SCHEMA_VERSION, TABLE_ORDER, TABLES
 from workbench.extract.rules import QUARANTINE_SCHEMA
 
 __all__ = ["KEY_BYTES", "PSEUDONYM_HEX", "init_key", "read_key", "fingerprint", "pseudonyms", "pseudonymise_tables",
-           "pseudonymise", "Result", "REPORT_FOLDER", "write_tables", "replace_folder"]
+           "pseudonymise", "Result", "REPORT_FOLDER", "write_tables", "write_reports", "moved"]
 
 KEY_BYTES = 32
 PSEUDONYM_HEX = 16
@@ -63,19 +63,16 @@ REPORT_QUARANTINE_SCHEMA = {**QUARANTINE_SCHEMA, "stage": pl.String, "source_fil
                             "source_row": pl.Int64}
 
 
-def publish(staged: Path, output: Path, ex: extract_mod.Extract, report_file: str, report: dict,
-            quarantine: pl.DataFrame, folder: str = REPORT_FOLDER) -> extract_mod.Extract:
-    """Write the run's report and quarantine beside the staged tables, move the folder into place,
-    and return the extract re-pointed at ``output``. On any failure the staged folder is removed
-    and ``output`` is left as it was."""
-    try:
-        (staged / folder).mkdir()
-        _write_json(staged / folder / report_file, report)
-        quarantine.write_csv(staged / folder / "quarantine.csv")
-        replace_folder(staged, output)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+def write_reports(staged: Path, report_file: str, report: dict, quarantine: pl.DataFrame,
+                  folder: str = REPORT_FOLDER) -> None:
+    """Write the run's report and quarantine (spreadsheet-safe CSV) into the staged extract folder."""
+    (staged / folder).mkdir()
+    _write_json(staged / folder / report_file, report)
+    safe_csv(quarantine, staged / folder / "quarantine.csv")
+
+
+def moved(ex: extract_mod.Extract, output: Path) -> extract_mod.Extract:
+    """The extract loaded from the staging folder, re-pointed at ``output`` once published."""
     return replace(ex, source=output, files={t: output / p.name for t, p in ex.files.items()})
 
 
@@ -245,16 +242,6 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def staging_folder(output: Path) -> Path:
-    """An empty folder beside ``output`` to write into before moving it in place."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    folder.chmod(0o777 & ~umask)
-    return folder
-
-
 def check_output(output: Path, overwrite: bool) -> None:
     """Refuse to write over a folder that holds something, unless asked to replace an extract."""
     if output.exists() and not output.is_dir():
@@ -266,17 +253,6 @@ def check_output(output: Path, overwrite: bool) -> None:
         if not (output / METADATA_FILE).exists():
             raise ParameterError(f"{output}: the folder does not hold an extract (no extract.yaml); --overwrite only "
                                  "replaces an extract. Choose another folder.")
-
-
-def replace_folder(staged: Path, output: Path) -> None:
-    """Move the staged folder to ``output``, replacing an existing extract only once the new one is complete."""
-    old = None
-    if output.exists():
-        old = output.with_name(f".{output.name}.old-{os.getpid()}")
-        output.rename(old)
-    staged.rename(output)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -347,8 +323,7 @@ def pseudonymise(raw: str | Path, mapping: str | Path | Mapping, key_file: str |
     meta["schema_version"] = SCHEMA_VERSION
     meta["key_fingerprint"] = fp
     meta["mapping"] = {"file": m.name, "sha256": m.sha256}
-    staged = staging_folder(output)
-    try:
+    with publishing(output, METADATA_FILE) as staged:
         write_tables({t: f.drop(SRC_FILE, SRC_ROW) for t, f in tables.items()}, staged, format)
         _write_yaml(staged / METADATA_FILE, meta)
         try:
@@ -358,10 +333,8 @@ def pseudonymise(raw: str | Path, mapping: str | Path | Mapping, key_file: str |
                             f"written: {exc}") from None
         quarantine = _quarantine(mapped, tables, ex, lookups)
         report = _report(mapped, ex, quarantine, raw=Path(raw), fp=fp, fmt=format, extracted_on=when)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
-    ex = publish(staged, output, ex, "mapping-report.json", report, quarantine)
+        write_reports(staged, "mapping-report.json", report, quarantine)
+    ex = moved(ex, output)
     return Result(output=output, extract=ex, report=report, quarantine=quarantine, fingerprint=fp)
 
 

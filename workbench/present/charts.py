@@ -2,7 +2,8 @@
 
 Charts are drawn from indicator tables only (never from records), after the table has
 been checked against its threshold, so a chart's embedded data holds nothing that the
-audience may not see. Suppressed cells have no bar or point; their label says "< k".
+audience may not see. Withheld cells have no bar or point; their label is their mark
+("< k", "[c]", "[p]", "–", from :mod:`workbench.present.cells`).
 
 For reports, :func:`to_svg` renders a chart to SVG with vl-convert (no network, no
 JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
@@ -10,11 +11,14 @@ JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
 
 from __future__ import annotations
 
+import copy
+
 import polars as pl
 
 from workbench import disclosure
 
-from workbench.present import labels
+from workbench.present import cells, labels
+from workbench.present.texts import text
 from workbench.indicators.catalogue import load_catalogue
 from workbench.present.tables import dimensions_of
 
@@ -33,7 +37,7 @@ def _config(chart):
 
 
 def _k(table: pl.DataFrame, k: int | None) -> int | None:
-    return k if k is not None else getattr(table, "threshold", None)
+    return disclosure.frame_and_k(table, k)[1]
 
 
 def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
@@ -53,14 +57,8 @@ def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: st
     shown = []
     for i, row in enumerate(rows.iter_rows(named=True)):
         value = row["value"]
-        if row["flag"] == "suppressed":
-            text = f"< {k}" if k else ""
-        elif value is None:
-            text = labels.ui("no_data", lang)
-        else:
-            text = labels.format_value(value, ind.unit, lang)
         shown.append({"order": i, "category": labels.code_label(dimension, row[dimension], lang, meta),
-                      "value": value, "text": text})
+                      "value": value, "text": cells.cell(value, row["flag"], ind.unit, lang, k)})
     return pl.DataFrame(shown, schema={"order": pl.Int32, "category": pl.String, "value": pl.Float64,
                                        "text": pl.String})
 
@@ -77,15 +75,15 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
     height = max(60, 22 * max(1, data.height))
     base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None, axis=alt.Axis(labelLimit=220)))
     bars = base.mark_bar(color=COLOR).encode(
-        x=alt.X("value:Q", title=labels.ui(f"unit_{ind.unit}", lang)),
+        x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang)),
         tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    text = base.mark_text(align="left", dx=3, fontSize=11).encode(
+    figures = base.mark_text(align="left", dx=3, fontSize=11).encode(
         x=alt.X("value:Q"), text="text:N")
     suppressed = base.transform_filter("datum.value === null").mark_text(
         align="left", dx=3, fontSize=11, color="#555").encode(x=alt.value(0), text="text:N")
-    chart = alt.layer(bars, text, suppressed).properties(
+    chart = alt.layer(bars, figures, suppressed).properties(
         width=width, height=height,
         title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang)}")
     return _config(chart)
@@ -104,9 +102,8 @@ def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | 
     out = []
     for i, row in enumerate(rows.iter_rows(named=True)):
         value = row["value"]
-        text = (f"< {k}" if row["flag"] == "suppressed" else
-                labels.ui("no_data", lang) if value is None else labels.format_value(value, ind.unit, lang))
-        out.append({"order": i, "period": parse_period(row["period"]).label(lang), "value": value, "text": text})
+        out.append({"order": i, "period": parse_period(row["period"]).label(lang), "value": value,
+                    "text": cells.cell(value, row["flag"], ind.unit, lang, k)})
     return pl.DataFrame(out, schema={"order": pl.Int32, "period": pl.String, "value": pl.Float64,
                                      "text": pl.String})
 
@@ -122,23 +119,37 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
                                           axis=alt.Axis(labelAngle=0)))
     line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True)),
-        tooltip=[alt.Tooltip("period:N", title=labels.ui("period", lang)),
+        tooltip=[alt.Tooltip("period:N", title=text("ui.period", lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    text = base.mark_text(dy=-10, fontSize=10, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
-    chart = alt.layer(line, text).properties(width=width, height=180, title=title or ind.label[lang])
+    figures = base.mark_text(dy=-10, fontSize=10, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
+    chart = alt.layer(line, figures).properties(width=width, height=180, title=title or ind.label[lang])
     return _config(chart)
 
 
 def to_svg(chart, lang: str = "fr") -> str:
-    """Render a chart to SVG with vl-convert: offline, deterministic, numbers in the language's format."""
+    """Render a chart (an altair chart, or its Vega-Lite spec as a dict) to SVG with vl-convert:
+    offline, deterministic, numbers in the language's format. The one path to SVG for reports
+    and dashboards.
+
+    Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
+    min, max or count; the charts sort by an ``order`` field, so the op is set here.
+    """
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_dict(), format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
-
-
-def spec_to_svg(spec: dict, lang: str = "fr") -> str:
-    """Render a Vega-Lite spec (a chart's ``to_dict()``) to SVG, as :func:`to_svg` does."""
-    import vl_convert as vlc
-
+    spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    spec = copy.deepcopy(spec)
+    _sort_by_min(spec)
     return vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+
+
+def _sort_by_min(node) -> None:
+    if isinstance(node, dict):
+        sort = node.get("sort")
+        if isinstance(sort, dict) and "field" in sort and "op" not in sort:
+            sort["op"] = "min"
+        for value in node.values():
+            _sort_by_min(value)
+    elif isinstance(node, list):
+        for value in node:
+            _sort_by_min(value)

@@ -1,9 +1,12 @@
 """French and English labels: codes, countries, indicators, numbers and dates.
 
+Code labels are read from ``texts.yaml`` (section ``codes``); numbers are formatted by
+:func:`workbench.present.cells.number`.
+
 >>> from workbench.present.labels import code_label, format_value
 >>> code_label("sex", "female", "fr"), code_label("nationality", "CIV", "fr")
 ('Femme', "Côte d'Ivoire")
->>> format_value(1234.5, "rate", "fr"), format_value(1234.5, "rate", "en")
+>>> format_value(1234.5, "mean", "fr"), format_value(1234.5, "mean", "en")
 ('1\\u202f234,5', '1,234.5')
 """
 
@@ -12,27 +15,18 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 from functools import cache
-from importlib import resources
-
-import yaml
 
 from workbench.indicators.catalogue import load_catalogue
-from workbench.exceptions import ParameterError
+from workbench.present.cells import LOCALES as _LOCALES
+from workbench.present.cells import number
+from workbench.present.texts import LANGUAGES, check_language, section, text
 
-LANGUAGES = ("fr", "en")
-_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
-
-
-def check_language(lang: str) -> str:
-    if lang not in LANGUAGES:
-        raise ParameterError(f"Unknown language '{lang}': use fr or en.")
-    return lang
+__all__ = ["LANGUAGES", "check_language", "country_name", "code_label", "indicator_label", "dimension_label",
+           "format_value", "format_count", "format_date"]
 
 
-@cache
 def _labels() -> dict:
-    text = resources.files("workbench").joinpath("present", "labels.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return section("codes")
 
 
 @cache
@@ -55,7 +49,7 @@ def _country_names(lang: str) -> dict[str, str]:
 
 def country_name(code: str | None, lang: str = "fr") -> str:
     if code is None or code == "unknown":
-        return _labels()["common"]["unknown"][lang]
+        return text("codes.common.unknown", lang)
     return _country_names(lang).get(code, code)
 
 
@@ -64,7 +58,7 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None) ->
     check_language(lang)
     labels = _labels()
     if code is None:
-        return labels["ui"]["total"][lang]
+        return text("ui.total", lang)
     if dimension == "nationality":
         return country_name(code, lang)
     if code in labels["common"] and (dimension not in labels or code not in labels[dimension]):
@@ -77,10 +71,6 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None) ->
     return entry[lang] if entry else code
 
 
-def ui(key: str, lang: str = "fr", **kwargs) -> str:
-    return _labels()["ui"][key][check_language(lang)].format(**kwargs)
-
-
 def indicator_label(indicator_id: str, lang: str = "fr") -> str:
     return load_catalogue()[indicator_id].label[check_language(lang)]
 
@@ -91,14 +81,8 @@ def dimension_label(dimension: str, lang: str = "fr") -> str:
 
 
 def format_value(value: float | None, unit: str, lang: str = "fr") -> str:
-    """A figure as text in the language's number format (counts whole, ratio two decimals)."""
-    from babel.numbers import format_decimal
-
-    if value is None:
-        return ""
-    pattern = {"count": "#,##0", "ratio": "#,##0.00"}.get(unit, "#,##0.0")
-    text = format_decimal(value, format=pattern, locale=_LOCALES[check_language(lang)])
-    return text + (" %" if unit == "rate" and lang == "fr" else "%" if unit == "rate" else "")
+    """A figure as text in the language's number format (see :func:`workbench.present.cells.number`)."""
+    return number(value, unit, lang)
 
 
 def format_count(value: int | None, lang: str = "fr") -> str:

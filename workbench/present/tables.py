@@ -1,7 +1,7 @@
 """Publication tables of indicator tables with great-tables.
 
-Values are formatted in the report's language (babel); suppressed cells read "< k"
-with a note; each indicator's definition from the catalogue is a footnote, so a
+Cells are written by :mod:`workbench.present.cells` in the report's language (babel):
+withheld cells read their mark ("< k", "[c]", "[p]", "–") with its legend as a note; each indicator's definition from the catalogue is a footnote, so a
 table always says what it counts. Tables get a stable id (a hash of their content),
 so the same figures give the same HTML.
 """
@@ -14,7 +14,8 @@ import polars as pl
 
 from workbench import disclosure
 
-from workbench.present import labels
+from workbench.present import cells, labels
+from workbench.present.texts import text
 from workbench.indicators.catalogue import load_catalogue
 
 _FIGURE_COLUMNS = ("indicator", "period", "value", "numerator", "denominator", "flag", "previous_period",
@@ -23,20 +24,6 @@ _FIGURE_COLUMNS = ("indicator", "period", "value", "numerator", "denominator", "
 
 def dimensions_of(table: pl.DataFrame) -> list[str]:
     return [c for c in table.columns if c not in _FIGURE_COLUMNS]
-
-
-def _cell(row: dict, unit: str, lang: str, k: int | None) -> str:
-    if row["flag"] == "suppressed":
-        return f"< {k}" if k else ""
-    if row["value"] is None:
-        return labels.ui("no_data", lang)
-    return labels.format_value(row["value"], unit, lang)
-
-
-def _fraction(row: dict, lang: str) -> str:
-    if row["flag"] == "suppressed" or row["numerator"] is None or row["denominator"] is None:
-        return ""
-    return f"{labels.format_count(row['numerator'], lang)} / {labels.format_count(row['denominator'], lang)}"
 
 
 def _gt(frame: pl.DataFrame, key: str):
@@ -60,30 +47,30 @@ def block(table: pl.DataFrame, indicator: str, dimension: str | None) -> pl.Data
 def breakdown_table(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
                     k: int | None = None, title: str | None = None):
     """One indicator: total then the categories of one breakdown."""
-    k = k if k is not None else getattr(table, "threshold", None)
+    table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
     ind = load_catalogue()[indicator]
     total = block(table, indicator, None)
     rows = block(table, indicator, dimension)
     out = []
     for row in total.iter_rows(named=True):
-        out.append({"category": labels.ui("total", lang), "value": _cell(row, ind.unit, lang, k),
-                    "fraction": _fraction(row, lang)})
+        out.append({"category": text("ui.total", lang), "value": cells.row_cell(row, ind.unit, lang, k),
+                    "fraction": cells.fraction(row, lang)})
     for row in rows.iter_rows(named=True):
         out.append({"category": labels.code_label(dimension, row[dimension], lang, meta),
-                    "value": _cell(row, ind.unit, lang, k), "fraction": _fraction(row, lang)})
+                    "value": cells.row_cell(row, ind.unit, lang, k), "fraction": cells.fraction(row, lang)})
     frame = pl.DataFrame(out, schema={"category": pl.String, "value": pl.String, "fraction": pl.String})
     if ind.unit not in ("rate", "ratio"):
         frame = frame.drop("fraction")
     gt = _gt(frame, f"{indicator}/{dimension}/{lang}")
     gt = gt.tab_header(title or ind.label[lang], subtitle=labels.dimension_label(dimension, lang))
-    cols = {"category": labels.dimension_label(dimension, lang), "value": labels.ui(f"unit_{ind.unit}", lang)}
+    cols = {"category": labels.dimension_label(dimension, lang), "value": text(f"ui.unit_{ind.unit}", lang)}
     if "fraction" in frame.columns:
         cols["fraction"] = "n / N"
     gt = gt.cols_label(**cols).cols_align("right", columns=[c for c in frame.columns if c != "category"])
     gt = gt.tab_style(_bold(), _body_row(0))
-    return _notes(gt, [ind], lang, k, suppressed=any(r["flag"] == "suppressed" for r in rows.iter_rows(named=True))
-                  or any(r["flag"] == "suppressed" for r in total.iter_rows(named=True)), multi=dimension in ind.multi)
+    flags = [*total["flag"].to_list(), *rows["flag"].to_list()]
+    return _notes(gt, [ind], lang, k, flags, multi=dimension in ind.multi)
 
 
 def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = "fr", k: int | None = None,
@@ -92,35 +79,26 @@ def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = 
 
     ``current`` is the output of :func:`workbench.indicators.change` (or a plain table).
     """
-    k = k if k is not None else getattr(current, "threshold", None)
+    current, k = disclosure.frame_and_k(current, k)
     disclosure.check(current, k)
     cat = load_catalogue()
     out = []
-    any_suppressed = False
+    flags: list[str | None] = []
     for indicator in indicators:
         total = block(current, indicator, None)
         if total.height == 0:
-            out.append({"indicator": cat[indicator].label[lang], "value": labels.ui("not_available", lang),
+            out.append({"indicator": cat[indicator].label[lang], "value": text("ui.not_available", lang),
                         "previous": "", "change": ""})
             continue
         row = total.row(0, named=True)
         unit = cat[indicator].unit
-        any_suppressed |= row["flag"] == "suppressed" or row.get("previous_flag") == "suppressed"
+        flags += [row["flag"], row.get("previous_flag")]
         previous = ""
         change = ""
         if "previous_value" in row:
-            prev_row = {"value": row["previous_value"], "flag": row.get("previous_flag")}
-            previous = _cell(prev_row, unit, lang, k)
-            if row.get("change") is not None:
-                sign = "+" if row["change"] > 0 else "−" if row["change"] < 0 else ""
-                change = sign + labels.format_value(abs(row["change"]), "ratio" if unit == "ratio" else
-                                                    ("count" if unit == "count" else "median"), lang)
-                if unit == "rate":
-                    change += " pt"
-                if row.get("change_pct") is not None:
-                    pct = labels.format_value(abs(row["change_pct"]), "median", lang)
-                    change += f" ({'+' if row['change_pct'] >= 0 else '−'}{pct} %)"
-        out.append({"indicator": cat[indicator].label[lang], "value": _cell(row, unit, lang, k),
+            previous = cells.cell(row["previous_value"], row.get("previous_flag"), unit, lang, k)
+            change = cells.change(row.get("change"), row.get("change_pct"), unit, lang)
+        out.append({"indicator": cat[indicator].label[lang], "value": cells.row_cell(row, unit, lang, k),
                     "previous": previous, "change": change})
     frame = pl.DataFrame(out, schema={"indicator": pl.String, "value": pl.String, "previous": pl.String,
                                       "change": pl.String})
@@ -129,12 +107,12 @@ def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = 
     gt = _gt(frame, f"key/{lang}/{','.join(indicators)}")
     if title:
         gt = gt.tab_header(title)
-    names = {"indicator": "", "value": labels.ui("value", lang)}
+    names = {"indicator": "", "value": text("ui.value", lang)}
     if "previous" in frame.columns:
-        names["previous"] = previous_label or labels.ui("previous", lang)
-        names["change"] = labels.ui("change", lang)
+        names["previous"] = previous_label or text("ui.previous", lang)
+        names["change"] = text("ui.change", lang)
     gt = gt.cols_label(**names).cols_align("right", columns=[c for c in frame.columns if c != "indicator"])
-    return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=any_suppressed, multi=False)
+    return _notes(gt, [cat[i] for i in indicators], lang, k, flags, multi=False)
 
 
 def _bold():
@@ -149,7 +127,7 @@ def _body_row(i: int):
     return loc.body(rows=[i])
 
 
-def _notes(gt, inds, lang: str, k: int | None, suppressed: bool, multi: bool):
+def _notes(gt, inds, lang: str, k: int | None, flags, multi: bool):
     for ind in inds:
         note = f"{ind.label[lang]} : {ind.definition[lang]}" if lang == "fr" else \
             f"{ind.label[lang]}: {ind.definition[lang]}"
@@ -157,9 +135,9 @@ def _notes(gt, inds, lang: str, k: int | None, suppressed: bool, multi: bool):
             note += " " + ind.notes[lang]
         gt = gt.tab_source_note(note)
     if multi:
-        gt = gt.tab_source_note(labels.ui("multi_note", lang))
-    if suppressed and k:
-        gt = gt.tab_source_note(labels.ui("suppressed_note", lang, k=k))
+        gt = gt.tab_source_note(text("ui.multi_note", lang))
+    for line in cells.legends(flags, lang, k):
+        gt = gt.tab_source_note(line)
     return gt
 
 
@@ -185,9 +163,9 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
     """Several indicators side by side: one row per category of ``dimension`` (total first).
 
     A category that an indicator's records never fall in reads 0 for a count and "—"
-    otherwise; suppressed cells read "< k" with a note.
+    otherwise; withheld cells read their mark with its legend as a note.
     """
-    k = k if k is not None else getattr(table, "threshold", None)
+    table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
     cat = load_catalogue()
     rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
@@ -196,21 +174,21 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
     codes = _category_order(dimension, list(dict.fromkeys(c for i in indicators for c in rows_by_ind[i])))
     columns = [f"c{n}" for n in range(len(indicators))]
     out = []
-    suppressed = False
+    flags: list[str | None] = []
     for code in [None, *codes]:
-        line = {"category": labels.ui("total", lang) if code is None else
+        line = {"category": text("ui.total", lang) if code is None else
                 labels.code_label(dimension, code, lang, meta)}
         for col, ind_id in zip(columns, indicators):
             unit = cat[ind_id].unit
             if code is None:
                 row = totals[ind_id].row(0, named=True) if totals[ind_id].height else None
-                text = _cell(row, unit, lang, k) if row else labels.ui("not_available", lang)
+                shown = cells.row_cell(row, unit, lang, k)
             else:
                 row = rows_by_ind[ind_id].get(code)
-                text = _cell(row, unit, lang, k) if row else (
-                    labels.format_value(0, "count", lang) if unit == "count" else labels.ui("no_data", lang))
-            suppressed |= bool(row and row["flag"] == "suppressed")
-            line[col] = text
+                shown = cells.row_cell(row, unit, lang, k) if row else cells.cell(
+                    0 if unit == "count" else None, None, unit, lang, k)
+            flags.append(row["flag"] if row else None if unit == "count" or code is None else "no_data")
+            line[col] = shown
         out.append(line)
     frame = pl.DataFrame(out, schema={"category": pl.String, **{c: pl.String for c in columns}})
     gt = _gt(frame, f"matrix/{dimension}/{lang}/{','.join(indicators)}")
@@ -222,7 +200,7 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
         names[col] = ind.label[lang]
     gt = gt.cols_label(**names).cols_align("right", columns=columns).tab_style(_bold(), _body_row(0))
     multi = any(dimension in cat[i].multi for i in indicators)
-    return _notes(gt, [cat[i] for i in indicators], lang, k, suppressed=suppressed, multi=multi)
+    return _notes(gt, [cat[i] for i in indicators], lang, k, flags, multi=multi)
 
 
 def text_table(frame: pl.DataFrame, column_labels: dict[str, str], title: str | None = None,

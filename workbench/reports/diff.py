@@ -3,7 +3,8 @@
 ``workbench diff RUN_A RUN_B`` compares the figures two runs show — read back from
 their executed notebooks — cell by cell: every figure is keyed by indicator, period
 and breakdown category, and each changed, added or removed figure is listed with its
-old and new value ("< k" for a suppressed cell). The runs' parameters and input
+old and new value as the reports show it ("< k", "[c]", "[p]", "–" for withheld cells,
+:mod:`workbench.present.cells`). The runs' parameters and input
 hashes (from their manifests) are compared too, so a reviewer sees why figures moved.
 
 >>> d = diff_rows(rows_a, rows_b)                                      # doctest: +SKIP
@@ -79,14 +80,15 @@ def read_run(path: str | Path) -> RunFigures:
 
 
 def _shown(row: dict[str, Any] | None, k: int | None) -> str:
+    """A figure as the reports show it, in English (:func:`workbench.present.cells.cell`)."""
+    from workbench.indicators.catalogue import load_catalogue
+    from workbench.present import cells
+
     if row is None:
         return "(absent)"
-    if row["flag"] == "suppressed":
-        return f"< {k}" if k else "suppressed"
-    if row["value"] is None:
-        return "no data" if row["flag"] == "no_data" else "—"
-    value = row["value"]
-    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+    cat = load_catalogue()
+    unit = cat[row["indicator"]].unit if row["indicator"] in cat else "count"
+    return cells.cell(row["value"], row["flag"], unit, "en", k)
 
 
 def _key(row: dict[str, Any], dims: list[str]) -> str:

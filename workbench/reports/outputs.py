@@ -5,8 +5,9 @@
 - PDF: the HTML printed by the system Chromium (``/usr/bin/chromium``, from Debian),
   headless, with name resolution disabled; its creation dates are set to the
   extraction date so the same inputs give the same bytes.
-- Excel: the indicator rows the report shows, one sheet per family
-  (:func:`workbench.present.exports.to_xlsx`, which refuses any unsuppressed small cell).
+- Excel: the indicator rows the report shows, one sheet per family, each withheld cell's
+  mark as text and a legend sheet (:func:`workbench.present.exports.to_xlsx`, which refuses
+  any unsuppressed small cell and writes no formula).
 - Manifest: parameters, hashes of the input tables, versions, hashes of the outputs.
 """
 
@@ -114,6 +115,7 @@ def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = N
     """Print an HTML file to PDF with headless Chromium; dates in the PDF become ``document_date``."""
     browser = chromium()
     with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile:
+        pdf_path = Path(pdf_path).absolute()  # Chromium runs in its own folder: no relative path
         cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
                html_path.resolve().as_uri()]
         try:
@@ -158,7 +160,7 @@ def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None) -> Path:
         sheets = {"indicators": pl.DataFrame(schema={"indicator": pl.String, "period": pl.String,
                                                       "value": pl.Float64, "numerator": pl.Int64,
                                                       "denominator": pl.Int64, "flag": pl.String})}
-    path.write_bytes(exports.to_xlsx(sheets, k=k))
+    path.write_bytes(exports.to_xlsx(sheets, k=k, lang=lang))
     return path
 
 

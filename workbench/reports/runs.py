@@ -10,10 +10,11 @@ writes under ``<output>/<report>/<period>/<name>/``:
 - ``<name>_<period>.xlsx`` — the (suppressed) indicator tables, one sheet per family;
 - ``manifest.json`` — parameters, input hashes, versions, output hashes.
 
-Outputs appear atomically: everything is written to a temporary folder beside the
-target and swapped in at the end, so a run that fails leaves the previous report as
-it was and raises :class:`~workbench.exceptions.ReportError` saying which cell failed
-and why. :func:`batch` renders several parameter files in parallel processes.
+Outputs appear atomically (:func:`workbench.publish.publishing`): everything is written
+to a temporary folder beside the target and swapped in at the end, so a run that fails
+leaves the previous report as it was and raises :class:`~workbench.exceptions.ReportError` saying which cell failed
+and why. A target folder that holds files but no ``manifest.json`` (not a report run)
+is refused, never replaced. :func:`batch` renders several parameter files in parallel processes.
 
 >>> from workbench import reports                                            # doctest: +SKIP
 >>> run = reports.render("parameters/activity_report.yaml")                   # doctest: +SKIP
@@ -25,22 +26,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench import resources
-from workbench.exceptions import ReportError, WorkbenchError
+from workbench.exceptions import ReportError, WorkbenchError, from_os_error
+from workbench.publish import REPORT_MARKER, publishing
 from workbench.reports.params import RENDERING_KEY, ReportParams, load
 
 KERNEL_NAME = "workbench"
 KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
-MANIFEST = "manifest.json"
+MANIFEST = REPORT_MARKER
 
 
 @dataclass(frozen=True)
@@ -147,22 +147,6 @@ def injected(params: ReportParams) -> dict[str, Any]:
     return out
 
 
-def _swap_in(tmp: Path, target: Path) -> None:
-    """Put ``tmp`` in place of ``target`` (renames on one file system; the old run is removed last)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 # --------------------------------------------------------------------------- render
 
 def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Mapping[str, Any] = (),
@@ -178,15 +162,8 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
     notebook = params.notebook_path()
     extract = _check_inputs(params, notebook)
     target = params.run_dir(output_dir).absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    tmp.mkdir()
-    try:
-        files = _render_into(params, notebook, extract, tmp, say)
-        _swap_in(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with publishing(target, MANIFEST) as folder:
+        files = _render_into(params, notebook, extract.absolute(), folder, say)
     return Run(params, target, {k: target / p.name for k, p in files.items()})
 
 
@@ -275,6 +252,8 @@ def _render_one(params_file: str, overrides: Sequence[str], output_dir: str | No
         return Outcome(params_file, folder=str(run.folder))
     except WorkbenchError as exc:
         return Outcome(params_file, error=str(exc))
+    except OSError as exc:
+        return Outcome(params_file, error=str(from_os_error(exc)))
     except Exception as exc:  # pragma: no cover - reported, never a traceback for the user
         return Outcome(params_file, error=f"{type(exc).__name__}: {exc}")
 

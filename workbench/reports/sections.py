@@ -26,14 +26,12 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import polars as pl
-import yaml
 
-from workbench.present import labels
+from workbench.present import cells, labels
+from workbench.present.texts import section, text
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.engine import TABLE_COLUMNS
 from workbench.selection import Selection
@@ -46,16 +44,6 @@ EXPLORER_NOTE = {
     "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
     "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
 }
-
-
-@cache
-def _texts() -> dict:
-    return yaml.safe_load(resources.files("workbench").joinpath("reports", "report_text.yaml").read_text(encoding="utf-8"))
-
-
-def text(group: str, key: str, lang: str, **kwargs) -> str:
-    """A report text (``report_text.yaml``) in ``lang``."""
-    return _texts()[group][key][lang].format(**kwargs)
 
 
 def _e(value: str) -> str:
@@ -95,28 +83,10 @@ def _payload_table(frame: pl.DataFrame, role: str) -> dict[str, Any]:
 
 
 def _chart_svg(chart, lang: str) -> str:
-    """A chart as SVG (vl-convert, offline). Categories keep the order the chart data gives them.
+    """A chart as SVG (:func:`workbench.present.charts.to_svg`, vl-convert, offline)."""
+    from workbench.present.charts import to_svg
 
-    Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
-    min, max or count; the charts sort by an ``order`` field, so the op is set here.
-    """
-    from workbench.present.charts import spec_to_svg
-
-    spec = chart.to_dict(validate=False)
-    _sort_by_min(spec)
-    return spec_to_svg(spec, lang)
-
-
-def _sort_by_min(node: Any) -> None:
-    if isinstance(node, dict):
-        sort = node.get("sort")
-        if isinstance(sort, dict) and "field" in sort and "op" not in sort:
-            sort["op"] = "min"
-        for value in node.values():
-            _sort_by_min(value)
-    elif isinstance(node, list):
-        for value in node:
-            _sort_by_min(value)
+    return to_svg(chart, lang)
 
 
 def _svg(svg: str, key: str) -> str:
@@ -247,10 +217,10 @@ class Report:
         cat = load_catalogue()
         parts = []
         for i in indicators:
-            absent = [text("tables", t, self.lang) for t in cat[i].tables if not self.extract.has(t)]
-            why = text("text", "no_table", self.lang, tables=", ".join(absent))
+            absent = [text(f"report.tables.{t}", self.lang) for t in cat[i].tables if not self.extract.has(t)]
+            why = text("report.text.no_table", self.lang, tables=", ".join(absent))
             parts.append(f"<p class=\"wb-na\">{_e(cat[i].label[self.lang])} — "
-                         f"{_e(text('text', 'not_available', self.lang, why=why))}</p>")
+                         f"{_e(text('report.text.not_available', self.lang, why=why))}</p>")
         return "".join(parts)
 
     def _block(self, kind: str, inner: str, plain: str, tables: list[dict] | None = None) -> Block:
@@ -264,10 +234,10 @@ class Report:
         """Organisation, title, period, comparison, audience, extraction date and scope."""
         lang = self.lang
         org = self.values.get("organisation") or self.meta.organisation or ""
-        title = self.values.get("title") or text("titles", self.kind, lang)
+        title = self.values.get("title") or text(f"report.titles.{self.kind}", lang)
         p, q = self.period, self.compare
         when = (labels.format_date(self.meta.extracted_on, lang) if self.meta.extracted_on
-                else text("block", "extract_unknown_date", lang))
+                else text("report.block.extract_unknown_date", lang))
         rows = [("period", f"{p.label(lang)} ({labels.format_date(p.start, lang)} – "
                            f"{labels.format_date(p.end, lang)})")]
         if self.kind != "data_quality_report":
@@ -277,13 +247,13 @@ class Report:
             if key in self.values:
                 codes = self.values.get(key)
                 shown = (", ".join(labels.code_label(dim, c, lang, self.meta) for c in codes) if codes
-                         else text("block", "scope_all", lang))
+                         else text("report.block.scope_all", lang))
                 rows.append((key, shown))
-        meta = "".join(f"<dt>{_e(text('block', k, lang))}</dt><dd>{_e(v)}</dd>" for k, v in rows)
+        meta = "".join(f"<dt>{_e(text(f'report.block.{k}', lang))}</dt><dd>{_e(v)}</dd>" for k, v in rows)
         note = ""
         if self.extract.quarantined:
             n = labels.format_count(self.extract.quarantined, lang)
-            note = f"<p class=\"wb-note\">{_e(text('block', 'quarantine_note', lang, n=n))}</p>"
+            note = f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
         inner = (f"<p class=\"wb-org\">{_e(org)}</p><h1>{_e(title)}</h1>"
                  f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}")
         block = Block(f'<header class="wb-block wb-title">{inner}</header>', f"{title} — {p.label(lang)}",
@@ -295,15 +265,15 @@ class Report:
     def audience_label(self) -> str:
         aud = self.audience
         if not aud.suppresses:
-            return text("audiences", "internal", self.lang)
-        return text("audiences", aud.name if aud.name != "internal" else "custom", self.lang, k=aud.k,
+            return text("report.audiences.internal", self.lang)
+        return text(f"report.audiences.{aud.name if aud.name != 'internal' else 'custom'}", self.lang, k=aud.k,
                     name=aud.name)
 
     def heading(self, key: str) -> Block:
-        """A section heading: a catalogue family (``reception``…) or a heading of ``report_text.yaml``."""
+        """A section heading: a catalogue family (``reception``…) or a heading of ``texts.yaml`` (``report.headings``)."""
         fams = load_catalogue().families
         label = (fams[key][self.lang] if key in fams else
-                 text("headings", key, self.lang) if key in _texts()["headings"] else key)
+                 text(f"report.headings.{key}", self.lang) if key in section("report.headings") else key)
         return Block(f'<h2 class="wb-heading">{_e(label)}</h2>', label)
 
     def key_figures(self, indicators: Sequence[str], title: str | None = None) -> Block:
@@ -312,11 +282,11 @@ class Report:
 
         ok, missing = self._available(indicators)
         figures = self.figures(ok) if ok else None
-        inner = f"<h2 class=\"wb-heading\">{_e(title or text('headings', 'key_figures', self.lang))}</h2>"
+        inner = f"<h2 class=\"wb-heading\">{_e(title or text('report.headings.key_figures', self.lang))}</h2>"
         if figures is not None:
             gt = key_figures_table(figures, list(indicators), self.lang, self.k, previous_label=self.compare.label(
                 self.lang))
-            gt = gt.tab_source_note(text("text", "compare_note", self.lang, period=self.compare.label(self.lang)))
+            gt = gt.tab_source_note(text("report.text.compare_note", self.lang, period=self.compare.label(self.lang)))
             inner += to_html(gt)
         elif missing:
             inner += self._not_available(missing)
@@ -336,7 +306,7 @@ class Report:
                 svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
-        heading = f"<h3>{_e(text('headings', 'trends', self.lang))}</h3>"
+        heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
         inner = heading + f'<div class="wb-grid" style="{_GRID}">{"".join(charts)}</div>' + self._not_available(
             missing)
         return self._block("trends", inner, "trends: " + ", ".join(indicators), tables)
@@ -358,7 +328,7 @@ class Report:
             chart_title = None
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
                 chart_title = (f"{load_catalogue()[indicator].label[self.lang]} — "
-                               f"{text('text', 'top_categories', self.lang, n=top)}")
+                               f"{text('report.text.top_categories', self.lang, n=top)}")
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
@@ -396,17 +366,17 @@ class Report:
         """How to read the report: audience and suppression, definitions, scope, parameters."""
         lang = self.lang
         cat = load_catalogue()
-        lines = [text("text", "about_audience", lang, audience=self.audience_label())]
+        lines = [text("report.text.about_audience", lang, audience=self.audience_label())]
         if self.k:
-            lines.append(text("text", "about_suppression", lang, k=self.k, k_minus=self.k - 1))
+            lines.append(text("report.text.about_suppression", lang, k=self.k, k_minus=self.k - 1))
         else:
-            lines.append(text("text", "about_no_suppression", lang))
-        lines.append(text("text", "about_definitions", lang, version=cat.version))
+            lines.append(text("report.text.about_no_suppression", lang))
+        lines.append(text("report.text.about_definitions", lang, version=cat.version))
         if self.params:
             shown = "; ".join(f"{k} = {v}" for k, v in sorted(self.params.items()))
-            lines.append(text("text", "about_params", lang, params=shown))
+            lines.append(text("report.text.about_params", lang, params=shown))
         body = "".join(f"<p>{_e(line)}</p>" for line in lines)
-        return self._block("about", f"<h2 class=\"wb-heading\">{_e(text('headings', 'about', lang))}</h2>{body}",
+        return self._block("about", f"<h2 class=\"wb-heading\">{_e(text('report.headings.about', lang))}</h2>{body}",
                            "about this report")
 
     # -- data quality -----------------------------------------------------------------------------
@@ -420,12 +390,12 @@ class Report:
         out = []
         for name in dict.fromkeys(frame["table"].to_list()):
             rows = {(r["status"], r["rule"]): r for r in frame.filter(pl.col("table") == name).iter_rows(named=True)}
-            out.append({"table": text("tables", name, lang), "read": self._count(rows[(None, None)]),
+            out.append({"table": text(f"report.tables.{name}", lang), "read": self._count(rows[(None, None)]),
                         "accepted": self._count(rows[("accepted", None)]),
                         "quarantined": self._count(rows[("quarantined", None)])})
         shown = pl.DataFrame(out, schema={c: pl.String for c in ("table", "read", "accepted", "quarantined")})
-        notes = [text("text", "quality_rows", lang)] + self._k_note(frame)
-        gt = text_table(shown, self._columns(), text("headings", "tables", lang), notes,
+        notes = [text("report.text.quality_rows", lang)] + self._k_note(frame)
+        gt = text_table(shown, self._columns(), text("report.headings.tables", lang), notes,
                         right=["read", "accepted", "quarantined"])
         return self._block("quality", to_html(gt), "rows per table", [_payload_table(frame, "current")])
 
@@ -436,15 +406,15 @@ class Report:
 
         lang = self.lang
         frame = quality.quarantine_by_column(self.extract, self.audience, self.period.code)
-        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'quarantine', lang))}</h2>"
+        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.quarantine', lang))}</h2>"
         if frame.height == 0:
-            body = f"<p>{_e(text('text', 'quality_none', lang))}</p>"
+            body = f"<p>{_e(text('report.text.quality_none', lang))}</p>"
         else:
-            shown = pl.DataFrame([{"table": text("tables", r["table"], lang), "rule": self._rule(r["rule"]),
+            shown = pl.DataFrame([{"table": text(f"report.tables.{r['table']}", lang), "rule": self._rule(r["rule"]),
                                    "column": r["column"], "rows": self._count(r)}
                                   for r in frame.iter_rows(named=True)],
                                  schema={c: pl.String for c in ("table", "rule", "column", "rows")})
-            notes = [text("text", "quality_values", lang)] + self._k_note(frame)
+            notes = [text("report.text.quality_values", lang)] + self._k_note(frame)
             body = to_html(text_table(shown, self._columns(), None, notes, right=["rows"]))
         return self._block("quarantine", heading + body, "quarantine by rule", [_payload_table(frame, "current")])
 
@@ -455,14 +425,14 @@ class Report:
 
         lang = self.lang
         frame = quality.date_order(self.extract, self.audience, self.period.code)
-        shown = pl.DataFrame([{"table": text("tables", r["table"], lang), "later": r["later"],
+        shown = pl.DataFrame([{"table": text(f"report.tables.{r['table']}", lang), "later": r["later"],
                                "earlier": r["earlier"], "rows": self._count(r)} for r in frame.iter_rows(named=True)],
                              schema={c: pl.String for c in ("table", "later", "earlier", "rows")})
         notes = self._k_note(frame)
         if frame.height and not (frame["numerator"].fill_null(1) > 0).any():
-            notes = [text("text", "quality_no_date_order", lang)] + notes
+            notes = [text("report.text.quality_no_date_order", lang)] + notes
         gt = text_table(shown, self._columns(), None, notes, right=["rows"])
-        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'date_order', lang))}</h2>"
+        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.date_order', lang))}</h2>"
         return self._block("date-order", heading + to_html(gt), "dates out of order",
                            [_payload_table(frame, "current")])
 
@@ -475,31 +445,27 @@ class Report:
         frame = quality.completeness(self.extract)
         yes, no = labels.code_label("", "true", lang), labels.code_label("", "false", lang)
         shown = frame.select(
-            pl.col("table").replace_strict({t: text("tables", t, lang) for t in _texts()["tables"]}),
+            pl.col("table").replace_strict({t: text(f"report.tables.{t}", lang) for t in section("report.tables")}),
             "column", pl.when(pl.col("required")).then(pl.lit(yes)).otherwise(pl.lit(no)).alias("required"),
             pl.col("rows").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
             pl.col("filled").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
             pl.col("share").map_elements(lambda v: labels.format_value(v, "rate", lang), return_dtype=pl.String))
-        gt = text_table(shown, self._columns(), None, [text("text", "completeness_note", lang)],
+        gt = text_table(shown, self._columns(), None, [text("report.text.completeness_note", lang)],
                         right=["rows", "filled", "share"])
-        heading = f"<h2 class=\"wb-heading\">{_e(text('headings', 'completeness', lang))}</h2>"
+        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.completeness', lang))}</h2>"
         return self._block("completeness", heading + to_html(gt), "completeness by column")
 
     def _count(self, row: Mapping[str, Any]) -> str:
-        if row["flag"] == "suppressed":
-            return f"< {self.k}"
-        return labels.format_count(row["value"], self.lang)
+        return cells.cell(row["value"], row["flag"], "count", self.lang, self.k)
 
     def _k_note(self, frame: pl.DataFrame) -> list[str]:
-        if self.k and (frame["flag"] == "suppressed").any():
-            return [labels.ui("suppressed_note", self.lang, k=self.k)]
-        return []
+        return cells.legends(frame["flag"].to_list(), self.lang, self.k)
 
     def _rule(self, rule: str) -> str:
-        return text("rules", rule, self.lang) if rule in _texts()["rules"] else rule
+        return text(f"report.rules.{rule}", self.lang) if rule in section("report.rules") else rule
 
     def _columns(self) -> dict[str, str]:
-        return {k: v[self.lang] for k, v in _texts()["columns"].items()}
+        return {k: v[self.lang] for k, v in section("report.columns").items()}
 
     # -- exploration ------------------------------------------------------------------------------
     def extract_summary(self) -> Block:
@@ -513,10 +479,9 @@ class Report:
         from workbench.present.tables import text_table, to_html
 
         table = self.table(indicators, by)
-        shown = format_values(table).with_columns(
-            pl.when(pl.col("flag") == "suppressed").then(pl.lit(f"< {self.k}")).otherwise(pl.col("value"))
-            .alias("value"))
-        gt = text_table(shown, {}, None, [text("text", "explore_hint", self.lang)], right=list(TABLE_COLUMNS[:3]))
+        shown = cells.with_marks(format_values(table), self.k).with_columns(
+            pl.coalesce("mark", "value").alias("value")).drop("mark")
+        gt = text_table(shown, {}, None, [text("report.text.explore_hint", self.lang)], right=list(TABLE_COLUMNS[:3]))
         return self._block("indicator-table", to_html(gt), f"{table.height} indicator rows",
                            [_payload_table(table, "current")])
 
