@@ -31,7 +31,7 @@ def figures(extract, period: str, indicators: Sequence[str] | None, by: Sequence
     """The audience-aware indicator table: the one place this package computes figures."""
     from workbench.disclosure import compute
 
-    return compute(extract, period, indicators, by=list(by), audience=audience).frame
+    return compute(extract, period, indicators, by=list(by), audience=audience)
 
 
 def _activity_span(extract) -> tuple[dt.date, dt.date]:
@@ -56,15 +56,11 @@ def publication_periods(extract) -> list[Period]:
     return sorted(out, key=lambda p: (-p.end.toordinal(), PERIOD_KINDS.index(p.kind)))
 
 
-def _mark(flag: str | None, k: int | None, lang: str) -> str:
-    marks = {"no_data": "–", "suppressed": f"< {k}" if k else "", "withheld": "[c]", "small_population": "[p]"}
-    return marks.get(flag or "", "")
-
-
 def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] | None = None) -> dict:
     """Everything the page can show: periods, indicators with their breakdowns, and every figure."""
     from workbench.indicators.catalogue import load_catalogue
-    from workbench.present import labels
+    from workbench.present import cells, labels
+    from workbench.present.texts import text
 
     if audience not in OUTSIDE:
         raise DistributionError(f"Static dashboards are for outside audiences (partner, public), not '{audience}'; "
@@ -79,16 +75,16 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
     available: set[str] = set()
     k = None
     for p in periods:
-        table = figures(extract, p.code, wanted, dims, audience)
-        k = table.threshold
+        computed = figures(extract, p.code, wanted, dims, audience)
+        table, k = computed.frame, computed.k
         per: dict[str, dict[str, list]] = {}
         for r in table.iter_rows(named=True):
             dim = next((d for d in dims if d in r and r[d] is not None), "")
             code = r[dim] if dim else None
             unit = cat[r["indicator"]].unit
-            text = _mark(r["flag"], k, lang) or labels.format_value(r["value"], unit, lang)
+            text = cells.cell(r["value"], r["flag"], unit, lang, k)
             per.setdefault(r["indicator"], {}).setdefault(dim, []).append(
-                [code, labels.code_label(dim, code, lang, extract.meta) if dim else labels.ui("total", lang),
+                [code, labels.code_label(dim, code, lang, extract.meta) if dim else text("ui.total", lang),
                  r["value"], r["flag"], text])
         available |= set(per)
         rows[p.code] = per
