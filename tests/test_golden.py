@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +27,6 @@ def test_golden_notebooks_re_execute_identically(tmp_path):
         [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env", "--nbval-sanitize-with",
          str(GOLDEN / "sanitize.cfg"), "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path),
          *[nb.name for nb in notebooks]],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "WORKBENCH_RENDERING": "1"})  # as `workbench render` runs them
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout

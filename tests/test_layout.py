@@ -32,8 +32,6 @@ LONG_MODULES = {
 }
 #: Imports against the flow that other branches are removing: (importing module, imported room) → reason.
 PENDING_IMPORTS = {
-    ("reports/sections.py", "dashboards"): "the explorer widget (dashboards/widgets.py, edited on another branch) "
-                                           "is to move before both, e.g. to present/",
 }
 
 

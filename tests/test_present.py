@@ -86,12 +86,12 @@ def test_indicators_command_writes_inert_csv_and_xlsx(make_extract, tmp_path):
 
 
 def test_report_annex_marks_and_legend(make_extract, tmp_path):
-    from workbench import indicators
+    from workbench import disclosure
     from workbench.reports import outputs
 
     ex = extract.load(_dangerous_extract(make_extract))
-    table = indicators.compute(ex, "2024", indicators=["persons_received"], by=["site"], audience="partner")
-    path = outputs.to_xlsx(pl.DataFrame(table), tmp_path / "annex.xlsx", "fr", 5)
+    table = disclosure.compute(ex, "2024", indicators=["persons_received"], by=["site"], audience="partner")
+    path = outputs.to_xlsx(table.frame, tmp_path / "annex.xlsx", "fr", 5)
     values, book = _xlsx_cells(path)
     _check_cells(values)
     assert "< 5" in values  # the mark, as text
@@ -103,13 +103,13 @@ def test_report_annex_marks_and_legend(make_extract, tmp_path):
 def test_dashboard_downloads_are_inert(make_extract):
     import base64
 
-    from workbench import indicators
+    from workbench import disclosure
     from workbench.dashboards import views, widgets
     from workbench.periods import parse_period
 
     ex = extract.load(_dangerous_extract(make_extract))
     view = views.View(period=parse_period("2024"), indicator="persons_received", breakdown="site")
-    table = indicators.compute(ex, "2024", indicators=["persons_received"], by=["site"])
+    table = disclosure.compute(ex, "2024", indicators=["persons_received"], by=["site"]).frame
     d = widgets.Downloads()
     d.show(table, view, None)
     csv_b64, xlsx_b64 = re.findall(r"base64,([A-Za-z0-9+/=]+)", d.value)

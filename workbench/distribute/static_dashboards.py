@@ -82,10 +82,10 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
             dim = next((d for d in dims if d in r and r[d] is not None), "")
             code = r[dim] if dim else None
             unit = cat[r["indicator"]].unit
-            text = cells.cell(r["value"], r["flag"], unit, lang, k)
+            shown = cells.cell(r["value"], r["flag"], unit, lang, k)
             per.setdefault(r["indicator"], {}).setdefault(dim, []).append(
                 [code, labels.code_label(dim, code, lang, extract.meta) if dim else text("ui.total", lang),
-                 r["value"], r["flag"], text])
+                 r["value"], r["flag"], shown])
         available |= set(per)
         rows[p.code] = per
     inds = []

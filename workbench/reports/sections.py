@@ -171,24 +171,24 @@ class Report:
             self.extract, self.period, self.compare, indicators=list(indicators), by=list(by),
             **self._kwargs()).frame)
 
-    def explorer(self, rendering: bool = False):
-        """The interactive explorer (filters, indicator and breakdown pickers, tiles, chart, table,
-        downloads) on this report's selection, audience and language, for JupyterLab.
+    def explorer_note(self):
+        """What a rendered report shows where the interactive explorer stands in JupyterLab.
 
         A rendered report has no live kernel behind its widgets: ``workbench render`` injects the
-        notebook parameter ``rendering = True``, which the notebook passes here, and a short note
-        is shown instead.
+        notebook parameter ``rendering = True`` and the notebook shows this note instead of
+        ``workbench.dashboards.widgets.explorer(**report.scope())``.
         """
         from IPython.display import Markdown
 
-        if rendering:
-            return Markdown(EXPLORER_NOTE[self.lang])
-        from workbench.dashboards import widgets
+        return Markdown(EXPLORER_NOTE[self.lang])
+
+    def scope(self) -> dict:
+        """What the interactive explorer needs to show this report's figures: the extract restricted to
+        the report's selection, the audience, its threshold and the language."""
         from workbench.selection import restrict
 
-        aud = self.audience
-        return widgets.explorer(restrict(self.extract, self.selection), audience=aud.name,
-                                threshold=self.values.get("threshold"), lang=self.lang)
+        return {"extract": restrict(self.extract, self.selection), "audience": self.audience.name,
+                "threshold": self.values.get("threshold"), "lang": self.lang}
 
     def table(self, indicators: Sequence[str] | None = None, by: Sequence[str] = ()) -> pl.DataFrame:
         """The indicator table of the period, as ``workbench indicators`` gives it (a polars frame)."""
