@@ -20,6 +20,12 @@ Rules (also in ``docs/extract-contract.md``):
   four capitalised words, no digits) among at least 5 different values. In a pseudonym
   column (``person_id``, ``caseworker_id``…) a single name is enough: a pseudonym never
   looks like one, and a small team may have fewer than 5 caseworkers.
+
+The same detectors work *per cell* (:func:`cell_kind_expr`): a value typed in the wrong
+column (a phone number in "Site", an e-mail in "Sexe") quarantines its row with the rule
+``identifier``. And no raw value is ever echoed: quarantine files, mapping reports and
+messages show :func:`mask` of it, its shape (digits → ``#``, letters → ``a``/``A``, other
+characters kept, cut after 24 characters).
 """
 
 from __future__ import annotations
@@ -83,6 +89,70 @@ _KINDS = {
     "address": "street addresses",
     "authority": "identity or case-file numbers from an authority (AGDREF, ECAS, UNHCR, passport…)",
 }
+
+
+#: A masked value keeps at most this many characters (then ``…``).
+MASK_LENGTH = 24
+#: The quarantine rule of a cell shaped like a direct identifier.
+IDENTIFIER_RULE = "identifier"
+
+# Per cell, searched anywhere in the text (a phone typed inside a sentence is still a phone).
+_CELL_PHONE = (r"(?:^|[^\w+])(?:(?:\+|00)\d{1,3}[\s.()-]*\d(?:[\s.()-]*\d){5,}"
+               r"|\d(?:[\s.-]?\d){7,14})(?:[^\w]|$)")
+_CELL_DATE = (r"\b\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"
+              r"|\b\d{1,2}[./-]\d{1,2}[./-]\d{4}\b")  # dates and times are not phone numbers
+_CELL_AUTHORITY = r"(?:^|\W)(?:\d{10}|\d{3}-\d{2}[A-Z]\d{5}|\d{3}-\d{8}|[A-Z]{2}\d{7})(?:\W|$)"
+
+
+def mask_expr(expr: pl.Expr) -> pl.Expr:
+    """The shape of a text value, never the value: digits → ``#``, letters → ``a`` (``A`` upper
+    case), accents dropped, spaces and line breaks → one space, other characters kept, cut after
+    :data:`MASK_LENGTH` characters with ``…``. Null stays null.
+
+    >>> pl.select(mask_expr(pl.lit("+216 23 706 433"))).item(), mask("Amadou Diallo"), mask("ab@cd.org")
+    ('+### ## ### ###', 'Aaaaaa Aaaaaa', 'aa@aa.aaa')
+    """
+    shape = (expr.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
+             .str.replace_all(r"[\s\p{C}]+", " ").str.strip_chars()
+             .str.replace_all(r"\p{N}", "#").str.replace_all(r"[\p{Lu}\p{Lt}]", "A")
+             .str.replace_all(r"[\p{L}&&[^A]]", "a"))
+    return (pl.when(shape.str.len_chars() > MASK_LENGTH)
+            .then(pl.concat_str([shape.str.slice(0, MASK_LENGTH), pl.lit("…")])).otherwise(shape))
+
+
+def mask(value: object) -> str | None:
+    """:func:`mask_expr` of one value (the same code, so a message and a file never disagree)."""
+    if value is None:
+        return None
+    return pl.select(mask_expr(pl.lit(str(value), dtype=pl.String))).item()
+
+
+def cell_kind_expr(expr: pl.Expr, *, names: bool = True) -> pl.Expr:
+    """Per cell, the kind of direct identifier the text looks like (``email``, ``phone``,
+    ``authority``, ``name``), or null.
+
+    E-mails, phone numbers (international, or 8 to 15 digits in groups) and authority file
+    numbers are found anywhere in the text; a personal name (two to four capitalised words)
+    only as the whole cell, and only when ``names``.
+
+    >>> pl.select(cell_kind_expr(pl.lit("rappeler au 06 12 34 56 78"))).item()
+    'phone'
+    """
+    text = expr.cast(pl.String).str.strip_chars()
+    kind = (pl.when(text.str.contains(_EMAIL.pattern)).then(pl.lit("email"))
+            .when(text.str.contains(_CELL_AUTHORITY)).then(pl.lit("authority"))
+            .when(text.str.replace_all(_CELL_DATE, " ").str.contains(_CELL_PHONE)).then(pl.lit("phone")))
+    if names:
+        kind = kind.when(text.str.contains(_PERSON_NAME.pattern)).then(pl.lit("name"))
+    return kind.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def cell_reason(column: str, kind: pl.Expr) -> pl.Expr:
+    """The quarantine reason of a cell shaped like a direct identifier (the value is not shown)."""
+    what = kind.replace_strict(
+        list(_KINDS), [_KINDS[k] for k in _KINDS], default="direct identifiers", return_dtype=pl.String)
+    return pl.format(f"{column}: the value looks like one of {{}}; it is not read (fix the cell in the export: "
+                     "identifiers belong in a column that is pseudonymised or dropped)", what)
 
 
 def _words(column: str) -> list[str]:
