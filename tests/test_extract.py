@@ -625,7 +625,7 @@ def test_quoted_cells_with_delimiters(make_extract):
 def test_sites_not_listed_in_extract_yaml_are_quarantined(make_extract):
     ex = extract.load(make_extract({"persons": bad_row("persons", site="Nouveau Site")}))
     q = only_quarantined(ex, "persons")
-    assert (q["rule"], q["column"], q["value"]) == ("unknown_code", "site", "Aaaaaa Aaaa")
+    assert (q["rule"], q["column"], q["value"]) == ("unknown_code", "site", "Aaaaaaa Aaaa")
     assert "nouveau_site" not in ex.tables["persons"]["site"].to_list()
 
 
