@@ -18,10 +18,11 @@ Quarantine rule codes: ``identifier``, ``invalid_date``, ``invalid_boolean``, ``
 ``required_when``, ``duplicate_id``, ``missing_reference``, ``quarantined_parent``.
 
 A cell of a code column or of an extra column that looks like a direct identifier (a phone
-number, an e-mail, a personal name, an authority file number: :func:`workbench.extract.guard.cell_kind_expr`)
-quarantines its row under ``identifier``, before any other rule of that column. Open code
-columns (site, centre, partner) are restricted to the codes of ``extract.yaml`` when it lists
-them. The quarantine's ``value`` and ``reason`` never hold the value as written: only its
+number, an e-mail, an authority file number: :func:`workbench.extract.guard.cell_kind_expr`)
+quarantines its row under ``identifier``, before any other rule of that column; a column
+*full* of them (or of personal names) refuses the whole extract (:mod:`workbench.extract.guard`).
+Open code columns (site, centre, partner) are restricted to the codes of ``extract.yaml``
+when it lists them. The quarantine's ``value`` and ``reason`` never hold the value as written: only its
 shape (:func:`workbench.extract.guard.mask_expr`).
 """
 
@@ -238,35 +239,36 @@ def _identifier_kinds(spec: Table, frame: pl.DataFrame, typed: pl.DataFrame, ext
                       codes: dict[str, frozenset[str]]) -> list[pl.Series]:
     """Per code or extra column, the kind of direct identifier each cell looks like (null: none).
 
-    A valid code of a vocabulary, or a listed open code, is never one; personal names are only
-    looked for in vocabulary columns (where a valid code is never a name) and in extra columns:
-    an unlisted site typed as "Nouveau Site" is an unknown code, not a name."""
+    Phones, e-mails and authority file numbers only (:func:`guard.cell_kind_expr` without
+    names): a label such as "Paris Nord" in an extra column, or an unlisted site typed as
+    "Nouveau Site", is not a person's name. Names are the guard's whole-column test
+    (:func:`guard.check_columns`), which refuses the extract. A valid code of a vocabulary, or a
+    listed open code, is never an identifier."""
     out = []
     for column in spec.columns:
         if column.kind not in ("vocab", "code"):
             continue
         c = column.name
-        raw = frame[c].cast(pl.String)
         if column.kind == "vocab":
-            known, names = typed[c].is_not_null(), True
+            known = typed[c].is_not_null()
         elif codes.get(c):
-            known, names = typed[c].is_in(sorted(codes[c])).fill_null(False), False
+            known = typed[c].is_in(sorted(codes[c])).fill_null(False)
         else:
-            known, names = pl.Series([False] * frame.height), False
-        out.append(_kinds_of(raw, names).zip_with(~known, pl.Series([None] * frame.height, dtype=pl.String))
-                   .alias(_ident(c)))
+            known = pl.Series([False] * frame.height)
+        out.append(_kinds_of(frame[c].cast(pl.String))
+                   .zip_with(~known, pl.Series([None] * frame.height, dtype=pl.String)).alias(_ident(c)))
     for extra in extras:
         dtype = frame[extra].dtype
         if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer():
-            out.append(_kinds_of(frame[extra].cast(pl.String), True).alias(_ident(extra)))
+            out.append(_kinds_of(frame[extra].cast(pl.String)).alias(_ident(extra)))
         else:
             out.append(pl.Series(_ident(extra), [None] * frame.height, dtype=pl.String))
     return out
 
 
-def _kinds_of(raw: pl.Series, names: bool) -> pl.Series:
-    """:func:`guard.cell_kind_expr` through the distinct values (codes repeat)."""
-    return _by_uniques(raw.alias("u"), guard.cell_kind_expr(pl.col("u"), names=names))
+def _kinds_of(raw: pl.Series) -> pl.Series:
+    """:func:`guard.cell_kind_expr` (no names) through the distinct values (codes repeat)."""
+    return _by_uniques(raw.alias("u"), guard.cell_kind_expr(pl.col("u"), names=False))
 
 
 def numbered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -421,10 +423,12 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
                 ok_ids = accepted[parent].select(pl.col(parent_id).alias(column.name))
                 refused = (quarantined[parent].filter(pl.col(_ID).is_not_null())
                            .sort("row").unique(_ID, keep="first", maintain_order=True)
-                           .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason")))
+                           .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason"),
+                                   pl.col("row").alias("wb_parent_row")))
             else:
                 ok_ids = pl.DataFrame(schema={column.name: pl.String})
-                refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String})
+                refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String,
+                                               "wb_parent_row": pl.Int64})
             missing = (frame.filter(pl.col(column.name).is_not_null())
                        .join(ok_ids, on=column.name, how="anti"))
             if missing.height == 0:
@@ -441,7 +445,8 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
                 .otherwise(pl.lit("quarantined_parent")).alias("rule"),
                 pl.when(pl.col("wb_parent_reason").is_null())
                 .then(pl.format(f"{word} {{}} not found: {no_table}", _masked(pl.col(column.name))))
-                .otherwise(pl.format(f"{word} {{}} was quarantined: {{}}", _masked(pl.col(column.name)),
+                .otherwise(pl.format(f"{word} {{}} ({files.get(parent, parent)} row {{}}) was quarantined: {{}}",
+                                     _masked(pl.col(column.name)), pl.col("wb_parent_row"),
                                      pl.col("wb_parent_reason"))).alias("reason"),
                 (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
             )
