@@ -23,9 +23,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import rawdata
+from conftest import META, valid_rows
 
 from workbench import extract, indicators
 from workbench.cli.main import main
+from workbench.exceptions import IdentifierColumnError
 from workbench.extract import guard
 from workbench.prepare import mapping
 from workbench.prepare import pseudonymise as ps
@@ -194,3 +196,76 @@ def test_the_mask_keeps_the_shape_only(value, shape):
 ])
 def test_cells_shaped_like_identifiers(value, kind):
     assert pl.select(guard.cell_kind_expr(pl.lit(value))).item() == kind
+
+
+# --- the load: a stray identifier quarantines its row, a column of them refuses the extract -------
+
+_REMARKS = ["vu ce matin", "dossier complet", "", "rdv le 12", "attend la réponse"]
+
+
+def _contacts_with(column: str, values: dict[int, str]) -> list[dict[str, str]]:
+    """The valid contacts, ``column`` holding ordinary remarks (or the valid code) except ``values``."""
+    rows = valid_rows("contacts")
+    return [{**r, column: values.get(i, r.get(column, _REMARKS[i % len(_REMARKS)]))} for i, r in enumerate(rows)]
+
+
+@pytest.mark.parametrize(("column", "value", "kind"), [
+    ("remarque", "écrire à amina.k@example.org", "e-mail addresses"),
+    ("remarque", "rappeler au +216 23 706 433", "phone numbers"),
+    ("remarque", "AGDREF 7501234567", "identity or case-file numbers"),
+    ("site", "amina.k@example.org", "e-mail addresses"),
+])
+def test_a_stray_identifier_at_load_quarantines_its_row(make_extract, tmp_path, column, value, kind):
+    folder = make_extract({"contacts": _contacts_with(column, {1: value})})
+    ex = extract.load(folder)
+    q = ex.quarantine.to_dicts()
+    assert [(r["table"], r["row"], r["column"], r["value"], r["rule"]) for r in q] == [
+        ("contacts", 2, column, guard.mask(value), guard.IDENTIFIER_RULE)]
+    assert kind in q[0]["reason"]
+    assert ex.reports["contacts"].read == ex.reports["contacts"].accepted + 1
+    # the CLI's output and the quarantine file show neither the value nor its digits
+    out = tmp_path / "q.csv"
+    result = CliRunner().invoke(main, ["validate", str(folder), "--quarantine", str(out)])
+    assert result.exit_code == 1, result.output
+    assert _leaks([value.split()[-1]], result.output + out.read_text(encoding="utf-8")) == []
+
+
+def test_a_column_of_e_mails_still_refuses_the_extract_and_a_pseudonym_column_refuses_one(make_extract):
+    rows = _contacts_with("contact", {i: f"user{i}@example.org" for i in range(3)})
+    with pytest.raises(IdentifierColumnError, match="column 'contact' holds values that look like e-mail"):
+        extract.load(make_extract({"contacts": rows}))
+    persons = valid_rows("persons")
+    persons[2]["person_id"] = "someone@example.org"
+    with pytest.raises(IdentifierColumnError, match="column 'person_id' holds values that look like e-mail") as err:
+        extract.load(make_extract({"persons": persons}))
+    assert "someone" not in str(err.value)
+
+
+def test_labels_are_not_names(make_extract):
+    """Names are a whole-column test at load: "Paris Nord" in an extra column is no one's name."""
+    rows = _contacts_with("antenne", {0: "Paris Nord", 1: "Saint Denis", 2: "Paris Nord"})
+    ex = extract.load(make_extract({"contacts": rows}))
+    assert ex.quarantine.height == 0
+    assert ex.tables["contacts"]["antenne"].to_list()[:3] == ["Paris Nord", "Saint Denis", "Paris Nord"]
+
+
+def test_an_unlisted_site_is_an_unknown_code_not_an_identifier(make_extract):
+    assert "paris_nord" in META["sites"]
+    persons = valid_rows("persons") + [{**valid_rows("persons")[0], "person_id": "P099", "site": "Nouveau Site"}]
+    ex = extract.load(make_extract({"persons": persons}))
+    assert ex.quarantine.select("row", "column", "value", "rule").rows() == [(5, "site", "Aaaaaaa Aaaa",
+                                                                              "unknown_code")]
+
+
+def test_combine_never_echoes_a_member_s_quarantined_values(make_extract, tmp_path):
+    """A member's quarantine is carried into the combined one as it was: masked."""
+    value = "écrire à amina.k@example.org ou +216 23 706 433"
+    nord = make_extract({"contacts": _contacts_with("remarque", {1: value})}, name="nord")
+    sud = make_extract(name="sud")
+    out = tmp_path / "reseau"
+    result = CliRunner().invoke(main, ["combine", f"nord={nord}", f"sud={sud}", "--output", str(out)])
+    assert result.exit_code == 1, result.output
+    q = pl.read_csv(out / "combine" / "quarantine.csv", infer_schema=False)
+    assert q.select("file", "row", "column", "rule").rows() == [("nord/contacts.csv", "2", "remarque", "identifier")]
+    planted = ["amina.k@example.org", "+216 23 706 433"]
+    assert _leaks(planted, result.output) == [] and _leaks(planted, _scan(out)) == []
