@@ -269,3 +269,13 @@ def test_combine_never_echoes_a_member_s_quarantined_values(make_extract, tmp_pa
     assert q.select("file", "row", "column", "rule").rows() == [("nord/contacts.csv", "2", "remarque", "identifier")]
     planted = ["amina.k@example.org", "+216 23 706 433"]
     assert _leaks(planted, result.output) == [] and _leaks(planted, _scan(out)) == []
+
+
+def test_a_header_only_table_with_an_open_code_column_is_read_empty(make_extract):
+    """The per-cell check of an open code column without a list (referrals' partner) on no rows."""
+    from workbench.contract.schema import TABLES
+
+    header = ",".join(TABLES["referrals"].column_names) + "\n"
+    ex = extract.load(make_extract({"referrals": header}))
+    assert ex.tables["referrals"].height == 0 and ex.reports["referrals"].read == 0
+    assert ex.quarantine.height == 0

@@ -254,7 +254,7 @@ def _identifier_kinds(spec: Table, frame: pl.DataFrame, typed: pl.DataFrame, ext
         elif codes.get(c):
             known = typed[c].is_in(sorted(codes[c])).fill_null(False)
         else:
-            known = pl.Series([False] * frame.height)
+            known = pl.Series([False] * frame.height, dtype=pl.Boolean)  # typed even for a header-only table
         out.append(_kinds_of(frame[c].cast(pl.String))
                    .zip_with(~known, pl.Series([None] * frame.height, dtype=pl.String)).alias(_ident(c)))
     for extra in extras:
