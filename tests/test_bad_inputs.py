@@ -104,9 +104,10 @@ def test_header_only_parent_table_quarantines_its_children(make_extract):
     header = ",".join(TABLES["cases"].column_names) + "\n"
     ex = extract.load(make_extract({"cases": header}))
     q = ex.quarantine.to_dicts()
-    assert {(r["table"], r["value"]) for r in q} == {("referrals", "K001"), ("referrals", "K002"),
-                                                    ("legal_actions", "K001")}
-    assert all(r["reason"] == f"case {r['value']} not found: not in cases" for r in q)
+    # the rows referring to K001 and K002; the pseudonyms shown by their shape only
+    assert {(r["table"], r["row"], r["column"], r["value"]) for r in q} == {
+        ("referrals", 1, "case_id", "A###"), ("referrals", 2, "case_id", "A###"), ("legal_actions", 2, "case_id", "A###")}
+    assert all(r["reason"] == "case A### not found: not in cases" for r in q)
 
 
 def test_missing_required_column(make_extract):
@@ -260,7 +261,7 @@ def test_columns_named_like_the_loaders_own_are_ignored(make_extract):
     ex = extract.load(make_extract({"persons": persons, "contacts": contacts}, all_tables=False))
     q = ex.quarantine.filter(ex.quarantine["table"] == "contacts").to_dicts()
     assert [r["row"] for r in q] == [1, 2]
-    assert q[0]["reason"].startswith("person P001 was quarantined: sex 'bad'")
+    assert q[0]["reason"].startswith("person A### (persons.csv row 1) was quarantined: sex 'aaa'")
     assert "wb_row" not in ex.tables["contacts"].columns
     assert any("'wb_row', 'wb_parent_reason' ignored" in w for w in ex.warnings), ex.warnings
 
@@ -466,10 +467,11 @@ def test_validate_quarantine_file(make_extract, tmp_path):
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["table", "file", "row", "column", "value", "rule", "reason"]
-    assert rows == [{"table": "contacts", "file": "contacts.csv", "row": "6", "column": "channel", "value": "fax",
+    assert rows == [{"table": "contacts", "file": "contacts.csv", "row": "6", "column": "channel", "value": "aaa",
                      "rule": "unknown_code",
                      "reason": rows[0]["reason"]}]
-    assert rows[0]["reason"].startswith("channel 'fax' is not a known code")
+    assert rows[0]["reason"].startswith("channel 'aaa' is not a known code")  # 'fax' by its shape only
+    assert "fax" not in out.read_text(encoding="utf-8")
 
 
 def test_validate_refused_exit_2_json(make_extract):

@@ -98,6 +98,15 @@ def test_thresholds():
     assert kind(NAMES[:5] + ["a1", "a2", "a3", "a4", "a5"]) == ("name", 1)  # 5 in 10 ≥ 50 %
 
 
+def test_a_single_e_mail_is_enough_only_when_asked():
+    """Columns also checked cell by cell (codes, extra columns) quarantine a stray e-mail's row
+    instead: there e-mails need the share of phones (30 %)."""
+    values = ["vu ce matin", "rdv le 12", "dossier complet", "someone@example.org"]
+    assert kind(values) == ("email", 4)
+    assert kind(values, single_email=False) is None
+    assert kind(values[2:], single_email=False) == ("email", 2)  # 1 in 2 ≥ 30 %
+
+
 def test_names_only_when_asked_and_distinct_threshold():
     assert kind(NAMES, names=False) is None
     two = ["Marie Dupont", "Paul Martin", "Marie Dupont"]

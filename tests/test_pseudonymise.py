@@ -222,32 +222,51 @@ def test_a_bad_key_writes_nothing(register, tmp_path, problem):
     assert [p.name for p in tmp_path.iterdir()] == (["k.key"] if problem != "missing" else [])
 
 
-def test_kept_free_text_holding_names_is_refused(register, keys, tmp_path):
-    """The observations mention the person's name and phone: keeping them is refused, naming the column."""
+def test_kept_free_text_holding_phones_quarantines_those_rows(register, keys, tmp_path):
+    """The observations mention the person's phone: those rows are quarantined (rule identifier), the
+    value shown by its shape only; no identifier of the export reaches any file."""
     text = register.mapping.read_text(encoding="utf-8").replace(
         '"Observations": drop', '"Observations": {to: remarks, keep: contacts}')
     mapping_file = tmp_path / "keep.yaml"
     mapping_file.write_text(text, encoding="utf-8")
+    result = ps.pseudonymise(register.path, mapping_file, keys["a"], tmp_path / "out")
+    q = result.quarantine.filter(pl.col("column") == "Observations")
+    assert q.height > 0 and set(q["rule"]) == {"identifier"}
+    assert not any(ch.isdigit() for v in q["value"] for ch in v)  # shapes: Aa aaaa Aaaa Aaaa, aaaaa…
+    assert register.leaks(tmp_path / "out") == []
+
+
+def test_kept_free_text_holding_names_of_the_export_is_refused(keys, tmp_path):
+    """A remark naming the person (a value of the dropped Nom column) is refused, naming the column."""
+    mapping_file = tmp_path / "m.yaml"
+    mapping_file.write_text(QUARTER_MAPPING.replace("Date: {", "Remarque: {to: remarks, keep: contacts}\n"
+                                                    "      Date: {"), encoding="utf-8")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "export.csv").write_text(
+        "Dossier;Nom;Remarque;Date;Sexe\nA-1;Kamoture;vu avec kamoture ce matin;05/01/2024;Femme\n"
+        "B-2;Zubiyo;rien;06/01/2024;Femme\n", encoding="utf-8")
     with pytest.raises(IdentifierColumnError, match="the column kept as 'remarks' in contacts holds values of the "
-                                                    "column '(Nom|Prénom|Téléphone)'") as err:
-        ps.pseudonymise(register.path, mapping_file, keys["a"], tmp_path / "out")
-    assert not any(name in str(err.value) for name in register.identifiers["names"])
+                                                    "column 'Nom'") as err:
+        ps.pseudonymise(tmp_path / "raw", mapping_file, keys["a"], tmp_path / "out")
+    assert "amoture" not in str(err.value).lower()
     assert not (tmp_path / "out").exists()
 
 
-def test_a_kept_column_of_e_mails_is_refused_by_the_guard(keys, tmp_path):
-    """Content the mapping cannot know (an e-mail typed in a remark) is refused by the load's guard."""
+def test_an_e_mail_typed_in_a_kept_remark_quarantines_the_row(keys, tmp_path):
+    """Content the mapping cannot know (an e-mail typed in a remark): the row is quarantined, the
+    address never shown."""
     mapping_file = tmp_path / "m.yaml"
     mapping_file.write_text(QUARTER_MAPPING.replace("Nom: drop", "Remarque: {to: remarks, keep: contacts}"),
                             encoding="utf-8")
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "export.csv").write_text("Dossier;Remarque;Date;Sexe\nA-1;écrire à user7@example.org;"
-                                                 "05/01/2024;Femme\n", encoding="utf-8")
-    with pytest.raises(IdentifierColumnError, match="column 'remarks' holds values that look like e-mail") as err:
-        ps.pseudonymise(tmp_path / "raw", mapping_file, keys["a"], tmp_path / "out")
-    assert "nothing was written" in str(err.value) and "user7@" not in str(err.value)
-    assert not (tmp_path / "out").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+                                                 "05/01/2024;Femme\nB-2;rien;06/01/2024;Femme\n", encoding="utf-8")
+    result = ps.pseudonymise(tmp_path / "raw", mapping_file, keys["a"], tmp_path / "out")
+    assert result.quarantine.select("row", "column", "value", "rule").rows() == [
+        (1, "Remarque", "aaaaaa a aaaa#@aaaaaaa.a…", "identifier")]
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            assert b"user7" not in path.read_bytes() and b"example.org" not in path.read_bytes()
 
 
 def test_a_busy_output_folder_is_refused_and_overwrite_replaces_an_extract(run, register, keys, tmp_path):

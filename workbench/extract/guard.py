@@ -14,12 +14,20 @@ Rules (also in ``docs/extract-contract.md``):
   not identifiers.
 * content is read for every text column that is not a checked code, date or boolean
   (and for whole-number columns of Parquet files, where a file number may be stored as a
-  number): up to the first 10,000 non-empty values. A column is refused when one value is
-  an e-mail address, or when at least 30 % of the values look like phone numbers, street
-  addresses or authority file numbers, or at least 50 % look like personal names (two to
-  four capitalised words, no digits) among at least 5 different values. In a pseudonym
-  column (``person_id``, ``caseworker_id``…) a single name is enough: a pseudonym never
-  looks like one, and a small team may have fewer than 5 caseworkers.
+  number): up to the first 10,000 non-empty values. A column is refused when at least 30 %
+  of the values look like e-mail addresses, phone numbers, street addresses or authority
+  file numbers, or at least 50 % look like personal names (two to four capitalised words,
+  no digits) among at least 5 different values. In a pseudonym column (``person_id``,
+  ``caseworker_id``…) a single name or e-mail is enough: a pseudonym never looks like one,
+  and a small team may have fewer than 5 caseworkers. In the other columns a single stray
+  value is the row's problem, not the extract's: see below.
+
+The same detectors work *per cell* (:func:`cell_kind_expr`): a value typed in the wrong
+column (a phone number in "Site", an e-mail in "Sexe" or in a remark) quarantines its row
+with the rule ``identifier`` (e-mails, phones, file numbers; personal names only when
+preparing a raw export, where the mapping says which columns are kept). And no raw value is ever echoed: quarantine files, mapping reports and
+messages show :func:`mask` of it, its shape (digits → ``#``, letters → ``a``/``A``, other
+characters kept, cut after 24 characters).
 """
 
 from __future__ import annotations
@@ -85,6 +93,70 @@ _KINDS = {
 }
 
 
+#: A masked value keeps at most this many characters (then ``…``).
+MASK_LENGTH = 24
+#: The quarantine rule of a cell shaped like a direct identifier.
+IDENTIFIER_RULE = "identifier"
+
+# Per cell, searched anywhere in the text (a phone typed inside a sentence is still a phone).
+_CELL_PHONE = (r"(?:^|[^\w+])(?:(?:\+|00)\d{1,3}[\s.()-]*\d(?:[\s.()-]*\d){5,}"
+               r"|\d(?:[\s.-]?\d){7,14})(?:[^\w]|$)")
+_CELL_DATE = (r"\b\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b"
+              r"|\b\d{1,2}[./-]\d{1,2}[./-]\d{4}\b")  # dates and times are not phone numbers
+_CELL_AUTHORITY = r"(?:^|\W)(?:\d{10}|\d{3}-\d{2}[A-Z]\d{5}|\d{3}-\d{8}|[A-Z]{2}\d{7})(?:\W|$)"
+
+
+def mask_expr(expr: pl.Expr) -> pl.Expr:
+    """The shape of a text value, never the value: digits → ``#``, letters → ``a`` (``A`` upper
+    case), accents dropped, spaces and line breaks → one space, other characters kept, cut after
+    :data:`MASK_LENGTH` characters with ``…``. Null stays null.
+
+    >>> pl.select(mask_expr(pl.lit("+216 23 706 433"))).item(), mask("Amadou Diallo"), mask("ab@cd.org")
+    ('+### ## ### ###', 'Aaaaaa Aaaaaa', 'aa@aa.aaa')
+    """
+    shape = (expr.cast(pl.String).str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
+             .str.replace_all(r"[\s\p{C}]+", " ").str.strip_chars()
+             .str.replace_all(r"\p{N}", "#").str.replace_all(r"[\p{Lu}\p{Lt}]", "A")
+             .str.replace_all(r"[\p{L}&&[^A]]", "a"))
+    return (pl.when(shape.str.len_chars() > MASK_LENGTH)
+            .then(pl.concat_str([shape.str.slice(0, MASK_LENGTH), pl.lit("…")])).otherwise(shape))
+
+
+def mask(value: object) -> str | None:
+    """:func:`mask_expr` of one value (the same code, so a message and a file never disagree)."""
+    if value is None:
+        return None
+    return pl.select(mask_expr(pl.lit(str(value), dtype=pl.String))).item()
+
+
+def cell_kind_expr(expr: pl.Expr, *, names: bool = True) -> pl.Expr:
+    """Per cell, the kind of direct identifier the text looks like (``email``, ``phone``,
+    ``authority``, ``name``), or null.
+
+    E-mails, phone numbers (international, or 8 to 15 digits in groups) and authority file
+    numbers are found anywhere in the text; a personal name (two to four capitalised words)
+    only as the whole cell, and only when ``names``.
+
+    >>> pl.select(cell_kind_expr(pl.lit("rappeler au 06 12 34 56 78"))).item()
+    'phone'
+    """
+    text = expr.cast(pl.String).str.strip_chars()
+    kind = (pl.when(text.str.contains(_EMAIL.pattern)).then(pl.lit("email"))
+            .when(text.str.contains(_CELL_AUTHORITY)).then(pl.lit("authority"))
+            .when(text.str.replace_all(_CELL_DATE, " ").str.contains(_CELL_PHONE)).then(pl.lit("phone")))
+    if names:
+        kind = kind.when(text.str.contains(_PERSON_NAME.pattern)).then(pl.lit("name"))
+    return kind.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def cell_reason(column: str, kind: pl.Expr) -> pl.Expr:
+    """The quarantine reason of a cell shaped like a direct identifier (the value is not shown)."""
+    what = kind.replace_strict(
+        list(_KINDS), [_KINDS[k] for k in _KINDS], default="direct identifiers", return_dtype=pl.String)
+    return pl.format(f"{column}: the value looks like one of {{}}; it is not read (fix the cell in the export: "
+                     "identifiers belong in a column that is pseudonymised or dropped)", what)
+
+
 def _words(column: str) -> list[str]:
     text = re.sub(r"([a-z])([A-Z])", r"\1_\2", column)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -117,13 +189,15 @@ def kind_by_name(column: str) -> str | None:
     return None
 
 
-def kind_by_content(values: pl.Series, *, names: bool = True,
-                    min_distinct_names: int = 5) -> tuple[str, int] | None:
+def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names: int = 5,
+                    single_email: bool = True) -> tuple[str, int] | None:
     """What a text column's content looks like, with the 1-based position of the first match.
 
     ``values`` are the column's values in row order (nulls allowed). Personal names are only
     looked for when ``names``, and need ``min_distinct_names`` different values (so that a
-    repeated label such as "Paris Nord" is not taken for a name).
+    repeated label such as "Paris Nord" is not taken for a name). One e-mail is enough when
+    ``single_email``; otherwise e-mails need the share of phones and file numbers (the column's
+    cells are checked one by one elsewhere, and a stray address quarantines its row only).
     """
     # Lazy, so that only the sampled values are converted and trimmed.
     frame = (pl.LazyFrame({"v": values}).with_row_index("row", offset=1)
@@ -134,7 +208,7 @@ def kind_by_content(values: pl.Series, *, names: bool = True,
     if n == 0:
         return None
     checks = [
-        ("email", pl.col("v").str.contains(_EMAIL.pattern), 0.0),
+        ("email", pl.col("v").str.contains(_EMAIL.pattern), 0.0 if single_email else 0.3),
         ("phone", pl.col("v").str.contains(_PHONE.pattern), 0.3),
         ("address", pl.col("v").str.contains("(?i)" + _ADDRESS.pattern), 0.3),
         ("authority", pl.col("v").str.contains(_AUTHORITY.pattern), 0.3),
@@ -161,8 +235,12 @@ def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns
     """Refuse ``frame`` if a column holds direct identifiers.
 
     Every column's name is checked; ``content_columns`` are scanned for e-mails, phones,
-    addresses and authority numbers, ``name_content_columns`` also for personal names, and
-    in ``pseudonym_columns`` a single personal name is enough.
+    addresses and authority numbers, ``name_content_columns`` also for personal names. In
+    ``pseudonym_columns`` a single personal name or e-mail is enough. The other content
+    columns (codes and extra columns) are also checked cell by cell when their rows are
+    validated (:mod:`workbench.extract.rules`, rule ``identifier``): there a stray phone or
+    e-mail quarantines its row, and only a column where they reach the share (30 %) refuses the
+    extract.
     """
     for column in frame.columns:
         kind = kind_by_name(column)
@@ -179,7 +257,8 @@ def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns
         if not (dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_integer()):
             continue
         found = kind_by_content(frame[column], names=column in name_content_columns,
-                                min_distinct_names=1 if column in pseudonym_columns else 5)
+                                min_distinct_names=1 if column in pseudonym_columns else 5,
+                                single_email=column in pseudonym_columns)
         if found:
             kind, row = found
             raise IdentifierColumnError(

@@ -298,7 +298,8 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
                     "and cannot be empty.", file=raw.file, table=name)
             warnings.append(f"{raw.file}: header only, no rows (the table is empty).")
         note(name, "validate")
-        good, bad = validate_table(spec, frame, raw.file, meta.extracted_on)
+        good, bad = validate_table(spec, frame, raw.file, meta.extracted_on,
+                                   codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners})
         reads[name] = frame.height
         accepted[name] = good
         quarantined[name] = bad

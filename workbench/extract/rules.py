@@ -13,9 +13,17 @@ Dates are ``YYYY-MM-DD`` (optionally with a time), ``DD/MM/YYYY``, ``DD.MM.YYYY`
 ``DD-MM-YYYY``, always with a four-digit year. Booleans and years read ``unknown`` (and its
 French forms) as not known, an empty value.
 
-Quarantine rule codes: ``invalid_date``, ``invalid_boolean``, ``invalid_year``,
+Quarantine rule codes: ``identifier``, ``invalid_date``, ``invalid_boolean``, ``invalid_year``,
 ``required``, ``unknown_code``, ``out_of_range``, ``after_extraction``, ``date_order``,
 ``required_when``, ``duplicate_id``, ``missing_reference``, ``quarantined_parent``.
+
+A cell of a code column or of an extra column that looks like a direct identifier (a phone
+number, an e-mail, an authority file number: :func:`workbench.extract.guard.cell_kind_expr`)
+quarantines its row under ``identifier``, before any other rule of that column; a column
+*full* of them (or of personal names) refuses the whole extract (:mod:`workbench.extract.guard`).
+Open code columns (site, centre, partner) are restricted to the codes of ``extract.yaml``
+when it lists them. The quarantine's ``value`` and ``reason`` never hold the value as written: only its
+shape (:func:`workbench.extract.guard.mask_expr`).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 import dataframely as dy
 import polars as pl
 
+from workbench.extract import guard
 from workbench.extract.files import code_expr
 from workbench.contract.schema import TABLE_ORDER, TABLES, Column, Table, dtype_of, vocabulary
 
@@ -46,6 +55,14 @@ MIN_BIRTH_YEAR = 1900
 
 def _bad(column: str) -> str:
     return f"wb_bad_{column}"
+
+
+def _ident(column: str) -> str:
+    return f"wb_ident_{column}"
+
+
+def _masked(expr: pl.Expr) -> pl.Expr:
+    return guard.mask_expr(expr.cast(pl.String))
 
 
 def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -118,8 +135,13 @@ def _vocab_hint(column: Column) -> str:
     return "one of " + ", ".join(codes)
 
 
-def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Schema], list[Check]]:
-    """The dataframely schema of a table and its checks in quarantine order."""
+def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str, ...] = (),
+                 codes: dict[str, frozenset[str]] | None = None) -> tuple[type[dy.Schema], list[Check]]:
+    """The dataframely schema of a table and its checks in quarantine order.
+
+    ``extras`` are the table's other columns (checked for identifiers), ``codes`` the lists
+    open code columns are restricted to."""
+    codes = codes or {}
     max_year = (extracted_on or dt.date.today()).year
     attrs: dict[str, object] = {ROW: dy.Int64(nullable=False)}
     checks: list[Check] = []
@@ -129,6 +151,14 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
         c = column.name
         col = pl.col(c)
         nullable = not column.required
+        if column.kind in ("vocab", "code"):
+            _identifier_check(c, attrs, rules, checks)
+        if column.kind == "code" and codes.get(c):
+            listed = sorted(codes[c])
+            rules[f"{c}__listed"] = col.is_null() | col.is_in(listed)
+            checks.append(Check(f"{c}__listed", "unknown_code", c,
+                                _fmt(f"{c} '{{}}' is not one of the codes listed in extract.yaml "
+                                     f"({', '.join(listed)})", value)))
         if column.kind == "date":
             attrs[c] = dy.Date(nullable=nullable)
         elif column.kind == "bool":
@@ -166,6 +196,8 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
             rules[f"{c}__future"] = col.is_null() | (col <= pl.lit(extracted_on))
             checks.append(Check(f"{c}__future", "after_extraction", c,
                                 _fmt(f"{c} {{}} is after the extraction date {extracted_on.isoformat()}", col)))
+    for extra in extras:
+        _identifier_check(extra, attrs, rules, checks)
     for order in spec.date_order:
         name = f"{order.later}__order"
         later, earlier = pl.col(order.later), pl.col(order.earlier)
@@ -189,11 +221,54 @@ def build_checks(spec: Table, extracted_on: dt.date | None) -> tuple[type[dy.Sch
         rules[name] = pl.col(idc).is_null() | pl.col(idc).is_first_distinct()
         first_row = pl.col(ROW).min().over(idc)
         checks.append(Check(name, "duplicate_id", idc,
-                            _fmt(f"{idc} '{{}}' already appears in row {{}}", pl.col(idc), first_row)))
+                            _fmt(f"{idc} '{{}}' already appears in row {{}}", _masked(pl.col(idc)), first_row)))
     for name, expr in rules.items():
         attrs[name] = dy.rule()(lambda cls, _e=expr: _e)
     schema = type(f"{spec.name.title().replace('_', '')}Schema", (dy.Schema,), attrs)
     return schema, checks
+
+
+def _identifier_check(column: str, attrs: dict, rules: dict, checks: list[Check]) -> None:
+    attrs[_ident(column)] = dy.String(nullable=True)
+    rules[f"{column}__identifier"] = pl.col(_ident(column)).is_null()
+    checks.append(Check(f"{column}__identifier", guard.IDENTIFIER_RULE, column,
+                        guard.cell_reason(column, pl.col(_ident(column)))))
+
+
+def _identifier_kinds(spec: Table, frame: pl.DataFrame, typed: pl.DataFrame, extras: list[str],
+                      codes: dict[str, frozenset[str]]) -> list[pl.Series]:
+    """Per code or extra column, the kind of direct identifier each cell looks like (null: none).
+
+    Phones, e-mails and authority file numbers only (:func:`guard.cell_kind_expr` without
+    names): a label such as "Paris Nord" in an extra column, or an unlisted site typed as
+    "Nouveau Site", is not a person's name. Names are the guard's whole-column test
+    (:func:`guard.check_columns`), which refuses the extract. A valid code of a vocabulary, or a
+    listed open code, is never an identifier."""
+    out = []
+    for column in spec.columns:
+        if column.kind not in ("vocab", "code"):
+            continue
+        c = column.name
+        if column.kind == "vocab":
+            known = typed[c].is_not_null()
+        elif codes.get(c):
+            known = typed[c].is_in(sorted(codes[c])).fill_null(False)
+        else:
+            known = pl.Series([False] * frame.height, dtype=pl.Boolean)  # typed even for a header-only table
+        out.append(_kinds_of(frame[c].cast(pl.String))
+                   .zip_with(~known, pl.Series([None] * frame.height, dtype=pl.String)).alias(_ident(c)))
+    for extra in extras:
+        dtype = frame[extra].dtype
+        if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer():
+            out.append(_kinds_of(frame[extra].cast(pl.String)).alias(_ident(extra)))
+        else:
+            out.append(pl.Series(_ident(extra), [None] * frame.height, dtype=pl.String))
+    return out
+
+
+def _kinds_of(raw: pl.Series) -> pl.Series:
+    """:func:`guard.cell_kind_expr` (no names) through the distinct values (codes repeat)."""
+    return _by_uniques(raw.alias("u"), guard.cell_kind_expr(pl.col("u"), names=False))
 
 
 def numbered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -260,14 +335,18 @@ def type_table(spec: Table, frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
-def validate_table(spec: Table, frame: pl.DataFrame, file: str,
-                   extracted_on: dt.date | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``)."""
+def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt.date | None,
+                   codes: dict[str, frozenset[str]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``).
+
+    ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…)."""
+    codes = {c: frozenset(v) for c, v in (codes or {}).items() if v}
     frame = numbered(frame)
-    schema, checks = build_checks(spec, extracted_on)
-    typed = type_table(spec, frame)
-    good, failure = schema.filter(typed)
     extras = [c for c in frame.columns if c not in spec.column_names and c != ROW]
+    schema, checks = build_checks(spec, extracted_on, extras=tuple(extras), codes=codes)
+    typed = type_table(spec, frame)
+    typed = typed.with_columns(_identifier_kinds(spec, frame, typed, extras, codes))
+    good, failure = schema.filter(typed)
     good = good.select(ROW, *spec.column_names)
     if extras:
         good = good.join(frame.select(ROW, *extras), on=ROW, how="left")
@@ -287,17 +366,18 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, details: pl.DataFrame, chec
     rows = typed.join(idx, on=ROW, how="inner") if spec.id_column is None else (
         typed.with_columns(pl.col(ROW).min().over(spec.id_column).alias("wb_first"))
         .join(idx, on=ROW, how="inner"))
-    raw_text = raw.select(
-        ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in spec.column_names])
+    columns = list(dict.fromkeys(ch.column for ch in checks))
+    raw_text = raw.select(ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in columns])
     rows = rows.join(raw_text, on=ROW, how="left")
-    value = pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
-                          for i, ch in enumerate(checks)])
+    value = _masked(pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
+                                  for i, ch in enumerate(checks)]))
     rows = rows.with_columns(value.alias("value"))
     reason_parts = []
     for i, ch in enumerate(checks):
         reason = ch.reason
         if ch.rule == "duplicate_id":
-            reason = _fmt(f"{ch.column} '{{}}' already appears in row {{}}", pl.col(ch.column), pl.col("wb_first"))
+            reason = _fmt(f"{ch.column} '{{}}' already appears in row {{}}", _masked(pl.col(ch.column)),
+                          pl.col("wb_first"))
         reason_parts.append(pl.when(pl.col("wb_check") == i).then(reason))
     out = rows.select(
         pl.lit(spec.name).alias("table"),
@@ -343,10 +423,12 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
                 ok_ids = accepted[parent].select(pl.col(parent_id).alias(column.name))
                 refused = (quarantined[parent].filter(pl.col(_ID).is_not_null())
                            .sort("row").unique(_ID, keep="first", maintain_order=True)
-                           .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason")))
+                           .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason"),
+                                   pl.col("row").alias("wb_parent_row")))
             else:
                 ok_ids = pl.DataFrame(schema={column.name: pl.String})
-                refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String})
+                refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String,
+                                               "wb_parent_row": pl.Int64})
             missing = (frame.filter(pl.col(column.name).is_not_null())
                        .join(ok_ids, on=column.name, how="anti"))
             if missing.height == 0:
@@ -358,12 +440,13 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
                 pl.lit(files[name]).alias("file"),
                 pl.col(ROW).cast(pl.Int64).alias("row"),
                 pl.lit(column.name).alias("column"),
-                pl.col(column.name).alias("value"),
+                _masked(pl.col(column.name)).alias("value"),
                 pl.when(pl.col("wb_parent_reason").is_null()).then(pl.lit("missing_reference"))
                 .otherwise(pl.lit("quarantined_parent")).alias("rule"),
                 pl.when(pl.col("wb_parent_reason").is_null())
-                .then(pl.format(f"{word} {{}} not found: {no_table}", pl.col(column.name)))
-                .otherwise(pl.format(f"{word} {{}} was quarantined: {{}}", pl.col(column.name),
+                .then(pl.format(f"{word} {{}} not found: {no_table}", _masked(pl.col(column.name))))
+                .otherwise(pl.format(f"{word} {{}} ({files.get(parent, parent)} row {{}}) was quarantined: {{}}",
+                                     _masked(pl.col(column.name)), pl.col("wb_parent_row"),
                                      pl.col("wb_parent_reason"))).alias("reason"),
                 (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
             )

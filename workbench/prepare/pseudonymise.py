@@ -354,21 +354,29 @@ def _quarantine(mapped: Mapped, tables: dict[str, pl.DataFrame], ex: extract_mod
     ])
     stage2 = ex.quarantine.join(refs, on=["table", "row"], how="left").with_columns(pl.lit("load").alias("stage"))
     if mapped.quarantined_ids.height and stage2.height:
+        # The quarantine shows references masked: take the pseudonym referred to from the written table.
+        id_refs = pl.concat([
+            frame.select(pl.lit(name).alias("table"), pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("row"),
+                         *[pl.col(c) for c in mapped.id_columns[name]])
+            .unpivot(index=["table", "row"], variable_name="column", value_name="wb_ref")
+            for name, frame in tables.items() if mapped.id_columns[name]
+        ])
+        stage2 = stage2.join(id_refs, on=["table", "row", "column"], how="left", maintain_order="left")
         refused = pl.concat([
             mapped.quarantined_ids.filter(pl.col("kind") == kind)
             .join(lk, on="identity", how="inner")
-            .select(pl.col("pseudonym").alias("value"), pl.lit(kind).alias("wb_kind"),
+            .select(pl.col("pseudonym").alias("wb_ref"), pl.lit(kind).alias("wb_kind"),
                     pl.format("{} row {}: {}", pl.col("file"), pl.col("row"), pl.col("reason")).alias("wb_why"))
             for kind, lk in lookups.items()
-        ]).unique("value", keep="first", maintain_order=True)
-        stage2 = stage2.join(refused, on="value", how="left", maintain_order="left").with_columns(
+        ]).unique("wb_ref", keep="first", maintain_order=True)
+        stage2 = stage2.join(refused, on="wb_ref", how="left", maintain_order="left").with_columns(
             pl.when((pl.col("rule") == "missing_reference") & pl.col("wb_why").is_not_null())
             .then(pl.lit("quarantined_parent")).otherwise(pl.col("rule")).alias("rule"),
             pl.when((pl.col("rule") == "missing_reference") & pl.col("wb_why").is_not_null())
             .then(pl.format("{} {} was quarantined at the mapping stage ({})", pl.col("wb_kind"), pl.col("value"),
                             pl.col("wb_why")))
             .otherwise(pl.col("reason")).alias("reason"),
-        ).drop("wb_kind", "wb_why")
+        ).drop("wb_kind", "wb_why", "wb_ref")
     columns = list(REPORT_QUARANTINE_SCHEMA)
     return pl.concat([stage1.select(columns).cast(REPORT_QUARANTINE_SCHEMA),
                       stage2.select(columns).cast(REPORT_QUARANTINE_SCHEMA)])
