@@ -25,8 +25,11 @@ def register(group: click.Group) -> None:
               help="Language of the pages (a page's address can ask for the other with &lang=).")
 @click.option("--pool-size", type=click.IntRange(min=0), default=None,
               help="Kernels kept ready per dashboard (default: voila.json's, 1); 0 turns preheating off.")
+@click.option("--max-viewers", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
+                   "again in a minute.")
 @handle_errors
-def dashboard_command(extract_path, port, audience, threshold, lang, pool_size) -> None:
+def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, max_viewers) -> None:
     """Serve the dashboards (overview, detention, case management) with Voilà.
 
     The server listens on 127.0.0.1 only, asks for a token (printed in the addresses),
@@ -54,5 +57,6 @@ def dashboard_command(extract_path, port, audience, threshold, lang, pool_size) 
             click.echo(f"note: {ex.quarantined:,} rows of the extract are quarantined; the dashboards count "
                        "accepted rows only (see `workbench validate`).", err=True)
         server = dashboard.Server(Path(extract_path).resolve(), port=port or dashboard.free_port(),
-                                  audience=audience, threshold=threshold, lang=lang, pool_size=pool_size)
+                                  audience=audience, threshold=threshold, lang=lang, pool_size=pool_size,
+                                  max_viewers=max_viewers)
         sys.exit(dashboard.serve(server, ex, echo=lambda line: click.echo(line)))

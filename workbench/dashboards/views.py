@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlencode
 import polars as pl
 import yaml
 
+from workbench.indicators import engine
 from workbench.selection import filters
 
 from workbench import indicators
@@ -182,7 +183,7 @@ class Session:
         self.lang = lang
         self.choices = filters.choices(extract)
         self.first_day, self.last_day = _span(extract)
-        self.unavailable = indicators.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
+        self.unavailable = engine.unavailable_indicators(indicators.Context(extract), list(load_catalogue()))
         self._extracts = _LRU(4)  # filtered extracts: up to a copy of the data each
         self._results = _LRU(256)
 
