@@ -107,6 +107,27 @@ class QuietConnection(ZMQChannelsWebsocketConnection):
         super().handle_outgoing_message(stream, outgoing_msg)
 
 
+class _Headers:
+    """The headers of ``voila.json`` (``tornado_settings.headers``) on every response, errors and
+    handlers that are not Jupyter's included."""
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        for name, value in self.settings.get("headers", {}).items():
+            self.set_header(name, value)
+
+
+def _with_headers(handler: type) -> type:
+    return type(handler.__name__, (_Headers, handler), {"__doc__": handler.__doc__})
+
+
+class _NotFound(_Headers, tornado.web.RequestHandler):
+    """Any address no route serves: 404, with the headers."""
+
+    def prepare(self) -> None:
+        raise tornado.web.HTTPError(404)
+
+
 def _fresh_when_handed_out(kernel_manager):
     """A preheated kernel has been idle since it was heated: mark it active when a page takes
     it, or the culler ends it before the page's websocket connects."""
@@ -130,14 +151,15 @@ class WorkbenchVoila(Voila):
         self.kernel_websocket_connection_class = QuietConnection
         settings = super().init_settings()
         settings["workbench_max_viewers"] = self.max_viewers
+        settings["default_handler_class"] = _NotFound
         if hasattr(self.kernel_manager, "get_rendered_notebook"):
             self.kernel_manager.get_rendered_notebook = _fresh_when_handed_out(self.kernel_manager)
         return settings
 
     def init_handlers(self) -> list:
         swap = {RequestInfoSocketHandler: KeyedRequestInfoHandler, TornadoVoilaHandler: CappedVoilaHandler}
-        return [(spec[0], swap.get(spec[1], spec[1]), *spec[2:]) if isinstance(spec, tuple) else spec
-                for spec in super().init_handlers()]
+        return [(spec[0], _with_headers(swap.get(spec[1], spec[1])), *spec[2:]) if isinstance(spec, tuple)
+                else spec for spec in super().init_handlers()]
 
 
 main = WorkbenchVoila.launch_instance
