@@ -149,7 +149,7 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
       workbench indicators demo -p 2025-H2 -b sex,age_group -f xlsx -o figures.xlsx
     """
     from workbench.present import exports
-    from workbench import indicators as engine
+    from workbench.indicators import engine
     from workbench.exceptions import ParameterError
     from workbench.periods import parse_period
 
