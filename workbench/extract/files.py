@@ -131,9 +131,14 @@ def _apply_header(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     return _normalise_columns(frame.slice(1), file, headers)
 
 
+def _size(n: int) -> str:
+    return next(f"{n / 1024**p:,.0f} {unit}" for p, unit in ((3, "GB"), (2, "MB"), (1, "KB"), (0, "bytes"))
+                if n >= 1024**p or p == 0)
+
+
 def _too_big(file: str, size: int, limit: int, table: str | None = None) -> UnreadableFileError:
-    return UnreadableFileError(f"{file}: {size / 2**20:,.0f} MB, over the limit of {limit / 2**20:,.0f} MB for one "
-                               "file of an extract; split it by period or site.", file=file, table=table)
+    return UnreadableFileError(f"{file}: {_size(size)}, over the limit of {_size(limit)} for one file of an "
+                               "extract; split it by period or site.", file=file, table=table)
 
 
 def _check_size(path: Path, limit: int, table: str | None = None) -> int:
