@@ -90,7 +90,14 @@ def routes(served: Served) -> list[tuple[str, str]]:
     app.initialize(server.Server(served.extract, port=1, pool_size=1).command(config)[3:])
     app.connection_dir = str(config)
     app.init_settings()
-    return [(spec[0], spec[1].__name__) for spec in app.init_handlers() if isinstance(spec, tuple)]
+    specs = [(spec[0], spec[1].__name__) for spec in app.init_handlers() if isinstance(spec, tuple)]
+    pending = [task for pool in app.kernel_manager._pools.values() for task in pool]  # preheating, not run
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop = pending[0].get_loop()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    return specs
 
 
 def sample(pattern: str, kernel: str) -> str:
