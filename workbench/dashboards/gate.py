@@ -16,6 +16,10 @@ with these changes, all on the server side:
 - **Nothing a kernel writes to stderr reaches a page.** Kernel logs (a traceback after a
   malformed ``comm_open``, with the server's paths) go to the server's log only: the
   kernel websocket drops ``stream``/``stderr`` and ``error`` messages.
+- **The headers of ``voila.json`` on every response** (CSP, ``X-Frame-Options``,
+  ``Referrer-Policy``), including errors, 404s and handlers that are not Jupyter's; and a
+  preheated kernel handed to a page is marked active, so the 20 s culling cannot end it
+  before the page connects.
 """
 
 from __future__ import annotations
