@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 
 #: Usable from anywhere (and ``workbench/__init__.py``, whose front door names its targets as text).
-ANYWHERE = {"", "exceptions", "periods", "resources", "publish"}
+ANYWHERE = {"", "exceptions", "periods", "resources", "publish", "safeyaml"}
 #: The rooms along the flow; a room may import those before it.
 FLOW = [
     {"contract"}, {"extract"}, {"prepare"}, {"indicators"}, {"selection"}, {"disclosure"}, {"present"},

@@ -29,8 +29,11 @@ def register(group: click.Group) -> None:
               metavar="DIR", help="The organisation's own folder: dashboards in DIR/notebooks/dashboards/ and the "
                                   "page template in DIR/templates/voila/ replace the packaged ones (see "
                                   "docs/dashboards.md).")
+@click.option("--max-viewers", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
+                   "again in a minute.")
 @handle_errors
-def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir) -> None:
+def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers) -> None:
     """Serve the dashboards (overview, detention, case management) with Voilà.
 
     The server listens on 127.0.0.1 only, asks for a token (printed in the addresses),
@@ -59,5 +62,6 @@ def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, 
                        "accepted rows only (see `workbench validate`).", err=True)
         server = dashboard.Server(Path(extract_path).resolve(), port=port or dashboard.free_port(),
                                   audience=audience, threshold=threshold, lang=lang, pool_size=pool_size,
-                                  resources=Path(resources_dir).resolve() if resources_dir else None)
+                                  resources=Path(resources_dir).resolve() if resources_dir else None,
+                                  max_viewers=max_viewers)
         sys.exit(dashboard.serve(server, ex, echo=lambda line: click.echo(line)))

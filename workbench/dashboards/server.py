@@ -48,6 +48,9 @@ ENV_AUDIENCE = "WORKBENCH_DASHBOARD_AUDIENCE"
 ENV_THRESHOLD = "WORKBENCH_DASHBOARD_THRESHOLD"
 ENV_LANG = "WORKBENCH_DASHBOARD_LANG"
 ENV_SNAPSHOT = "WORKBENCH_DASHBOARD_SNAPSHOT"
+ENV_QUERY_KEY = "WORKBENCH_DASHBOARD_QUERY_KEY"  # the key of /voila/query, see workbench.dashboards.gate
+KEY_HEADER = "X-Workbench-Query-Key"  # the header a preheated kernel sends that key in
+DEFAULT_MAX_VIEWERS = 10
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 PAGES = ("overview", "detention", "case_management")
@@ -87,7 +90,9 @@ class Server:
     lang: str = "fr"
     pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
     resources: Path | None = None  # an organisation's folder: notebooks/dashboards/ and templates/ win there
+    max_viewers: int = DEFAULT_MAX_VIEWERS  # pages served at once (a kernel each)
     token: str = field(default_factory=new_token, repr=False)
+    query_key: str = field(default_factory=new_token, repr=False)  # preheated kernels ↔ server only
 
     def url(self, page: str | None = None, query: str = "") -> str:
         """The URL of a dashboard (or of the list of dashboards), with the token."""
@@ -98,7 +103,7 @@ class Server:
     def command(self, config_dir: Path) -> list[str]:
         own = self.resources / "notebooks" / "dashboards" if self.resources else None
         pages = own if own is not None and own.is_dir() else notebooks_dir()
-        cmd = [sys.executable, "-m", "voila", str(pages), "--no-browser", f"--port={self.port}",
+        cmd = [sys.executable, "-m", "workbench.dashboards.gate", str(pages), "--no-browser", f"--port={self.port}",
                "--Voila.port_retries=0",  # the port printed is the port served, or Voilà stops
                f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(resources.packaged())])}"]
         if self.pool_size is not None:
@@ -106,6 +111,7 @@ class Server:
                 cmd.append("--VoilaConfiguration.preheat_kernel=False")
             else:
                 cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
+        cmd.append(f"--WorkbenchVoila.max_viewers={self.max_viewers}")
         return cmd
 
     def environment(self, snapshot: Path | None = None) -> dict[str, str]:
@@ -116,6 +122,7 @@ class Server:
         else:
             env.pop(ENV_SNAPSHOT, None)
         env[ENV_AUDIENCE] = self.audience
+        env[ENV_QUERY_KEY] = self.query_key  # the environment of our processes is private to this user
         env[ENV_LANG] = self.lang
         if self.threshold is not None:
             env[ENV_THRESHOLD] = str(self.threshold)
@@ -273,6 +280,36 @@ def _preheated() -> bool:
     return os.environ.get("VOILA_PREHEAT", "False") == "True"
 
 
+def _wait_for_request(timeout: float = 5) -> None:
+    """Wait for the page request of this preheated kernel, as Voilà's ``wait_for_request``,
+    through the server's keyed socket (see :mod:`workbench.dashboards.gate`)."""
+    import asyncio
+
+    import websockets
+
+    url = (f"ws://{os.environ.get('VOILA_APP_IP', HOST)}:{os.environ.get('VOILA_APP_PORT', DEFAULT_PORT)}"
+           f"{os.environ.get('VOILA_SERVER_URL', '/')}voila/query/{os.environ.get('VOILA_KERNEL_ID', '')}")
+    received: list[str] = []
+
+    async def ask() -> None:
+        async with websockets.connect(url, open_timeout=timeout,
+                                      additional_headers={KEY_HEADER: os.environ.get(ENV_QUERY_KEY, "")}
+                                      ) as socket_:
+            received.append(await socket_.recv())
+
+    def run() -> None:  # the kernel's own event loop is busy running this cell
+        try:
+            asyncio.run(ask())
+        except Exception as exc:  # the page then shows the default view; the server's log says why
+            print(f"workbench: no request received ({type(exc).__name__})", file=sys.__stderr__, flush=True)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if received:
+        os.environ.update(json.loads(received[0]))
+
+
 def show(name: str):
     """The dashboard ``name`` as the page's URL asks for it (a dashboard notebook's one call).
 
@@ -294,10 +331,8 @@ def show(name: str):
             board = widgets.Dashboard(session, page, link=True)
             if session.filters_allowed:
                 session.prepare()
-            from voila.utils import wait_for_request
-
             print(f"workbench: {name} preheated, waiting for a request", file=sys.__stderr__, flush=True)
-            wait_for_request()
+            _wait_for_request()
             view, notices = views.from_query(os.environ.get("QUERY_STRING", ""), page, session)
             board.set_view(view, notices)
             return board

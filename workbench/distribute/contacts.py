@@ -37,6 +37,7 @@ from typing import Any
 
 import yaml
 
+from workbench import safeyaml
 from workbench.exceptions import DistributionError
 
 #: Audiences from the least to the most protected: a recipient gets their own or a later one.
@@ -95,7 +96,7 @@ def _read_entries(path: Path) -> tuple[list[tuple[str, dict]], dict]:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safeyaml.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise DistributionError(f"{path}: not valid YAML ({str(exc).splitlines()[0]}).") from None
         if isinstance(data, list):

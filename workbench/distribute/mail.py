@@ -35,6 +35,7 @@ from pathlib import Path
 
 import yaml
 
+from workbench import safeyaml
 from workbench.distribute.contacts import ContactList
 from workbench.distribute.deliveries import Delivery
 from workbench.exceptions import DistributionError
@@ -75,7 +76,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     values: dict[str, str] = {}
     if path is not None:
         try:
-            data = yaml.safe_load(_private_file(Path(path), "mail settings file")) or {}
+            data = safeyaml.load(_private_file(Path(path), "mail settings file")) or {}
         except yaml.YAMLError:
             raise DistributionError(f"{path}: not valid YAML.") from None
         unknown = sorted(set(data) - set(ENV))

@@ -14,6 +14,9 @@ per file, never guessed row by row:
 * **Rows**: a row with more fields than the header refuses the file, naming the row; a
   row with fewer fields is read with the missing cells empty, and named in a warning.
 * **Cells** are trimmed; an empty cell is "not recorded".
+* **Limits**, checked before a file is parsed: :data:`MAX_FILE_BYTES` (a workbook:
+  :data:`MAX_WORKBOOK_BYTES`), :data:`MAX_COLUMNS` header cells, :data:`MAX_CELL_CHARS`
+  characters in a cell.
 * **Workbooks**: one sheet per table, named after the table (any case); other sheets
   are listed as ignored. Cells are read as text, date cells as ``YYYY-MM-DD``.
 """
@@ -33,6 +36,15 @@ from workbench.contract.schema import TABLES
 
 METADATA_FILE = "extract.yaml"
 _SUFFIXES = (".parquet", ".csv", ".xlsx")
+
+# Limits checked before a file is parsed (module settings: a larger organisation may raise them).
+#: Columns of one table (the contract has about 30; a few hundred leaves room for extra columns).
+MAX_COLUMNS = 500
+#: Size of one CSV or Parquet file, and of a workbook.
+MAX_FILE_BYTES = 1 << 30
+MAX_WORKBOOK_BYTES = 200 << 20
+#: One CSV cell (the csv module's own limit, 128 KiB).
+MAX_CELL_CHARS = csv.field_size_limit()
 
 
 def normalise_header(name: str) -> str:
@@ -119,12 +131,85 @@ def _apply_header(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     return _normalise_columns(frame.slice(1), file, headers)
 
 
-def _field_counts(text: str, sep: str) -> list[int]:
+def _size(n: int) -> str:
+    return next(f"{n / 1024**p:,.0f} {unit}" for p, unit in ((3, "GB"), (2, "MB"), (1, "KB"), (0, "bytes"))
+                if n >= 1024**p or p == 0)
+
+
+def _too_big(file: str, size: int, limit: int, table: str | None = None) -> UnreadableFileError:
+    return UnreadableFileError(f"{file}: {_size(size)}, over the limit of {_size(limit)} for one file of an "
+                               "extract; split it by period or site.", file=file, table=table)
+
+
+def _check_size(path: Path, limit: int, table: str | None = None) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnreadableFileError(f"{path.name}: cannot be read ({exc.strerror}).", file=path.name,
+                                  table=table) from None
+    if size > limit:
+        raise _too_big(path.name, size, limit, table)
+    return size
+
+
+def _check_width(width: int, file: str, table: str) -> None:
+    if width > MAX_COLUMNS:
+        raise UnreadableFileError(
+            f"{file}: the header has {width:,} columns, over the limit of {MAX_COLUMNS:,} for one table; "
+            "check the delimiter, or keep only the columns of the extract contract.", file=file, table=table)
+
+
+def _opening_quote_row(text: str) -> int | None:
+    """The row (header = 0) of a quote that is never closed, counting quoted line breaks as in the cell."""
+    row, inside, opened = 0, False, None
+    for m in re.finditer(r'["\n]', text):
+        if m.group() == '"':
+            inside = not inside
+            opened = row if inside else None
+        elif not inside:
+            row += 1
+    return opened if inside else None
+
+
+def _big_cell(text: str, sep: str, row: int, offset: int, file: str, table: str) -> UnreadableFileError:
+    """The error for a cell over :data:`MAX_CELL_CHARS` in the record of ``row`` starting at ``offset``."""
+    opened = _opening_quote_row(text)
+    if opened is not None:
+        return UnreadableFileError(f"{file}: a quote opened in row {opened} is never closed; close it (or "
+                                   "remove it) so that the rows can be told apart.", file=file, table=table,
+                                   row=opened)
+    column, length, inside = 1, 0, False
+    for ch in text[offset:offset + MAX_CELL_CHARS + 1_000_000]:
+        if ch == '"':
+            inside = not inside
+        elif ch == sep and not inside:
+            column, length = column + 1, 0
+        elif ch == "\n" and not inside:
+            break
+        length += 1
+        if length > MAX_CELL_CHARS:
+            break
+    return UnreadableFileError(f"{file}: row {row}, column {column}: a cell longer than {MAX_CELL_CHARS:,} "
+                               "characters; an extract holds codes and dates, not documents.", file=file,
+                               table=table, row=row)
+
+
+def _field_counts(text: str, sep: str, file: str = "", table: str = "") -> list[int]:
     """The number of fields of every record (the header first); a blank line counts as a full row."""
     counts = []
-    for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep, quotechar='"'):
-        blank = not any(cell.strip() for cell in record)
-        counts.append(-1 if blank else len(record))
+    lines = io.StringIO(text, newline="")
+    offsets = [0]  # where the record being read starts
+    reader = csv.reader(lines, delimiter=sep, quotechar='"')
+    try:
+        for record in reader:
+            offsets[0] = lines.tell()
+            blank = not any(cell.strip() for cell in record)
+            counts.append(-1 if blank else len(record))
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise UnreadableFileError(f"{file}: row {len(counts)} cannot be read as CSV ({exc}).", file=file,
+                                      table=table, row=len(counts)) from None
+        raise _big_cell(text, sep, len(counts), offsets[0], file, table) from None
     if counts and counts[0] < 0:
         counts[0] = 0
     width = counts[0] if counts else 0
@@ -149,6 +234,7 @@ def _rows_text(rows: list[int], limit: int = 5) -> str:
 
 def read_csv(path: Path, table: str) -> RawTable:
     file = path.name
+    _check_size(path, MAX_FILE_BYTES, table)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -163,7 +249,8 @@ def read_csv(path: Path, table: str) -> RawTable:
     text = text.lstrip("\r\n")  # blank lines before the header
     header = text.split("\n", 1)[0]
     sep = sniff_delimiter(header)
-    counts = _field_counts(text, sep)
+    _check_width(header.count(sep) + 1, file, table)  # an upper bound: quoted delimiters count too
+    counts = _field_counts(text, sep, file, table)
     width = counts[0]
     long_rows = [i for i, n in enumerate(counts) if n > width]
     if long_rows:
@@ -214,9 +301,10 @@ def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
 
 def read_parquet(path: Path, table: str) -> RawTable:
     file = path.name
-    if path.stat().st_size == 0:
+    if _check_size(path, MAX_FILE_BYTES, table) == 0:
         raise UnreadableFileError(f"{file}: the file is empty.", file=file, table=table)
     try:
+        _check_width(len(pl.read_parquet_schema(path)), file, table)
         frame = pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise UnreadableFileError(f"{file}: not a readable Parquet file ({_first_line(exc)}).", file=file,
@@ -233,7 +321,7 @@ class Workbook:
         import fastexcel
 
         self.path = path
-        if path.stat().st_size == 0:
+        if _check_size(path, MAX_WORKBOOK_BYTES) == 0:
             raise UnreadableFileError(f"{path.name}: the workbook file is empty.", file=path.name)
         try:
             self._reader = fastexcel.read_excel(str(path))
@@ -246,6 +334,12 @@ class Workbook:
     def read(self, table: str) -> RawTable:
         sheet = self.sheets[table]
         file = f"{self.path.name}[{sheet}]"
+        try:
+            width = self._reader.load_sheet_by_name(sheet, header_row=None, n_rows=1).width
+        except Exception as exc:
+            raise UnreadableFileError(f"{file}: the sheet cannot be read ({_first_line(exc)}).", file=file,
+                                      table=table) from None
+        _check_width(width, file, table)
         try:
             frame = self._reader.load_sheet_by_name(sheet, dtypes="string", header_row=None).to_polars()
         except Exception as exc:

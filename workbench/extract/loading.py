@@ -25,6 +25,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from workbench import safeyaml
+
 from workbench.extract import guard
 
 from workbench.extract import files as readers
@@ -148,7 +150,7 @@ def read_metadata(path: Path) -> ExtractMeta:
         return ExtractMeta()
     try:
         text, _encoding = readers.decode(path.read_bytes())  # UTF-8, else Windows-1252, like the tables
-        data = yaml.safe_load(text) or {}
+        data = safeyaml.load(text) or {}
     except yaml.YAMLError as exc:
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
         detail = (f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark is not None and problem

@@ -20,7 +20,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from workbench import safeyaml
 
 from workbench.exceptions import IndicatorError, WorkbenchError
 from workbench.contract.schema import TABLES
@@ -186,4 +186,4 @@ def parse_catalogue(data: dict) -> Catalogue:
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with the package."""
     text = resources.files("workbench").joinpath("indicators", "catalogue.yaml").read_text(encoding="utf-8")
-    return parse_catalogue(yaml.safe_load(text))
+    return parse_catalogue(safeyaml.load(text))

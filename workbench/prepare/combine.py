@@ -37,6 +37,8 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from workbench import safeyaml
+
 from workbench import extract as extract_mod
 from workbench.extract.files import METADATA_FILE
 from workbench.exceptions import WorkbenchError
@@ -105,7 +107,7 @@ def _parse_input(item: str | Path | tuple[str, str | Path]) -> tuple[str | None,
 def _key_fingerprint(path: Path) -> str | None:
     meta = path / METADATA_FILE if path.is_dir() else path.parent / "extract.yaml"
     try:
-        data = yaml.safe_load(meta.read_text(encoding="utf-8")) if meta.exists() else None
+        data = safeyaml.load(meta.read_text(encoding="utf-8")) if meta.exists() else None
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return None
     value = data.get("key_fingerprint") if isinstance(data, dict) else None

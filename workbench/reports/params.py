@@ -34,6 +34,8 @@ from typing import Any
 
 import yaml
 
+from workbench import safeyaml
+
 from workbench.exceptions import ParameterError, PeriodError
 
 #: Parameters every report notebook takes, with the notebooks' defaults.
@@ -174,7 +176,7 @@ def read_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ParameterError(f"Parameter file not found: {path}.")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safeyaml.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise ParameterError(f"{path}: not valid YAML ({detail}).") from None
@@ -199,7 +201,7 @@ def parse_override(item: str) -> tuple[str, Any]:
     if not key:
         raise ParameterError(f"--set '{item}': the key is empty.")
     try:
-        value = yaml.safe_load(text) if text else None
+        value = safeyaml.load(text) if text else None
     except yaml.YAMLError:
         value = text
     if isinstance(value, dict) and not text.startswith("{"):

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench import safeyaml
 from workbench import resources
 from workbench.exceptions import ReportError, WorkbenchError, from_os_error
 from workbench.publish import REPORT_MARKER, publishing
@@ -302,7 +303,7 @@ def demo_parameter_files() -> list[Path]:
 
     out = []
     for path in sorted(resources.packaged("parameters").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safeyaml.load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("report"):
             out.append(path)
     return out

@@ -77,10 +77,12 @@ def scheduled_files(folder: str | Path = "parameters") -> list[Path]:
     """The parameter files of a folder that declare a cadence."""
     import yaml
 
+    from workbench import safeyaml
+
     files = []
     for path in sorted(Path(folder).glob("*.y*ml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = safeyaml.load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError, UnicodeDecodeError):
             files.append(path)  # reported as an error by due()
             continue

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from workbench import safeyaml
 from workbench.contract.schema import TABLE_ORDER, TABLES
 from workbench.exceptions import MappingError
 from workbench.extract import files as readers
@@ -82,7 +83,7 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{path}: cannot be read ({exc.strerror}).") from None
     text, _ = readers.decode(data_bytes)
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = safeyaml.load(text, loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
