@@ -213,7 +213,27 @@ def combine_command(extracts, output, name, fmt, overwrite, as_json) -> None:
     sys.exit(result.exit_code)
 
 
-COMMANDS = (init_key_command, pseudonymise_command, mapping_check_command, combine_command)
+@click.command("form")
+@click.argument("settings", metavar="SETTINGS.yaml", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the forms and their mapping into.")
+@handle_errors
+def form_command(settings, output) -> None:
+    """Generate XLSForms (registration; visit and follow-up) and the mapping of their exports.
+
+    SETTINGS.yaml gives the organisation's code, its sites (and partners), the languages
+    of the labels and the questions that identify a person (see docs/forms.md). Upload the
+    forms to KoboToolbox or ODK; `workbench pseudonymise EXPORT --mapping OUTPUT/mapping.yaml`
+    then reads their export with no hand-written mapping.
+    """
+    from workbench.prepare.forms import load_spec, write_forms
+    from workbench.present.labels import code_label
+
+    paths = write_forms(load_spec(settings), output, code_label)
+    _console(stderr=False).print("Written: " + ", ".join(str(p) for p in paths), markup=False)
+
+
+COMMANDS = (form_command, init_key_command, pseudonymise_command, mapping_check_command, combine_command)
 
 
 def register(group: click.Group) -> None:

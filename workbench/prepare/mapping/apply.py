@@ -16,7 +16,7 @@ from workbench.extract.rules import QUARANTINE_SCHEMA
 from workbench.prepare.mapping.model import (ROW, SEP, SRC_FILE, SRC_ROW, ColumnRule, Derived, Mapping, Source,
                                              TableMap, _schedule, canonical_type)
 from workbench.prepare.mapping.parse import _convert, _dtype, _identity_expr, _lit, _safe, _as_text, match_keys
-from workbench.prepare.mapping.columns import option_columns, resolve_headers, split_column
+from workbench.prepare.mapping.columns import combine_parts, option_columns, resolve_headers, split_column
 from workbench.prepare.mapping.read import RawSource, read_sources
 
 MAX_UNMAPPED_VALUES = 20
@@ -170,8 +170,6 @@ def _read_columns(source: Source, raw: RawSource, mapping: Mapping) -> _Stage:
             checks.append(_check(i, rule, internal, conv.rule, conv.reason, hidden))
         frame = _through_distinct(frame, internal, converted)
     frame = frame.with_columns(exprs) if exprs else frame
-    for fname in {r.field for r in source.columns if r.option is not None} - set(options):
-        frame = frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(fname))
     for group in options.values():
         frame, added = option_columns(frame, group)
         for i, rule, internal in added:
@@ -191,6 +189,7 @@ def _read_columns(source: Source, raw: RawSource, mapping: Mapping) -> _Stage:
                              _reason(conv.reason, pl.col(f"wb_bad_{i}"), hidden, rule.raw),
                              guard.mask_expr(pl.col(f"wb_bad_{i}")) if not hidden else pl.lit(None, dtype=pl.String)))
         unmapped_flags[rule.raw] = f"wb_unm_{i}"
+    frame = combine_parts(frame, sorted({r.field for r in source.columns if r.field and r.multi}))
     return _Stage(frame, checks, unmapped_flags, present, header_keys)
 
 

@@ -79,7 +79,7 @@ def split_column(frame: pl.DataFrame, rule: ColumnRule, internal: str, i: int) -
                                pl.when(~conv.known).then(guard.cell_kind_expr(pl.col(f"wb_item_{i}")))
                                .alias("wb_k"))
     per_row = items.group_by(ROW).agg(
-        pl.col("wb_value").drop_nulls().unique(maintain_order=True).alias(rule.field),
+        pl.col("wb_value").drop_nulls().unique(maintain_order=True).alias(f"wb_part_{i}_{rule.field}"),
         pl.col("wb_f").any().alias(f"wb_fail_{i}"),
         pl.col("wb_u").any().alias(f"wb_unm_{i}"),
         pl.col(f"wb_item_{i}").filter(pl.col("wb_f")).first().alias(f"wb_bad_{i}"),
@@ -89,7 +89,7 @@ def split_column(frame: pl.DataFrame, rule: ColumnRule, internal: str, i: int) -
     )
     frame = frame.join(per_row, on=ROW, how="left", maintain_order="left")
     return frame.with_columns(
-        pl.col(rule.field).fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col(f"wb_part_{i}_{rule.field}").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         pl.col(f"wb_fail_{i}").fill_null(False), pl.col(f"wb_unm_{i}").fill_null(False),
     )
 
@@ -110,7 +110,20 @@ def option_columns(frame: pl.DataFrame, rules: list[tuple[int, ColumnRule, str]]
                                    pl.when(~conv.known).then(guard.cell_kind_expr(pl.col(internal)))
                                    .alias(f"wb_idk_{i}"))
         picks.append(pl.when(pl.col(f"wb_opt_{i}")).then(pl.lit(str(_constant(rule.option, rule.ftype)))))
-    listed = pl.concat_list(picks).list.drop_nulls().list.unique(maintain_order=True)
-    frame = frame.with_columns(listed.alias(field))
+    listed = pl.concat_list(picks).list.drop_nulls()
+    frame = frame.with_columns(listed.alias(f"wb_part_{rules[0][0]}_{field}"))
     return frame.drop([f"wb_opt_{i}" for i, _, _ in rules]), [(i, rule, internal) for i, rule, internal in rules]
 
+
+
+def combine_parts(frame: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """Each multi-valued field as the union of its parts (a cell of codes and the 0/1 columns of the
+    same multiple choice agree; either may be absent from the export), in the order first given."""
+    for fname in fields:
+        parts = [c for c in frame.columns if c.startswith("wb_part_") and c.endswith(f"_{fname}")]
+        if not parts:
+            frame = frame.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias(fname))
+            continue
+        merged = pl.concat_list([pl.col(c) for c in parts]).list.unique(maintain_order=True)
+        frame = frame.with_columns(merged.alias(fname)).drop(parts)
+    return frame

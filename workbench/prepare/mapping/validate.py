@@ -54,7 +54,7 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
         if rule.field is None:
             rules.append(rule)
             continue
-        if rule.field in types and rule.option is not None and rule.field in option_fields:
+        if rule.field in types and rule.multi and rule.field in option_fields:
             rules.append(replace(rule, ftype=types[rule.field]))
             continue
         if rule.field in types:
@@ -75,8 +75,8 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
                              "keyed pseudonym), or map the column to another field")
                 continue
         types[rule.field] = ftype
-        if rule.option is not None:
-            option_fields.add(rule.field)
+        if rule.multi:
+            option_fields.add(rule.field)  # a multiple choice: its 0/1 columns and its cell of codes
         rules.append(replace(rule, ftype=ftype))
     derived = []
     for d in source.derive:
