@@ -14,6 +14,8 @@ import sys
 
 import click
 
+from rich.markup import escape
+
 from workbench.cli.common import _console, handle_errors, print_summary
 
 
@@ -28,7 +30,9 @@ def _date(ctx, param, value: str | None) -> dt.date | None:
 
 def _print_sources(report: dict, console) -> None:
     for src in report["sources"]:
-        console.print(f"[bold]{src['file']}[/] (source {src['source']}, header on row {src['header_row']}): "
+        # a sheet name in brackets (registre.xlsx[members]) is text, not terminal markup
+        console.print(f"[bold]{escape(src['file'])}[/] (source {escape(src['source'])}, header on row "
+                      f"{src['header_row']}): "
                       f"{src['read']:,} rows read, {src['mapped']:,} mapped, {src['quarantined']:,} quarantined",
                       highlight=False)
         for rule, n in src["by_rule"].items():
@@ -36,7 +40,8 @@ def _print_sources(report: dict, console) -> None:
         if src["dropped"]:
             console.print(f"  dropped: {', '.join(src['dropped'])}", markup=False)
         if src["unmapped"]:
-            console.print(f"  [yellow]not in the mapping (dropped):[/] {', '.join(src['unmapped'])}", highlight=False)
+            console.print(f"  [yellow]not in the mapping (dropped):[/] {escape(', '.join(src['unmapped']))}",
+                          highlight=False)
         if src["absent"]:
             console.print(f"  optional columns absent: {', '.join(src['absent'])}", markup=False)
         for column, values in src["unmapped_values"].items():
@@ -63,17 +68,18 @@ def _print_tables(result, console) -> None:
     title = f"{ex.source} — {ex.meta.organisation}"
     if ex.meta.extracted_on:
         title += f" (extracted on {ex.meta.extracted_on.isoformat()})"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for col, justify in (("table", "left"), ("from source", "left"), ("rows", "right"), ("accepted", "right"),
                          ("quarantined", "right"), ("by rule", "left")):
         table.add_column(col, justify=justify)
     for t in result.report["tables"]:
         rules = "\n".join(f"{rule}: {n:,}" for rule, n in t["by_rule"].items())
-        table.add_row(t["table"], t["source"], f"{t['rows']:,}", f"{t['accepted']:,}", f"{t['quarantined']:,}",
+        table.add_row(t["table"], escape(str(t["source"])), f"{t['rows']:,}", f"{t['accepted']:,}",
+                      f"{t['quarantined']:,}",
                       rules)
     console.print(table)
     for warning in result.report["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 @click.command("init-key")
@@ -165,7 +171,7 @@ def mapping_check_command(raw, mapping_file, quarantine_file, as_json) -> None:
         _print_sources(report, console)
         console.print("Rows made: " + ", ".join(f"{t} {n:,}" for t, n in report["tables"].items()), markup=False)
         for warning in mapped.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         _print_quarantine(mapped.quarantine, console)
     sys.exit(1 if mapped.quarantined else 0)
 
@@ -199,7 +205,7 @@ def combine_command(extracts, output, name, fmt, overwrite, as_json) -> None:
             console.print(f"{m['organisation']}: {m['source']} — {m['accepted']:,} rows accepted, "
                           f"{m['quarantined']:,} quarantined (not combined)", markup=False)
         for warning in result.report["warnings"]:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
         console.print()
 
         print_summary(result.extract, console)
@@ -207,7 +213,27 @@ def combine_command(extracts, output, name, fmt, overwrite, as_json) -> None:
     sys.exit(result.exit_code)
 
 
-COMMANDS = (init_key_command, pseudonymise_command, mapping_check_command, combine_command)
+@click.command("form")
+@click.argument("settings", metavar="SETTINGS.yaml", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the forms and their mapping into.")
+@handle_errors
+def form_command(settings, output) -> None:
+    """Generate XLSForms (registration; visit and follow-up) and the mapping of their exports.
+
+    SETTINGS.yaml gives the organisation's code, its sites (and partners), the languages
+    of the labels and the questions that identify a person (see docs/forms.md). Upload the
+    forms to KoboToolbox or ODK; `workbench pseudonymise EXPORT --mapping OUTPUT/mapping.yaml`
+    then reads their export with no hand-written mapping.
+    """
+    from workbench.prepare.forms import load_spec, write_forms
+    from workbench.present.labels import code_label
+
+    paths = write_forms(load_spec(settings), output, code_label)
+    _console(stderr=False).print("Written: " + ", ".join(str(p) for p in paths), markup=False)
+
+
+COMMANDS = (form_command, init_key_command, pseudonymise_command, mapping_check_command, combine_command)
 
 
 def register(group: click.Group) -> None:

@@ -14,8 +14,9 @@ from workbench.exceptions import IdentifierColumnError, MappingError
 from workbench.extract import guard
 from workbench.extract.rules import QUARANTINE_SCHEMA
 from workbench.prepare.mapping.model import (ROW, SEP, SRC_FILE, SRC_ROW, ColumnRule, Derived, Mapping, Source,
-                                             TableMap, _source_order, canonical_type)
+                                             TableMap, _schedule, canonical_type)
 from workbench.prepare.mapping.parse import _convert, _dtype, _identity_expr, _lit, _safe, _as_text, match_keys
+from workbench.prepare.mapping.columns import combine_parts, option_columns, resolve_headers, split_column
 from workbench.prepare.mapping.read import RawSource, read_sources
 
 MAX_UNMAPPED_VALUES = 20
@@ -120,42 +121,37 @@ def _lookup(frame: pl.DataFrame, d: Derived, alias: str, done: dict[str, pl.Data
     return frame.join(table, on=on, how="left", maintain_order="left")
 
 
-def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str, pl.DataFrame]
-                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, SourceReport, dict]:
-    """Map one source: (all rows with fields, accepted rows, quarantine, quarantined ids, report,
-    identifier values)."""
-    present: dict[str, str] = {}
-    duplicates: set[str] = set()
-    header_keys = match_keys(raw.headers)
-    for header, key, internal in zip(raw.headers, header_keys, [f"wb_c{i}" for i in range(len(raw.headers))]):
-        if not header:
-            continue
-        if key in present:
-            duplicates.add(key)
-        present.setdefault(key, internal)
-    missing = [r for r in source.columns if r.field and not r.optional and r.key not in present]
-    if missing:
-        found = ", ".join(f"'{h}'" for h in raw.headers if h) or "no named columns"
-        raise MappingError(
-            f"{raw.file}: column{'s' if len(missing) > 1 else ''} {', '.join(repr(r.raw) for r in missing)} of "
-            f"source '{source.name}' in {mapping.name} {'are' if len(missing) > 1 else 'is'} not in the header "
-            f"(row {raw.header_row}: {found}). Check the column names in the mapping, or mark a column that may be "
-            "absent with optional: true.")
-    ambiguous = [r.raw for r in source.columns if r.field and r.key in duplicates]
-    if ambiguous:
-        raise MappingError(f"{raw.file}: the header has more than one column read as {', '.join(map(repr, ambiguous))}; "
-                           "rename one of them in the export.")
+@dataclass
+class _Stage:
+    """A source being mapped: its fields so far, the checks of its columns, and where its
+    columns were found (see :func:`_read_columns`)."""
+
+    frame: pl.DataFrame
+    checks: list
+    unmapped_flags: dict[str, str]
+    present: dict[str, str]
+    header_keys: list[str]
+
+
+def _read_columns(source: Source, raw: RawSource, mapping: Mapping) -> _Stage:
+    """Step 0 of a source: every mapped column read into its field, with the checks of each cell."""
+    present, header_keys = resolve_headers(source, raw, mapping)
     written = mapping.written_fields(source.name)
     frame = raw.frame
     exprs: list[pl.Expr] = []
     checks: list[_Check] = []
     split_rules: list[tuple[ColumnRule, str]] = []
+    options: dict[str, list[tuple[int, ColumnRule, str]]] = {}
     unmapped_flags: dict[str, str] = {}
     lists = _code_lists(mapping, source)
     for i, rule in enumerate(source.columns):
         if rule.field is None:
             continue
-        internal = present.get(rule.key)
+        internal = present.get(rule.raw)
+        if rule.option is not None:
+            if internal is not None:
+                options.setdefault(rule.field, []).append((i, rule, internal))
+            continue
         if internal is None:
             exprs.append(pl.lit(None, dtype=_dtype(rule.ftype)).alias(rule.field))
             continue
@@ -174,9 +170,18 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
             checks.append(_check(i, rule, internal, conv.rule, conv.reason, hidden))
         frame = _through_distinct(frame, internal, converted)
     frame = frame.with_columns(exprs) if exprs else frame
+    for group in options.values():
+        frame, added = option_columns(frame, group)
+        for i, rule, internal in added:
+            checks.append(_identifier_check(i, rule, pl.col(f"wb_idk_{i}"), pl.col(internal)))
+            checks.append(_Check(i + 0.5, rule.raw, pl.col(f"wb_fail_{i}"), "invalid_boolean",
+                                 _reason(f"{_safe(rule.raw)} '{{}}' is not 0 or 1 (the option "
+                                         f"{_safe(rule.option)} chosen or not)", pl.col(internal), False, rule.raw),
+                                 guard.mask_expr(pl.col(internal))))
+            unmapped_flags[rule.raw] = f"wb_unm_{i}"
     for rule, internal in split_rules:
         i = source.columns.index(rule)
-        frame = _split_column(frame, rule, internal, i)
+        frame = split_column(frame, rule, internal, i)
         conv = _convert(rule, pl.col(f"wb_item_{i}"))
         hidden = rule.field not in written
         checks.append(_identifier_check(i, rule, pl.col(f"wb_idk_{i}"), pl.col(f"wb_idv_{i}")))
@@ -184,8 +189,17 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
                              _reason(conv.reason, pl.col(f"wb_bad_{i}"), hidden, rule.raw),
                              guard.mask_expr(pl.col(f"wb_bad_{i}")) if not hidden else pl.lit(None, dtype=pl.String)))
         unmapped_flags[rule.raw] = f"wb_unm_{i}"
-    for d in source.derive:
-        frame = _apply_derived(frame, d, source, done)
+    frame = combine_parts(frame, sorted({r.field for r in source.columns if r.field and r.multi}))
+    return _Stage(frame, checks, unmapped_flags, present, header_keys)
+
+
+def _finish(source: Source, raw: RawSource, mapping: Mapping, stage: _Stage
+            ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, SourceReport, dict]:
+    """The last step of a source: defaults, then each row accepted or quarantined for the first
+    rule it breaks. Returns (all rows with fields, accepted rows, quarantine, quarantined ids, report,
+    identifier values)."""
+    frame, checks = stage.frame, list(stage.checks)
+    written = mapping.written_fields(source.name)
     for fname, value in source.defaults:
         ftype = source.type_of(fname)
         default = _lit(value, ftype)
@@ -232,21 +246,22 @@ def _map_source(source: Source, raw: RawSource, mapping: Mapping, done: dict[str
     qids = pl.concat(parts) if parts else pl.DataFrame(schema={"kind": pl.String, "identity": pl.String,
                                                                  "row": pl.Int64})
     qids = qids.join(quarantine.select("row", "file", "reason"), on="row", how="left")
-    report = _report(source, raw, header_keys, present, ok, bad, quarantine, frame, unmapped_flags, written)
+    report = _report(source, raw, stage.present, ok, bad, quarantine, frame,
+                     stage.unmapped_flags, written)
     keeps = any(tm.extras for tm in mapping.tables.values())
-    return frame, ok, quarantine, qids, report, _identifier_values(source, raw, header_keys) if keeps else {}
+    return frame, ok, quarantine, qids, report, _identifier_values(source, raw, stage.present) if keeps else {}
 
 
-def _identifier_values(source: Source, raw: RawSource, header_keys: list[str]) -> dict[str, list[str]]:
+def _identifier_values(source: Source, raw: RawSource, present: dict[str, str]) -> dict[str, list[str]]:
     """The values of the columns that hold identifiers (pseudonymised, or named like names, phones,
     e-mails, addresses, authority numbers), by raw header: kept text must not contain them."""
-    rules = {r.key: r for r in source.columns}
+    pseudonymised = {present[r.raw] for r in source.columns if r.pseudonym and r.raw in present}
     out = {}
-    for position, (header, key) in enumerate(zip(raw.headers, header_keys)):
-        rule = rules.get(key)
-        if not header or not (guard.kind_by_name(header) or (rule is not None and rule.pseudonym)):
+    for position, header in enumerate(raw.headers):
+        internal = f"wb_c{position}"
+        if not header or not (guard.kind_by_name(header) or internal in pseudonymised):
             continue
-        values = (raw.frame.select(pl.col(f"wb_c{position}").drop_nulls().str.strip_chars().unique().alias("v"))
+        values = (raw.frame.select(pl.col(internal).drop_nulls().str.strip_chars().unique().alias("v"))
                   .filter(pl.col("v").str.len_chars() >= MIN_IDENTIFIER_LENGTH)["v"].sort())
         if values.len():
             out[f"{raw.file}: {header}"] = values.to_list()
@@ -326,32 +341,6 @@ def _pick(checks: list[_Check], what) -> pl.Expr:
     return pl.coalesce(*[pl.when(pl.col("wb_check") == n).then(what(c)) for n, c in enumerate(checks)])
 
 
-def _split_column(frame: pl.DataFrame, rule: ColumnRule, internal: str, i: int) -> pl.DataFrame:
-    """A cell holding several codes (``unaccompanied, trafficked``): a list field, each item mapped."""
-    items = (frame.select(ROW, pl.col(internal).str.split(rule.split).alias(f"wb_item_{i}"))
-             .explode(f"wb_item_{i}")
-             .with_columns(pl.col(f"wb_item_{i}").str.strip_chars().replace("", None))
-             .filter(pl.col(f"wb_item_{i}").is_not_null()))
-    conv = _convert(rule, pl.col(f"wb_item_{i}"))
-    items = items.with_columns(conv.value.alias("wb_value"), conv.fail.alias("wb_f"), conv.unmapped.alias("wb_u"),
-                               pl.when(~conv.known).then(guard.cell_kind_expr(pl.col(f"wb_item_{i}")))
-                               .alias("wb_k"))
-    per_row = items.group_by(ROW).agg(
-        pl.col("wb_value").drop_nulls().unique(maintain_order=True).alias(rule.field),
-        pl.col("wb_f").any().alias(f"wb_fail_{i}"),
-        pl.col("wb_u").any().alias(f"wb_unm_{i}"),
-        pl.col(f"wb_item_{i}").filter(pl.col("wb_f")).first().alias(f"wb_bad_{i}"),
-        pl.col(f"wb_item_{i}").filter(pl.col("wb_u")).alias(f"wb_unmvals_{i}"),
-        pl.col("wb_k").drop_nulls().first().alias(f"wb_idk_{i}"),
-        pl.col(f"wb_item_{i}").filter(pl.col("wb_k").is_not_null()).first().alias(f"wb_idv_{i}"),
-    )
-    frame = frame.join(per_row, on=ROW, how="left", maintain_order="left")
-    return frame.with_columns(
-        pl.col(rule.field).fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col(f"wb_fail_{i}").fill_null(False), pl.col(f"wb_unm_{i}").fill_null(False),
-    )
-
-
 def _apply_derived(frame: pl.DataFrame, d: Derived, source: Source, done: dict[str, pl.DataFrame]) -> pl.DataFrame:
     items = d.args["first_of"] if d.op == "first_of" else [d]
     exprs = []
@@ -368,40 +357,43 @@ def _apply_derived(frame: pl.DataFrame, d: Derived, source: Source, done: dict[s
     return frame.drop([c for c in frame.columns if c.startswith(f"wb_lookup_{d.field}_")])
 
 
-def _report(source: Source, raw: RawSource, header_keys: list[str], present: dict[str, str], ok: pl.DataFrame,
+def _report(source: Source, raw: RawSource, present: dict[str, str], ok: pl.DataFrame,
             bad: pl.DataFrame,
             quarantine: pl.DataFrame, frame: pl.DataFrame, unmapped_flags: dict[str, str],
             written: set[str]) -> SourceReport:
-    rules = {r.key: r for r in source.columns}
+    rules = {present[r.raw]: r for r in source.columns if r.raw in present and r.field is None}
+    rules.update({present[r.raw]: r for r in source.columns if r.raw in present and r.field is not None})
     columns: dict[str, str] = {}
     dropped: list[str] = []
     unmapped: list[str] = []
-    for position, (header, key) in enumerate(zip(raw.headers, header_keys), start=1):
+    for position, header in enumerate(raw.headers, start=1):
         internal = f"wb_c{position - 1}"
         if not header:
             if frame.select(pl.col(internal).is_not_null().any()).item():
                 unmapped.append(f"(column {position}, no header)")
             continue
-        rule = rules.get(key)
+        rule = rules.get(internal)
         if rule is None:
             unmapped.append(header)
         elif rule.field is None:
             dropped.append(header)
         elif rule.pseudonym:
             columns[header] = f"{rule.field} (pseudonym: {rule.pseudonym})"
+        elif rule.option is not None:
+            columns[header] = f"{rule.field} (option {rule.option})"
         else:
             columns[header] = rule.field + ("" if rule.field in written else " (used on the way, not written)")
-    absent = [r.raw for r in source.columns if r.key not in present]
+    absent = [r.raw for r in source.columns if r.raw not in present]
     values: dict[str, dict[str, int]] = {}
     for rule in source.columns:
         flag = unmapped_flags.get(rule.raw)
-        if flag is None or rule.field not in written or rule.key not in present:
+        if flag is None or rule.field not in written or rule.raw not in present:
             continue
         if rule.split:
             i = source.columns.index(rule)
             shapes = frame.select(pl.col(f"wb_unmvals_{i}").alias("v")).explode("v").drop_nulls()
         else:
-            shapes = frame.filter(pl.col(flag)).select(pl.col(present[rule.key]).alias("v"))
+            shapes = frame.filter(pl.col(flag)).select(pl.col(present[rule.raw]).alias("v"))
         # Values are shown by their shape only (the export's rows say which ones they are).
         counts = shapes.select(guard.mask_expr(pl.col("v")).alias("v")).group_by("v").len()
         if counts.height:
@@ -493,23 +485,46 @@ def apply_frames(mapping: Mapping, frames: dict[str, pl.DataFrame]) -> Mapped:
 
 
 def _apply(mapping: Mapping, raws: dict[str, RawSource]) -> Mapped:
+    try:
+        return _apply_checked(mapping, raws)
+    except pl.exceptions.PolarsError as exc:
+        # A combination of keys the checks let through must still end in one clear line, not a traceback.
+        # Its text is not shown: it may quote a raw value.
+        raise MappingError(f"{mapping.name}: the mapping cannot be applied to this export ({type(exc).__name__}). "
+                           "Check the keys of the mapping against docs/mappings.md; if they "
+                           "look right, please report it with the mapping (not the export).") from None
+
+
+def _apply_checked(mapping: Mapping, raws: dict[str, RawSource]) -> Mapped:
     done: dict[str, pl.DataFrame] = {}
+    stages: dict[str, _Stage] = {}
     accepted: dict[str, pl.DataFrame] = {}
     quarantines, qids, reports, warnings = [], [], {}, []
     identifiers: dict[str, list[str]] = {}
-    for name in _source_order(mapping.sources) or list(mapping.sources):
+    steps, blocked = _schedule(mapping.sources)
+    if blocked:  # pragma: no cover - refused when the mapping is loaded
+        raise MappingError(f"{mapping.name}: lookups go round in a circle ({'; '.join(blocked)}).")
+    for name, step in steps:
         source = mapping.sources[name]
         raw = raws[name]
-        if raw.blank_rows:
-            warnings.append(f"{raw.file}: {len(raw.blank_rows):,} blank row{'s' if len(raw.blank_rows) > 1 else ''} "
-                            "ignored.")
-        everything, ok, quarantine, ids, report, found = _map_source(source, raw, mapping, done)
-        identifiers.update(found)
-        done[name] = everything
-        accepted[name] = ok
-        quarantines.append(quarantine)
-        qids.append(ids)
-        reports[name] = report
+        if step == 0:
+            if raw.blank_rows:
+                warnings.append(f"{raw.file}: {len(raw.blank_rows):,} blank row"
+                                f"{'s' if len(raw.blank_rows) > 1 else ''} ignored.")
+            stages[name] = _read_columns(source, raw, mapping)
+        elif step <= len(source.derive):
+            stage = stages[name]
+            stage.frame = _apply_derived(stage.frame, source.derive[step - 1], source, done)
+        else:
+            everything, ok, quarantine, ids, report, found = _finish(source, raw, mapping, stages[name])
+            identifiers.update(found)
+            stages[name].frame = everything
+            accepted[name] = ok
+            quarantines.append(quarantine)
+            qids.append(ids)
+            reports[name] = report
+        done[name] = stages[name].frame
+    reports = {n: reports[n] for n in mapping.sources}
     tables: dict[str, pl.DataFrame] = {}
     id_columns: dict[str, dict[str, str]] = {}
     for tname in TABLE_ORDER:

@@ -19,7 +19,7 @@ from workbench.contract.schema import TABLE_ORDER, TABLES
 from workbench.exceptions import MappingError
 from workbench.extract import files as readers
 from workbench.prepare.mapping.model import (ID_PREFIXES, MAPPING_VERSION, UNMAPPED_CHOICES, USER_TYPES,
-                                             ColumnRule, Derived, Mapping, Source, TableMap, _source_order)
+                                             ColumnRule, Derived, Mapping, Source, TableMap, _schedule)
 from workbench.prepare.mapping.parse import _date_format, match_keys
 from workbench.prepare.mapping.validate import (_check_source, _check_table, _Problems, _resolve_types,
                                                 _vocabulary_names)
@@ -145,14 +145,17 @@ def parse_mapping(data: Any, *, name: str = "mapping", sha256: str = "") -> Mapp
     for required in ("persons", "contacts"):
         if raw_tables and required not in raw_tables:
             problems.add(f"{name}: tables", f"the table '{required}' is required by the case extract")
-    order = _source_order(sources)
-    if order is None:
-        problems.add(f"{name}: sources", "lookups go round in a circle; a source can only look up values in a "
-                                         "source that does not look up in it")
-        order = list(sources)
+    _, blocked = _schedule(sources)
+    if blocked:
+        problems.add(f"{name}: sources", "lookups go round in a circle (" + "; ".join(blocked) + "): a field "
+                                         "cannot wait for a field that waits for it")
+    # Types are resolved in passes, so that lookups may go both ways between sources.
     resolved: dict[str, Source] = {}
-    for sname in order:
-        resolved[sname] = _resolve_types(sources[sname], tables, resolved, name, problems)
+    for _ in range(len(sources)):
+        resolved = {sname: _resolve_types(source, tables, resolved, name, _Problems())
+                    for sname, source in sources.items()}
+    resolved = {sname: _resolve_types(source, tables, resolved, name, problems)
+                for sname, source in sources.items()}
     sources = {n: resolved[n] for n in sources}
     for tm in tables.values():
         if tm.source in sources:
@@ -181,7 +184,7 @@ def _parse_extracted_on(value: Any, name: str, problems: _Problems) -> dt.date |
 
 
 _COLUMN_KEYS = ("to", "type", "vocabulary", "values", "unmapped", "date_format", "pseudonym", "keep",
-                "optional", "split", "countries", "drop")
+                "optional", "split", "countries", "drop", "option", "timezone")
 _DERIVE_OPS = ("year_of", "year_from_age", "pseudonym", "lookup", "value", "first_of")
 _DERIVE_KEYS = _DERIVE_OPS + ("at", "of", "per_row", "on", "field")
 
@@ -215,11 +218,11 @@ def _parse_source(sname: str, sdata: Any, name: str, problems: _Problems) -> Sou
         parsed = _parse_column(str(raw), rule, f"{where}.columns.{raw}", problems)
         if parsed is None:
             continue
-        if parsed.key in keys_seen:
-            problems.add(f"{where}.columns.{raw}", f"reads as the same header as '{keys_seen[parsed.key]}' "
-                                                   "(headers are compared without case or accents)")
+        if parsed.raw.strip() in keys_seen:
+            problems.add(f"{where}.columns.{raw}", f"is the same header as '{keys_seen[parsed.raw.strip()]}' "
+                                                   "(headers are compared trimmed)")
             continue
-        keys_seen[parsed.key] = str(raw)
+        keys_seen[parsed.raw.strip()] = str(raw)
         columns.append(parsed)
     derive = []
     raw_derive = sdata.get("derive") or {}
@@ -239,8 +242,12 @@ def _parse_source(sname: str, sdata: Any, name: str, problems: _Problems) -> Sou
             problems.add(f"{where}.defaults.{fname}", "a field name is lower-case letters, digits and _")
     file = sdata.get("file")
     sheet = sdata.get("sheet")
+    if isinstance(sheet, bool) or isinstance(sheet, int) and sheet < 1 or sheet is not None and not isinstance(
+            sheet, (int, str)):
+        problems.add(f"{where}.sheet", f"{sheet!r} is not a sheet name or position (1: the first sheet)")
+        sheet = None
     return Source(name=sname, file=str(file) if file is not None else None,
-                  sheet=str(sheet) if sheet is not None else None, header_row=header_row, delimiter=delimiter,
+                  sheet=sheet if isinstance(sheet, int) or sheet is None else str(sheet), header_row=header_row, delimiter=delimiter,
                   columns=tuple(columns), derive=tuple(derive),
                   defaults=tuple((str(k), v) for k, v in defaults.items()))
 
@@ -311,10 +318,37 @@ def _parse_column(raw: str, rule: Any, where: str, problems: _Problems) -> Colum
     for key in ("optional", "countries"):
         if key in rule and not isinstance(rule[key], bool):
             problems.add(f"{where}.{key}", "true or false")
-    return ColumnRule(raw=raw, field=target, values=tuple(value_pairs.items()), unmapped=unmapped,
+    option = rule.get("option")
+    if option is not None:
+        if not isinstance(option, (str, int)) or isinstance(option, bool) or not str(option).strip():
+            problems.add(f"{where}.option", "the code this 0/1 column stands for, e.g. option: unaccompanied_minor")
+            option = None
+        elif split is not None or values:
+            problems.add(f"{where}.option", "a 0/1 option column takes neither split: nor values:")
+            option = None
+        else:
+            option = str(option)
+    timezone = rule.get("timezone")
+    if timezone is not None and not _valid_zone(timezone):
+        problems.add(f"{where}.timezone", f"{timezone!r} is not a time zone (e.g. Europe/Brussels, Africa/Tunis, "
+                                          "UTC)")
+        timezone = None
+    return ColumnRule(option=option, timezone=timezone, raw=raw, field=target, values=tuple(value_pairs.items()), unmapped=unmapped,
                       date_formats=tuple(parsed_formats), pseudonym=pseudonym, keep=keep,
                       optional=rule.get("optional") is True, split=split, countries=rule.get("countries", True)
                       is not False, explicit_type=explicit_type, explicit_vocab=vocab)
+
+
+def _valid_zone(zone: Any) -> bool:
+    import zoneinfo
+
+    if not isinstance(zone, str) or not zone.strip() or zone.startswith(("/", ".")) or ".." in zone:
+        return False
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _parse_derive(fname: str, rule: Any, where: str, problems: _Problems) -> Derived | None:
@@ -331,6 +365,14 @@ def _parse_derive(fname: str, rule: Any, where: str, problems: _Problems) -> Der
         return None
     op = ops[0]
     args = dict(rule)
+    for key in ("year_of", "year_from_age", "at", "lookup", "on", "field"):
+        if key in rule and not (isinstance(rule[key], str) and _FIELD_NAME.match(rule[key]) or
+                                key == "lookup" and isinstance(rule[key], str) and rule[key]):
+            problems.add(f"{where}.{key}", f"{rule[key]!r} must name a {'source' if key == 'lookup' else 'field'}")
+            return None
+    if "per_row" in rule and not isinstance(rule["per_row"], bool):
+        problems.add(f"{where}.per_row", "true or false")
+        return None
     if op == "year_from_age" and "at" not in rule:
         problems.add(where, "year_from_age needs 'at': the date field the age was recorded at")
         return None
@@ -382,7 +424,11 @@ def _parse_table(tname: str, tdata: Any, sources: dict[str, Source], name: str,
         return None
     _check_keys(where, tdata, ("from", "one_row_per", "first_by", "explode", "columns"), problems)
     source = tdata.get("from")
-    if source not in sources:
+    for key in ("one_row_per", "first_by", "explode"):
+        if tdata.get(key) is not None and not isinstance(tdata.get(key), str):
+            problems.add(f"{where}.{key}", f"{tdata.get(key)!r} must name a field")
+            return None
+    if not isinstance(source, str) or source not in sources:
         problems.add(f"{where}.from", f"'{source}' is not a source of this mapping "
                                       f"(sources: {', '.join(sources) or 'none'})")
         return None
@@ -407,6 +453,9 @@ def _parse_table(tname: str, tdata: Any, sources: dict[str, Source], name: str,
             op, arg = next(iter(value.items()))
             if op not in ("field", "first", "min", "max", "value"):
                 problems.add(cwhere, f"'{op}' is not one of field, first, min, max, value")
+                continue
+            if op != "value" and not isinstance(arg, str):
+                problems.add(cwhere, f"{op}: {arg!r} must name a field")
                 continue
             if op in ("first", "min", "max") and not one_row_per:
                 problems.add(cwhere, f"'{op}' needs one_row_per (it combines the rows of one person)")

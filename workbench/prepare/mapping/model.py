@@ -80,6 +80,13 @@ class ColumnRule:
     explicit_type: str | None = None
     explicit_vocab: str | None = None
     key: str = ""                       # the match key of the header (set when parsed)
+    option: str | None = None           # a 0/1 column of one option of a multiple choice: the code it stands for
+    timezone: str | None = None         # date-times are converted to this zone before the date is taken
+
+    @property
+    def multi(self) -> bool:
+        """Whether the field holds several values per row (``split`` or ``option`` columns)."""
+        return self.split is not None or self.option is not None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -103,7 +110,7 @@ class Source:
 
     name: str
     file: str | None
-    sheet: str | None
+    sheet: str | int | None             # a name, or a position (1: the first sheet, whatever its name)
     header_row: int | None              # None: found automatically
     delimiter: str | None
     columns: tuple[ColumnRule, ...]
@@ -173,23 +180,56 @@ class Mapping:
         return meta
 
 
-def _lookup_deps(source: Source) -> set[str]:
-    deps = set()
-    for d in source.derive:
-        for item in ([d] if d.op != "first_of" else d.args["first_of"]):
-            if item.op == "lookup":
-                deps.add(item.args["lookup"])
-    return deps
+def _lookup_items(d: Derived) -> list[Derived]:
+    return [item for item in ([d] if d.op != "first_of" else d.args["first_of"]) if item.op == "lookup"]
 
 
-def _source_order(sources: dict[str, Source]) -> list[str] | None:
-    order: list[str] = []
-    pending = dict(sources)
-    while pending:
-        ready = [n for n, s in pending.items() if (_lookup_deps(s) - {n}) & set(sources) <= set(order)]
-        if not ready:
-            return None
-        for n in ready:
-            order.append(n)
-            del pending[n]
-    return order
+def _defined_at(source: Source, fname: str) -> int | None:
+    """The step of ``source`` after which the field holds its final values: 0 its columns,
+    1 + i its i-th derived field, ``len(derive) + 1`` its defaults; None when it is no field."""
+    if fname in {k for k, _ in source.defaults}:
+        return len(source.derive) + 1
+    for i, d in enumerate(source.derive):
+        if d.field == fname:
+            return i + 1
+    if fname in {r.field for r in source.columns if r.field}:
+        return 0
+    return None
+
+
+def _schedule(sources: dict[str, Source]) -> tuple[list[tuple[str, int]], list[str]]:
+    """The order of the steps of every source (0 its columns, 1 + i its i-th derived field,
+    ``len(derive) + 1`` its defaults and checks), so that a lookup runs once the fields it reads
+    in the other source are final. Lookups may go both ways between two sources (the person of a
+    repeat row from its submission, a count from the repeat back in the submission) as long as no
+    field waits for itself. Returns the steps and, when some cannot run, what each one waits for."""
+    done = {name: -1 for name in sources}
+    steps: list[tuple[str, int]] = []
+
+    def waits(name: str, step: int) -> list[str]:
+        source = sources[name]
+        if step == 0 or step > len(source.derive):
+            return []
+        out = []
+        for item in _lookup_items(source.derive[step - 1]):
+            other = sources.get(item.args["lookup"])
+            if other is None or other.name == name:
+                continue
+            for fname in (item.args["field"], item.args["on"]):
+                at = _defined_at(other, fname)
+                if at is not None and done[other.name] < at:
+                    out.append(f"sources.{name}.derive.{source.derive[step - 1].field} waits for the field "
+                               f"'{fname}' of source '{other.name}'")
+        return out
+
+    progress = True
+    while progress:
+        progress = False
+        for name, source in sources.items():
+            while done[name] <= len(source.derive) and not waits(name, done[name] + 1):
+                done[name] += 1
+                steps.append((name, done[name]))
+                progress = True
+    blocked = [w for name, source in sources.items() if done[name] <= len(source.derive)
+               for w in waits(name, done[name] + 1)]
+    return steps, blocked

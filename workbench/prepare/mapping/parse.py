@@ -262,8 +262,10 @@ def _convert(rule: ColumnRule, col: pl.Expr, codes: frozenset[str] | None = None
     if kind == "date":
         hit, _ = _values_exprs(rule, key, pl.Date)
         formats = list(dict.fromkeys([*rule.date_formats, "%Y-%m-%d"]))
-        iso_time = pl.when(col.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d")).then(
-            col.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})"))
+        is_time = col.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}[ T]\d")
+        iso_time = pl.when(is_time).then(col.str.extract(r"^(\d{4}-\d{1,2}-\d{1,2})"))
+        if rule.timezone:
+            iso_time = pl.when(is_time).then(_local_date(col, rule.timezone).dt.strftime("%Y-%m-%d"))
         parsed = pl.coalesce(*[col.str.to_date(f, strict=False) for f in formats],
                              iso_time.str.to_date("%Y-%m-%d", strict=False))
         parsed = pl.when(parsed.dt.year() >= 1000).then(parsed)
@@ -282,6 +284,17 @@ def _convert(rule: ColumnRule, col: pl.Expr, codes: frozenset[str] | None = None
         return Conversion(value.cast(pl.Int32) if kind == "year" else value, fail, fail,
                           "invalid_year" if kind == "year" else "invalid_number", f"{raw} '{{}}' is not {what}", ~fail)
     raise AssertionError(kind)  # pragma: no cover
+
+
+def _local_date(col: pl.Expr, zone: str) -> pl.Expr:
+    """The date, in ``zone``, of an ISO date-time: with its offset (``+01:00``, ``Z``), or without one
+    read as UTC (as KoboToolbox's ``_submission_time``)."""
+    text = col.str.strip_chars().str.replace(" ", "T").str.replace(r"Z$", "+00:00")
+    text = text.str.replace(r"([+-]\d\d)(\d\d)$", "$1:$2")
+    text = pl.when(text.str.contains(r"[+-]\d\d:\d\d$")).then(text).otherwise(text + "+00:00")
+    text = text.str.replace(r"T(\d\d:\d\d)([+-])", "T$1:00$2")
+    moment = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC")
+    return moment.dt.convert_time_zone(zone).dt.date()
 
 
 def _display_format(fmt: str) -> str:

@@ -62,7 +62,13 @@ def _workbook_grid(path: Path, source: Source, mapping: Mapping, books: dict) ->
                                "Save it again as .xlsx, or export the sheet as CSV.") from None
     book = books[path]
     names = list(book.sheet_names)
-    if source.sheet is None:
+    if isinstance(source.sheet, int):
+        if source.sheet > len(names):
+            raise MappingError(f"{path.name} has {len(names)} sheet{'s' if len(names) > 1 else ''} "
+                               f"({', '.join(names)}): there is no sheet {source.sheet} for source '{source.name}' "
+                               f"in {mapping.name}.")
+        sheet = names[source.sheet - 1]
+    elif source.sheet is None:
         if len(names) != 1:
             raise MappingError(f"{path.name} has {len(names)} sheets ({', '.join(names)}): say which one source "
                                f"'{source.name}' reads with sheet: in {mapping.name}.")

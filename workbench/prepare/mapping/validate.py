@@ -49,9 +49,13 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
 
     types: dict[str, FType] = {}
     rules = []
+    option_fields = set()
     for rule in source.columns:
         if rule.field is None:
             rules.append(rule)
+            continue
+        if rule.field in types and rule.multi and rule.field in option_fields:
+            rules.append(replace(rule, ftype=types[rule.field]))
             continue
         if rule.field in types:
             problems.add(f"{where}.columns.{rule.raw}", f"the field '{rule.field}' is already given by another "
@@ -71,6 +75,8 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
                              "keyed pseudonym), or map the column to another field")
                 continue
         types[rule.field] = ftype
+        if rule.multi:
+            option_fields.add(rule.field)  # a multiple choice: its 0/1 columns and its cell of codes
         rules.append(replace(rule, ftype=ftype))
     derived = []
     for d in source.derive:
@@ -78,7 +84,8 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
             problems.add(f"{where}.derive.{d.field}", "this field is already given by a column; use a new name "
                                                       "or first_of")
             continue
-        ftype = _derived_type(d, types, inferred, resolved, where, problems)
+        ftype = _derived_type(d, types, inferred, resolved, where, problems,
+                              frozenset(r.field for r in source.columns if r.field and r.multi))
         if ftype is None:
             continue
         types[d.field] = ftype
@@ -94,7 +101,7 @@ def _resolve_types(source: Source, tables: dict[str, TableMap], resolved: dict[s
 
 
 def _derived_type(d: Derived, types: dict[str, FType], inferred, resolved: dict[str, Source], where: str,
-                  problems: _Problems) -> FType | None:
+                  problems: _Problems, multi: frozenset[str] = frozenset()) -> FType | None:
     w = f"{where}.derive.{d.field}"
 
     def need(fname: Any, kinds: tuple[str, ...], role: str) -> bool:
@@ -116,16 +123,28 @@ def _derived_type(d: Derived, types: dict[str, FType], inferred, resolved: dict[
         return FType("year") if ok else None
     if d.op == "pseudonym":
         ok = all([need(f, (), "of") for f in d.args["of"]])
+        for f in d.args["of"]:
+            if f in multi:
+                problems.add(w, f"of '{f}' holds several values per row and cannot make an identifier")
+                ok = False
         return FType("id", d.args["pseudonym"]) if ok else None
     if d.op == "lookup":
         other = resolved.get(d.args["lookup"])
         ok = need(d.args["on"], (), "on")
+        if d.args["on"] in multi:
+            problems.add(w, f"on '{d.args['on']}' holds several values per row")
+            ok = False
         if other is None:
             problems.add(w, f"'{d.args['lookup']}' is not another source of this mapping")
             return None
         ftype = other.type_of(d.args["field"])
         if ftype is None or other.type_of(d.args["on"]) is None:
             problems.add(w, f"'{d.args['on']}' and '{d.args['field']}' must be fields of source '{other.name}'")
+            return None
+        if any(r.multi and r.field == d.args["field"] for r in other.columns):
+            problems.add(w, f"'{d.args['field']}' holds several values per row in source '{other.name}' (split: or "
+                            f"option:) and cannot be looked up: fill the table that needs it from '{other.name}' "
+                            "with explode:")
             return None
         return ftype if ok else None
     if d.op == "value":
@@ -134,7 +153,7 @@ def _derived_type(d: Derived, types: dict[str, FType], inferred, resolved: dict[
         return ftype
     subs = []
     for sub in d.args["first_of"]:
-        t = _derived_type(sub, types, inferred, resolved, where, problems)
+        t = _derived_type(sub, types, inferred, resolved, where, problems, multi)
         if t is None:
             return None
         subs.append(t)
@@ -213,14 +232,17 @@ def _check_table(tm: TableMap, source: Source, name: str, problems: _Problems) -
             problems.add(f"{where}.first_by", f"'{tm.first_by}' is not a field of source '{source.name}'")
     if tm.explode is not None:
         rule = next((r for r in source.columns if r.field == tm.explode), None)
-        if rule is None or rule.split is None:
+        if rule is None or not rule.multi:
             problems.add(f"{where}.explode", f"'{tm.explode}' must be a field whose column has split: (several "
-                                             "values in one cell)")
-    for rule in source.columns:
-        if rule.field and rule.split and rule.field in {str(a) for _, (op, a) in tm.columns if op != "value"} \
-                and tm.explode != rule.field:
-            problems.add(where, f"the field '{rule.field}' holds several values per row (split): add "
-                                f"explode: {rule.field}")
+                                             "values in one cell) or whose columns have option: (0/1 columns)")
+    multi = {r.field for r in source.columns if r.field and r.multi}
+    used = {str(a) for _, (op, a) in tm.columns if op != "value"}
+    for fname in sorted(multi & used - {tm.explode}):
+        problems.add(where, f"the field '{fname}' holds several values per row (split: or option:): add "
+                            f"explode: {fname}")
+    for key in ("one_row_per", "first_by"):
+        if getattr(tm, key) in multi:
+            problems.add(f"{where}.{key}", f"'{getattr(tm, key)}' holds several values per row")
 
 
 def _compatible(ftype: FType, ctype: FType) -> bool:
@@ -248,6 +270,13 @@ def _check_source(source: Source, sources: dict[str, Source], tables: dict[str, 
                                                   "(add type: date)")
         if rule.split and ftype.kind not in ("code", "country"):
             problems.add(f"{cwhere}.split", "only for columns of codes (e.g. several protection concerns)")
+        if rule.option is not None:
+            if ftype.kind not in ("code", "country"):
+                problems.add(f"{cwhere}.option", "only for columns of codes (e.g. protection concerns)")
+            else:
+                _check_constant(rule.option, ftype, f"{cwhere}.option", problems)
+        if rule.timezone and ftype.kind != "date":
+            problems.add(f"{cwhere}.timezone", f"only for dates; '{rule.field}' is {ftype.describe()}")
         if rule.keep:
             if rule.keep not in table_names:
                 problems.add(f"{cwhere}.keep", f"the table '{rule.keep}' is not filled from source '{source.name}'")
