@@ -277,15 +277,27 @@ def reviews_overdue(w: Window, params: Mapping):
     return records, "count(*)", None
 
 
+@indicator("caseload_per_caseworker", "ratio", ["persons", "cases"], ["site", "case_type"])
+def caseload_per_caseworker(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.site, k.case_type, k.caseworker_id
+        FROM cases k
+        WHERE k.opened_on <= {w.e} AND (k.closed_on IS NULL OR k.closed_on >= {w.s})
+          AND k.caseworker_id IS NOT NULL"""
+    return records, "count(*)", "count(DISTINCT caseworker_id)"
+
+
 # ---- referrals
 
 @indicator("referrals_made", "count", ["persons", "referrals"],
-           ["service_type", "partner", "sex", "age_group", "nationality"])
+           ["service_type", "partner", "status", "site_of_case", "sex", "age_group", "nationality"])
 def referrals_made(w: Window, params: Mapping):
+    # a referral's site is its case's site
     records = f"""
-        SELECT r.service_type, r.partner, p.sex, p.nationality,
+        SELECT r.service_type, r.partner, r.status, k.site AS site_of_case, p.sex, p.nationality,
                age_group(age_at(r.referred_on, p.birth_year)) AS age_group
         FROM referrals r JOIN persons p USING (person_id)
+             LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, site FROM cases) k ON k.case_id = r.case_id
         WHERE {w.has('r.referred_on')}"""
     return records, "count(*)", None
 
@@ -330,10 +342,16 @@ def detention_persons_held(w: Window, params: Mapping):
     return records, "count(DISTINCT person_id)", None
 
 
-@indicator("detention_exits", "count", ["persons", "detention_stays"], ["centre", "outcome"])
+def length_band(days: str) -> str:
+    """Bands of detention length in days: 0-7, 8-30, 31-60, 61-90, 91+."""
+    return f"""CASE WHEN {days} IS NULL OR {days} < 0 THEN 'unknown' WHEN {days} < 8 THEN '0-7'
+        WHEN {days} < 31 THEN '8-30' WHEN {days} < 61 THEN '31-60' WHEN {days} < 91 THEN '61-90' ELSE '91+' END"""
+
+
+@indicator("detention_exits", "count", ["persons", "detention_stays"], ["centre", "outcome", "detention_length"])
 def detention_exits(w: Window, params: Mapping):
     records = f"""
-        SELECT s.centre, s.outcome
+        SELECT s.centre, s.outcome, {length_band('(s.left_on - s.entered_on)')} AS detention_length
         FROM detention_stays s
         WHERE {w.has('s.left_on')}"""
     return records, "count(*)", None
@@ -401,11 +419,14 @@ def assistance_rate(w: Window, params: Mapping):
 
 # ---- legal actions
 
-@indicator("legal_actions_filed", "count", ["persons", "legal_actions"], ["action_type", "sex", "nationality"])
+@indicator("legal_actions_filed", "count", ["persons", "legal_actions"],
+           ["action_type", "centre_of_stay", "sex", "nationality"])
 def legal_actions_filed(w: Window, params: Mapping):
+    # an action's centre is its detention stay's centre
     records = f"""
-        SELECT a.action_type, p.sex, p.nationality
+        SELECT a.action_type, s.centre AS centre_of_stay, p.sex, p.nationality
         FROM legal_actions a JOIN persons p USING (person_id)
+             LEFT JOIN (SELECT DISTINCT ON (stay_id) stay_id, centre FROM detention_stays) s ON s.stay_id = a.stay_id
         WHERE {w.has('a.filed_on')}"""
     return records, "count(*)", None
 

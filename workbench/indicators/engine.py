@@ -41,7 +41,7 @@ DIMENSION_VOCABULARY = {
     "sex": "sex", "legal_status": "legal_status", "service": "service", "topic": "topic", "channel": "channel",
     "case_type": "case_type", "risk_level": "risk_level", "closure_reason": "closure_reason",
     "service_type": "referral_service", "outcome": "detention_outcome", "action_type": "action_type",
-    "protection_flag": "protection_flag",
+    "protection_flag": "protection_flag", "status": "referral_status",
 }
 # Dimensions whose records column has another name. The protection flag is a breakdown called
 # `flag` in the reference, but `flag` is also the table's status column: the output column is
@@ -219,7 +219,8 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: 
     if ind.days:
         extra.append(conditions.days_between(*ind.days).alias("_days"))
     extra += [_dimension(d, ind, cat) for d in dims]
-    return lf.with_columns(extra).select(PERSON, *[e.meta.output_name() for e in extra])
+    keep = [PERSON] + ([ind.distinct] if ind.distinct and ind.distinct != PERSON else [])
+    return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
 
 
 def _aggregations(ind: Indicator) -> list[pl.Expr]:
