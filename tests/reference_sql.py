@@ -509,7 +509,7 @@ def indicator_sql(ref: Ref, w: Window, params: Mapping | None = None, dims: Iter
     params = {**DEFAULT_PARAMS, **(params or {})}
     records, numerator, denominator = ref.query(w, params)
     use = [d for d in ref.dims if dims is None or d in set(dims)]
-    cats = "".join(f",\n               coalesce(CAST({d} AS VARCHAR), 'unknown') AS \"_{d}\"" for d in use)
+    cats = "".join(f",\n               coalesce(CAST(\"{d}\" AS VARCHAR), 'unknown') AS \"_{d}\"" for d in use)
     sets = ", ".join(["()"] + [f'("_{d}")' for d in use])
     dimension = "CASE " + " ".join(f"WHEN grouping(\"_{d}\") = 0 THEN '{d}'" for d in use) + " END" if use else "NULL"
     category = "coalesce(" + ", ".join(f'"_{d}"' for d in use) + ")" if use else "NULL"
@@ -610,3 +610,67 @@ def tidy(table: pl.DataFrame) -> pl.DataFrame:
     category = pl.coalesce([pl.col(d).cast(pl.String) for d in dims])
     return (table.with_columns(dimension.alias("dimension"), category.alias("category"))
             .select(TIDY_COLUMNS).cast(SCHEMA))
+
+
+# --------------------------------------------------------------------------- an organisation's catalogue
+# The indicators of tests/catalogues/org.yaml, written from its definitions (not from the engine).
+
+ORG_REFERENCE: dict[str, Ref] = {}
+
+
+def org_indicator(id: str, unit: str, dims: Iterable[str]):
+    def register(fn):
+        ORG_REFERENCE[id] = Ref(id, unit, ("persons", "cases"), tuple(dims), fn)
+        return fn
+    return register
+
+
+def org_age_band(age: str) -> str:
+    return f"""CASE WHEN {age} IS NULL OR {age} < 0 THEN 'unknown' WHEN {age} < 6 THEN '0-5'
+        WHEN {age} < 12 THEN '6-11' WHEN {age} < 15 THEN '12-14' WHEN {age} < 18 THEN '15-17' ELSE '18+' END"""
+
+
+def org_case_length(days: str) -> str:
+    return f"""CASE WHEN {days} IS NULL OR {days} < 0 THEN 'unknown' WHEN {days} < 31 THEN '0-30'
+        WHEN {days} < 91 THEN '31-90' WHEN {days} < 181 THEN '91-180' ELSE '181+' END"""
+
+
+@org_indicator("org.concern_cases", "count", ["org.concern_type", "org.age_band", "sex", "site"])
+def org_concern_cases(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", {org_age_band('age_at(k.opened_on, p.birth_year)')} AS "org.age_band",
+               p.sex, k.site
+        FROM cases k JOIN persons p USING (person_id)
+        WHERE {w.has('k.opened_on')} AND k.concern_type IS NOT NULL"""
+    return records, "count(*)", None
+
+
+@org_indicator("org.children_with_serious_concern", "count", ["org.concern_type", "sex"])
+def org_children_with_serious_concern(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.person_id, k.concern_type AS "org.concern_type", p.sex
+        FROM cases k JOIN persons p USING (person_id)
+        WHERE {w.has('k.opened_on')} AND k.concern_type IN ('violence', 'exploitation')
+          AND is_minor(age_at(k.opened_on, p.birth_year))"""
+    return records, "count(DISTINCT person_id)", None
+
+
+@org_indicator("org.concern_assessed_rate", "rate", ["org.concern_type", "site"])
+def org_concern_assessed_rate(w: Window, params: Mapping):
+    limit = int(params.get("org.assessment_days", 5))
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", k.site,
+               coalesce(k.assessed_on IS NOT NULL AND k.assessed_on - k.opened_on <= {limit}, false) AS on_time
+        FROM cases k
+        WHERE {w.has('k.opened_on')} AND k.concern_type IS NOT NULL"""
+    return records, "count(*) FILTER (WHERE on_time)", "count(*)"
+
+
+@org_indicator("org.concern_length_median", "median", ["org.concern_type", "org.case_length"])
+def org_concern_length_median(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", {org_case_length('(k.closed_on - k.opened_on)')} AS "org.case_length",
+               k.closed_on - k.opened_on AS days
+        FROM cases k
+        WHERE {w.has('k.closed_on')} AND k.concern_type IS NOT NULL"""
+    return records, "median(days::DOUBLE)", "count(days)"

@@ -97,8 +97,8 @@ def _rule_dimensions(data: dict, scope: _Scope) -> list[Problem]:
             out.append((at, f"dimension '{dim}' has both codes and bands; give one"))
         if codes is not None:
             out += _check_codes(dim, codes, at)
-        if bands is not None:
-            out += _check_bands(dim, bands, at, scope.columns(str(table)))
+        if bands is not None:  # (the columns of an unknown table are not checked again)
+            out += _check_bands(dim, bands, at, scope.columns(str(table)), table in TABLES or by_age)
     return out
 
 
@@ -119,13 +119,13 @@ def _check_codes(dim: str, codes: Any, at: tuple) -> list[Problem]:
     return out
 
 
-def _check_bands(dim: str, bands: Any, at: tuple, columns: set[str]) -> list[Problem]:
+def _check_bands(dim: str, bands: Any, at: tuple, columns: set[str], known_table: bool) -> list[Problem]:
     where = at + ("bands",)
     if not isinstance(bands, dict):
         return [(where, f"dimension '{dim}': bands must be {{of: age|days|column, edges: [...]}}")]
     out = []
     of = bands.get("of")
-    if of not in BAND_SOURCES and of not in columns:
+    if of not in BAND_SOURCES and of not in columns and known_table:
         out.append((where, f"dimension '{dim}': bands of '{of}' is not age, days or a column."
                            f"{closest(of, [*BAND_SOURCES, *columns])}"))
     edges = bands.get("edges")
@@ -134,7 +134,9 @@ def _check_bands(dim: str, bands: Any, at: tuple, columns: set[str]) -> list[Pro
         out.append((where, f"dimension '{dim}': edges must be increasing whole numbers, e.g. [0, 6, 12, 18]"))
     if of == "days":
         between = bands.get("between")
-        if not isinstance(between, list) or len(between) != 2:
+        if not known_table:
+            pass
+        elif not isinstance(between, list) or len(between) != 2:
             out.append((where, f"dimension '{dim}': bands of days need 'between: [from, to]' (two date columns)"))
         else:
             out += [(where, f"dimension '{dim}': unknown column '{c}'.{closest(c, columns)}")
@@ -212,7 +214,7 @@ def _check_indicator(entry: dict, scope: _Scope) -> list[Problem]:
     for dim in entry.get("breakdowns") or []:
         spec = scope.dims.get(dim)
         by_age = spec and isinstance(spec.get("bands"), dict) and spec["bands"].get("of") == "age"
-        if spec and not by_age and spec.get("table") not in (records, "persons", None):
+        if spec and not by_age and spec.get("table") in TABLES and spec.get("table") not in (records, "persons"):
             out.append((("breakdowns",), f"{iid}: dimension '{dim}' is a column of {spec.get('table')}, "
                                          f"not of {records}"))
     return out
