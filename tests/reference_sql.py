@@ -422,11 +422,13 @@ def assistance_rate(w: Window, params: Mapping):
 @indicator("legal_actions_filed", "count", ["persons", "legal_actions"],
            ["action_type", "centre_of_stay", "sex", "nationality"])
 def legal_actions_filed(w: Window, params: Mapping):
-    # an action's centre is its detention stay's centre
+    # an action's centre is its detention stay's centre (unknown in an extract without stays)
+    stays = ("(SELECT DISTINCT ON (stay_id) stay_id, centre FROM detention_stays)"
+             if "detention_stays" in params.get("_tables", ()) else "(SELECT NULL AS stay_id, NULL AS centre)")
     records = f"""
         SELECT a.action_type, s.centre AS centre_of_stay, p.sex, p.nationality
         FROM legal_actions a JOIN persons p USING (person_id)
-             LEFT JOIN (SELECT DISTINCT ON (stay_id) stay_id, centre FROM detention_stays) s ON s.stay_id = a.stay_id
+             LEFT JOIN {stays} s ON s.stay_id = a.stay_id
         WHERE {w.has('a.filed_on')}"""
     return records, "count(*)", None
 
@@ -589,7 +591,7 @@ def compute(con: duckdb.DuckDBPyConnection, period: str, indicators: Iterable[st
         ref = REFERENCE[id]
         if not set(ref.tables) <= have:
             continue
-        rows = con.execute(indicator_sql(ref, w, params, dims)).fetchall()
+        rows = con.execute(indicator_sql(ref, w, {**(params or {}), "_tables": have}, dims)).fetchall()
         frames.append(pl.DataFrame(rows, schema=SCHEMA, orient="row"))
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
