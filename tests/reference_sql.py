@@ -277,15 +277,27 @@ def reviews_overdue(w: Window, params: Mapping):
     return records, "count(*)", None
 
 
+@indicator("caseload_per_caseworker", "ratio", ["persons", "cases"], ["site", "case_type"])
+def caseload_per_caseworker(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.site, k.case_type, k.caseworker_id
+        FROM cases k
+        WHERE k.opened_on <= {w.e} AND (k.closed_on IS NULL OR k.closed_on >= {w.s})
+          AND k.caseworker_id IS NOT NULL"""
+    return records, "count(*)", "count(DISTINCT caseworker_id)"
+
+
 # ---- referrals
 
 @indicator("referrals_made", "count", ["persons", "referrals"],
-           ["service_type", "partner", "sex", "age_group", "nationality"])
+           ["service_type", "partner", "status", "site_of_case", "sex", "age_group", "nationality"])
 def referrals_made(w: Window, params: Mapping):
+    # a referral's site is its case's site
     records = f"""
-        SELECT r.service_type, r.partner, p.sex, p.nationality,
+        SELECT r.service_type, r.partner, r.status, k.site AS site_of_case, p.sex, p.nationality,
                age_group(age_at(r.referred_on, p.birth_year)) AS age_group
         FROM referrals r JOIN persons p USING (person_id)
+             LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, site FROM cases) k ON k.case_id = r.case_id
         WHERE {w.has('r.referred_on')}"""
     return records, "count(*)", None
 
@@ -330,10 +342,16 @@ def detention_persons_held(w: Window, params: Mapping):
     return records, "count(DISTINCT person_id)", None
 
 
-@indicator("detention_exits", "count", ["persons", "detention_stays"], ["centre", "outcome"])
+def length_band(days: str) -> str:
+    """Bands of detention length in days: 0-7, 8-30, 31-60, 61-90, 91+."""
+    return f"""CASE WHEN {days} IS NULL OR {days} < 0 THEN 'unknown' WHEN {days} < 8 THEN '0-7'
+        WHEN {days} < 31 THEN '8-30' WHEN {days} < 61 THEN '31-60' WHEN {days} < 91 THEN '61-90' ELSE '91+' END"""
+
+
+@indicator("detention_exits", "count", ["persons", "detention_stays"], ["centre", "outcome", "detention_length"])
 def detention_exits(w: Window, params: Mapping):
     records = f"""
-        SELECT s.centre, s.outcome
+        SELECT s.centre, s.outcome, {length_band('(s.left_on - s.entered_on)')} AS detention_length
         FROM detention_stays s
         WHERE {w.has('s.left_on')}"""
     return records, "count(*)", None
@@ -401,11 +419,16 @@ def assistance_rate(w: Window, params: Mapping):
 
 # ---- legal actions
 
-@indicator("legal_actions_filed", "count", ["persons", "legal_actions"], ["action_type", "sex", "nationality"])
+@indicator("legal_actions_filed", "count", ["persons", "legal_actions"],
+           ["action_type", "centre_of_stay", "sex", "nationality"])
 def legal_actions_filed(w: Window, params: Mapping):
+    # an action's centre is its detention stay's centre (unknown in an extract without stays)
+    stays = ("(SELECT DISTINCT ON (stay_id) stay_id, centre FROM detention_stays)"
+             if "detention_stays" in params.get("_tables", ()) else "(SELECT NULL AS stay_id, NULL AS centre)")
     records = f"""
-        SELECT a.action_type, p.sex, p.nationality
+        SELECT a.action_type, s.centre AS centre_of_stay, p.sex, p.nationality
         FROM legal_actions a JOIN persons p USING (person_id)
+             LEFT JOIN {stays} s ON s.stay_id = a.stay_id
         WHERE {w.has('a.filed_on')}"""
     return records, "count(*)", None
 
@@ -488,7 +511,7 @@ def indicator_sql(ref: Ref, w: Window, params: Mapping | None = None, dims: Iter
     params = {**DEFAULT_PARAMS, **(params or {})}
     records, numerator, denominator = ref.query(w, params)
     use = [d for d in ref.dims if dims is None or d in set(dims)]
-    cats = "".join(f",\n               coalesce(CAST({d} AS VARCHAR), 'unknown') AS \"_{d}\"" for d in use)
+    cats = "".join(f",\n               coalesce(CAST(\"{d}\" AS VARCHAR), 'unknown') AS \"_{d}\"" for d in use)
     sets = ", ".join(["()"] + [f'("_{d}")' for d in use])
     dimension = "CASE " + " ".join(f"WHEN grouping(\"_{d}\") = 0 THEN '{d}'" for d in use) + " END" if use else "NULL"
     category = "coalesce(" + ", ".join(f'"_{d}"' for d in use) + ")" if use else "NULL"
@@ -568,7 +591,7 @@ def compute(con: duckdb.DuckDBPyConnection, period: str, indicators: Iterable[st
         ref = REFERENCE[id]
         if not set(ref.tables) <= have:
             continue
-        rows = con.execute(indicator_sql(ref, w, params, dims)).fetchall()
+        rows = con.execute(indicator_sql(ref, w, {**(params or {}), "_tables": have}, dims)).fetchall()
         frames.append(pl.DataFrame(rows, schema=SCHEMA, orient="row"))
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
@@ -589,3 +612,67 @@ def tidy(table: pl.DataFrame) -> pl.DataFrame:
     category = pl.coalesce([pl.col(d).cast(pl.String) for d in dims])
     return (table.with_columns(dimension.alias("dimension"), category.alias("category"))
             .select(TIDY_COLUMNS).cast(SCHEMA))
+
+
+# --------------------------------------------------------------------------- an organisation's catalogue
+# The indicators of tests/catalogues/org.yaml, written from its definitions (not from the engine).
+
+ORG_REFERENCE: dict[str, Ref] = {}
+
+
+def org_indicator(id: str, unit: str, dims: Iterable[str]):
+    def register(fn):
+        ORG_REFERENCE[id] = Ref(id, unit, ("persons", "cases"), tuple(dims), fn)
+        return fn
+    return register
+
+
+def org_age_band(age: str) -> str:
+    return f"""CASE WHEN {age} IS NULL OR {age} < 0 THEN 'unknown' WHEN {age} < 6 THEN '0-5'
+        WHEN {age} < 12 THEN '6-11' WHEN {age} < 15 THEN '12-14' WHEN {age} < 18 THEN '15-17' ELSE '18+' END"""
+
+
+def org_case_length(days: str) -> str:
+    return f"""CASE WHEN {days} IS NULL OR {days} < 0 THEN 'unknown' WHEN {days} < 31 THEN '0-30'
+        WHEN {days} < 91 THEN '31-90' WHEN {days} < 181 THEN '91-180' ELSE '181+' END"""
+
+
+@org_indicator("org.concern_cases", "count", ["org.concern_type", "org.age_band", "sex", "site"])
+def org_concern_cases(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", {org_age_band('age_at(k.opened_on, p.birth_year)')} AS "org.age_band",
+               p.sex, k.site
+        FROM cases k JOIN persons p USING (person_id)
+        WHERE {w.has('k.opened_on')} AND k.concern_type IS NOT NULL"""
+    return records, "count(*)", None
+
+
+@org_indicator("org.children_with_serious_concern", "count", ["org.concern_type", "sex"])
+def org_children_with_serious_concern(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.person_id, k.concern_type AS "org.concern_type", p.sex
+        FROM cases k JOIN persons p USING (person_id)
+        WHERE {w.has('k.opened_on')} AND k.concern_type IN ('violence', 'exploitation')
+          AND is_minor(age_at(k.opened_on, p.birth_year))"""
+    return records, "count(DISTINCT person_id)", None
+
+
+@org_indicator("org.concern_assessed_rate", "rate", ["org.concern_type", "site"])
+def org_concern_assessed_rate(w: Window, params: Mapping):
+    limit = int(params.get("org.assessment_days", 5))
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", k.site,
+               coalesce(k.assessed_on IS NOT NULL AND k.assessed_on - k.opened_on <= {limit}, false) AS on_time
+        FROM cases k
+        WHERE {w.has('k.opened_on')} AND k.concern_type IS NOT NULL"""
+    return records, "count(*) FILTER (WHERE on_time)", "count(*)"
+
+
+@org_indicator("org.concern_length_median", "median", ["org.concern_type", "org.case_length"])
+def org_concern_length_median(w: Window, params: Mapping):
+    records = f"""
+        SELECT k.concern_type AS "org.concern_type", {org_case_length('(k.closed_on - k.opened_on)')} AS "org.case_length",
+               k.closed_on - k.opened_on AS days
+        FROM cases k
+        WHERE {w.has('k.closed_on')} AND k.concern_type IS NOT NULL"""
+    return records, "median(days::DOUBLE)", "count(days)"

@@ -302,7 +302,7 @@ def small_extracts(draw):
 PROPERTY_BY = ["site", "sex", "service", "case_type", "risk_level", "centre", "outcome", "with_children",
                "nationality", "sex,age_group"]
 PROPERTY_IDS = [i for i in UNITS if not i.startswith(("referral", "legal_", "persons_with", "trafficking",
-                                                      "unaccompanied"))]
+                                                      "unaccompanied", "caseload"))]  # caseload: internal only
 
 
 def _load(data: dict):

@@ -43,8 +43,8 @@ def formatted_csv(table) -> str:
     return indicators.format_values(table).write_csv()
 
 
-def test_the_catalogue_has_the_30_indicators_of_the_reference():
-    assert len(ALL_IDS) == 30
+def test_the_catalogue_has_the_30_indicators_of_the_reference_and_the_caseload():
+    assert len(ALL_IDS) == 31 and "caseload_per_caseworker" in ALL_IDS
     assert ALL_IDS[:3] == ("persons_received", "new_persons", "contacts")
     assert ALL_IDS[-1] == "unaccompanied_minors_received"
 
@@ -1027,7 +1027,7 @@ def test_unaccompanied_minors_minor_at_the_first_contact_in_the_period(tmp_path)
 
 OPTIONAL_TABLE_OF = {
     "cases": ["cases_opened", "cases_active", "cases_open_at_end", "cases_closed", "assessment_on_time_rate",
-              "care_plan_on_time_rate", "case_duration_median_days", "reviews_overdue"],
+              "care_plan_on_time_rate", "case_duration_median_days", "reviews_overdue", "caseload_per_caseworker"],
     "referrals": ["referrals_made", "referral_completion_rate", "referral_days_to_completion_median",
                   "trafficking_referral_rate"],
     "detention_stays": ["detention_placements", "detention_persons_held", "detention_exits",
@@ -1045,7 +1045,7 @@ def test_missing_optional_tables_make_indicators_unavailable_not_zero(reception)
     t, unavailable = table.frame, table.unavailable
     needing = {i for ids in OPTIONAL_TABLE_OF.values() for i in ids}
     assert set(unavailable) == needing
-    assert len(needing) == 25  # all but the 5 reception indicators
+    assert len(needing) == 26  # all but the 5 reception indicators
     assert set(t["indicator"].unique()) == set(ALL_IDS) - needing
     assert "cases" in unavailable["cases_opened"]
     assert "referrals" in unavailable["trafficking_referral_rate"]
@@ -1257,6 +1257,7 @@ REFERENCE = {
     "care_plan_on_time_rate": "site case_type risk_level",
     "case_duration_median_days": "site case_type risk_level",
     "reviews_overdue": "site case_type risk_level",
+    "caseload_per_caseworker": "site case_type",
     "referrals_made": "service_type partner sex age_group nationality",
     "referral_completion_rate": "service_type partner",
     "referral_days_to_completion_median": "service_type",
@@ -1292,7 +1293,8 @@ def rich(tmp_path_factory):
         {"person_id": "m1", "date": "2024-05-01", "site": "s_a", "interpreter": "true"},
         {"person_id": "f1", "date": "2024-05-02", "site": "s_b", "interpreter": "false", "channel": ""},
     ], cases=[
-        case("m1", "2024-05-01", "2024-05-20", "objectives_met", assessed_on="2024-05-01", care_plan_on="2024-05-03"),
+        case("m1", "2024-05-01", "2024-05-20", "objectives_met", assessed_on="2024-05-01", care_plan_on="2024-05-03",
+             caseworker_id="cw1"),
         case("f1", "2024-01-01", risk_level=""),
     ], referrals=[
         referral("m1", "2024-05-02", "anti_trafficking", "pa", "completed", "2024-05-05"),

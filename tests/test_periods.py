@@ -208,7 +208,7 @@ def test_period_containing(d, kind, code):
     assert period_containing(d, kind).code == code
 
 
-@pytest.mark.parametrize("kind", ["range", "week", "quarterly"])
+@pytest.mark.parametrize("kind", ["range", "fortnight", "quarterly"])
 def test_period_containing_unknown_kind(kind):
     with pytest.raises(ParameterError):
         period_containing(date(2024, 1, 1), kind)
@@ -244,14 +244,15 @@ def test_closed_periods_since(since, expected):
     assert [p.code for p in closed_periods("quarterly", date(2024, 10, 1), since=since)] == expected
 
 
-@pytest.mark.parametrize(("cadence", "lag"), [("weekly", 0), ("quarter", 0), ("quarterly", -1)])
+@pytest.mark.parametrize(("cadence", "lag"), [("daily", 0), ("quarter", 0), ("quarterly", -1)])
 def test_closed_periods_bad_parameters(cadence, lag):
     with pytest.raises(ParameterError):
         closed_periods(cadence, date(2024, 10, 1), lag_days=lag)
 
 
 def test_cadences():
-    assert dict(CADENCES) == {"monthly": "month", "quarterly": "quarter", "half-yearly": "half", "yearly": "year"}
+    assert dict(CADENCES) == {"weekly": "week", "monthly": "month", "quarterly": "quarter", "half-yearly": "half",
+                              "yearly": "year"}
     for cadence, kind in CADENCES.items():
         assert closed_periods(cadence, date(2024, 10, 1))[0].kind == kind
 
@@ -298,3 +299,17 @@ def test_latest_closed_period_is_closed_and_next_is_not(cadence, as_of, lag):
     (latest,) = closed_periods(cadence, as_of, lag_days=lag)
     assert latest.end + timedelta(days=lag) < as_of
     assert not latest.shift(1).end + timedelta(days=lag) < as_of
+
+
+def test_iso_weeks():
+    """ISO weeks: Monday to Sunday, numbered in the ISO year (2025-W01 starts on 30 December 2024)."""
+    w = parse_period("2025-w44")
+    assert (w.code, w.start, w.end, w.days) == ("2025-W44", date(2025, 10, 27), date(2025, 11, 2), 7)
+    assert parse_period("2025-W01").start == date(2024, 12, 30)
+    assert w.previous().code == "2025-W43" and parse_period("2025-W01").previous().code == "2024-W52"
+    assert parse_period("2026-W53").same_period_last_year().code == "2025-W52"
+    assert w.label("fr") == "semaine 44 2025" and w.label("en") == "week 44 2025"
+    assert period_containing(date(2025, 11, 2), "week") == w
+    assert [p.code for p in closed_periods("weekly", date(2025, 11, 4))] == ["2025-W44"]
+    with pytest.raises(PeriodError, match="weeks 1 to 52"):
+        parse_period("2025-W53")

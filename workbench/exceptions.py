@@ -64,6 +64,10 @@ class IndicatorError(WorkbenchError, ValueError):
     """An unknown indicator, or a breakdown that no requested indicator allows."""
 
 
+class CatalogueError(IndicatorError):
+    """An organisation's catalogue (YAML or workbook) cannot be used; the message lists every problem."""
+
+
 class DisclosureError(WorkbenchError):
     """An output would show figures that the audience requires to be suppressed."""
 

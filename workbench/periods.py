@@ -1,8 +1,8 @@
-"""Reporting periods: years, half-years, quarters, months and date ranges.
+"""Reporting periods: years, half-years, quarters, months, ISO weeks and date ranges.
 
 Both days of a period are included. Periods are written as text in parameters
 and on the command line (``2024``, ``2024-H1``, ``2024-Q3``, ``2024-07``,
-``2024-01-15..2024-03-31``) and parsed with :func:`parse_period`. Everything here
+``2025-W44``, ``2024-01-15..2024-03-31``) and parsed with :func:`parse_period`. Everything here
 is pure: no I/O and no wall clock (``as_of`` is always given).
 
 >>> p = parse_period("2024-q3")
@@ -26,19 +26,20 @@ from workbench.exceptions import ParameterError, PeriodError
 
 #: Months in one period of each calendar kind.
 _MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
-KINDS = ("year", "half", "quarter", "month", "range")
+KINDS = ("year", "half", "quarter", "month", "week", "range")
 LANGUAGES = ("fr", "en")
 #: Cadence name (as written in parameters) -> kind of period.
 CADENCES: Mapping[str, str] = MappingProxyType(
-    {"monthly": "month", "quarterly": "quarter", "half-yearly": "half", "yearly": "year"})
+    {"weekly": "week", "monthly": "month", "quarterly": "quarter", "half-yearly": "half", "yearly": "year"})
 
 _FORMS = ("year '2024', half-year '2024-H1' or '2024-H2', quarter '2024-Q1' to '2024-Q4', "
-          "month '2024-07', date range '2024-01-15..2024-03-31' (ISO dates, start <= end)")
+          "month '2024-07', ISO week '2025-W44' (Monday to Sunday), date range '2024-01-15..2024-03-31' (ISO dates, start <= end)")
 _PATTERNS = (
     ("year", re.compile(r"(\d{4})")),
     ("half", re.compile(r"(\d{4})-H(\d)")),
     ("quarter", re.compile(r"(\d{4})-Q(\d)")),
     ("month", re.compile(r"(\d{4})-(\d{2})")),
+    ("week", re.compile(r"(\d{4})-W(\d{1,2})")),
     ("range", re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")),
 )
 
@@ -52,6 +53,17 @@ def _calendar_end(kind: str, year: int, month: int) -> date:
     """Last day of the calendar period of ``kind`` whose first month is ``year``-``month``."""
     y, m = divmod(year * 12 + month - 2 + _MONTHS[kind], 12)  # the period's last month
     return date(y, m + 1, monthrange(y, m + 1)[1])
+
+
+def _week(year: int, week: int) -> Period:
+    """ISO week ``week`` of ISO year ``year``: Monday to Sunday."""
+    start = date.fromisocalendar(year, week, 1)
+    return Period(start, start + timedelta(days=6), "week")
+
+
+def _weeks_in(year: int) -> int:
+    """Number of ISO weeks of an ISO year (52 or 53)."""
+    return date(year, 12, 28).isocalendar()[1]
 
 
 def _calendar(kind: str, year: int, month: int) -> Period:
@@ -81,7 +93,10 @@ class Period:
                 raise PeriodError(f"A period starts and ends on dates, not {d!r}.")
         if self.start > self.end:
             raise PeriodError(f"A period cannot start ({self.start}) after it ends ({self.end}).")
-        if self.kind != "range" and (self.start.day != 1 or (self.start.month - 1) % _MONTHS[self.kind]
+        if self.kind == "week":
+            if self.start.isoweekday() != 1 or (self.end - self.start).days != 6:
+                raise PeriodError(f"{self.start}..{self.end} is not an ISO week (Monday to Sunday).")
+        elif self.kind != "range" and (self.start.day != 1 or (self.start.month - 1) % _MONTHS[self.kind]
                                      or _calendar_end(self.kind, self.start.year, self.start.month) != self.end):
             raise PeriodError(f"{self.start}..{self.end} is not a calendar {self.kind}.")
 
@@ -92,6 +107,9 @@ class Period:
         >>> parse_period("2024 - h2").code
         '2024-H2'
         """
+        if self.kind == "week":
+            iso = self.start.isocalendar()
+            return f"{iso[0]:04d}-W{iso[1]:02d}"
         y, m = self.start.year, self.start.month
         return {"year": f"{y:04d}", "half": f"{y:04d}-H{(m + 5) // 6}", "quarter": f"{y:04d}-Q{(m + 2) // 3}",
                 "month": f"{y:04d}-{m:02d}", "range": f"{self.start}..{self.end}"}[self.kind]
@@ -127,6 +145,9 @@ class Period:
         '2023-12-22..2023-12-31'
         """
         try:
+            if self.kind == "week":
+                step = timedelta(days=7 * n)
+                return Period(self.start + step, self.end + step, "week")
             if self.kind == "range":
                 step = timedelta(days=n * self.days)
                 return Period(self.start + step, self.end + step, "range")
@@ -149,6 +170,12 @@ class Period:
         >>> parse_period("2024-02-29..2024-03-31").same_period_last_year().code
         '2023-02-28..2023-03-31'
         """
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            try:
+                return _week(year - 1, min(week, _weeks_in(year - 1)))
+            except ValueError:
+                raise PeriodError(f"{self.code} has no same period the year before.") from None
         if self.kind != "range":
             return self.shift(-12 // _MONTHS[self.kind])
 
@@ -177,6 +204,9 @@ class Period:
             return f"{'T' if lang == 'fr' else 'Q'}{(m + 2) // 3} {y}"
         if self.kind == "month":
             return format_date(self.start, "LLLL y", locale=lang)
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return f"{'semaine' if lang == 'fr' else 'week'} {week} {year}"
         return f"{format_date(self.start, 'd MMM y', locale=lang)} – {format_date(self.end, 'd MMM y', locale=lang)}"
 
 
@@ -211,6 +241,10 @@ def parse_period(text: str | Period) -> Period:
         year, part = int(a), int(b)
         if year < 1:
             raise _error(text, "year 0000 does not exist")
+        if kind == "week":
+            if not 1 <= part <= _weeks_in(year):
+                raise _error(text, f"ISO year {year} has weeks 1 to {_weeks_in(year)}")
+            return _week(year, part)
         if kind == "year":
             return _calendar("year", year, 1)
         count = 12 // _MONTHS[kind]
@@ -234,13 +268,20 @@ def period_run(last: str | Period, n: int) -> list[Period]:
 
 
 def period_containing(d: date, kind: str) -> Period:
-    """The calendar period of ``kind`` (year, half, quarter, month) that contains day ``d``.
+    """The calendar period of ``kind`` (year, half, quarter, month, week) that contains day ``d``.
 
     >>> period_containing(date(2024, 8, 15), "half").code
     '2024-H2'
+    >>> period_containing(date(2025, 10, 30), "week").code
+    '2025-W44'
     """
+    if isinstance(d, datetime):
+        d = d.date()
+    if kind == "week":
+        year, week, _ = d.isocalendar()
+        return _week(year, week)
     if kind not in _MONTHS:
-        raise ParameterError(f"Unknown kind of calendar period {kind!r}; expected one of {', '.join(_MONTHS)}.")
+        raise ParameterError(f"Unknown kind of calendar period {kind!r}; expected one of {', '.join(_MONTHS)}, week.")
     size = _MONTHS[kind]
     return _calendar(kind, d.year, (d.month - 1) // size * size + 1)
 

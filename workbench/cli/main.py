@@ -151,9 +151,12 @@ def validate(extract_path: str, quarantine_file: str | None, as_json: bool) -> N
               show_default=True, help="Output format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write to this file (required for xlsx and parquet); default: standard output.")
+@click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The organisation's own catalogue (.yaml or .xlsx), merged with the built-in one; default: "
+                   "the one extract.yaml names (docs/organisation-catalogue.md).")
 @handle_errors
 def indicators_command(extract_path, period, ids, by, audience, threshold, params, sites, centres, sex, age_group,
-                       nationality, legal_status, fmt, output) -> None:
+                       nationality, legal_status, fmt, output, catalogue_file) -> None:
     """Compute indicators for a period, as the tidy indicator table.
 
     Columns: indicator, period, one column per breakdown dimension asked for, value,
@@ -169,6 +172,7 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
       workbench indicators demo -p 2025 -i new_persons --site sfax
       workbench indicators demo -p 2025 -i persons_received -b sex -b site -a partner
       workbench indicators demo -p 2025-H2 -b sex,age_group -f xlsx -o figures.xlsx
+      workbench indicators demo -p 2025-W44 --catalogue my-indicators.yaml -i org.concern_cases
     """
     from workbench import disclosure
     from workbench.present import exports
@@ -179,13 +183,21 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
 
     if fmt in ("xlsx", "parquet") and not output:
         raise ParameterError(f"--format {fmt} writes a binary file: give --output FILE.")
-    parse_period(period)  # a malformed period is refused before the extract is read
-    engine.select_indicators(list(ids) or None)
+    from workbench.indicators.organisation import catalogue_for, catalogue_with
+
+    parse_period(period)  # a malformed period or catalogue is refused before the extract is read
+    if catalogue_file:
+        catalogue_with(catalogue_file)
+    else:
+        engine.select_indicators(list(ids) or None)
     selection = Selection(sites=sites, centres=centres, sex=sex, age_group=age_group, nationality=nationality,
                           legal_status=legal_status)
     ex = load_with_progress(extract_path)
+    cat = catalogue_for(ex, catalogue_file)
+    engine.select_indicators(list(ids) or None, cat)
     table = disclosure.compute(ex, period, indicators=list(ids) or None, by=list(by), audience=audience,
-                               threshold=threshold, params=parse_params(params), selection=selection)
+                               threshold=threshold, params=parse_params(params, cat.default_params()),
+                               selection=selection, catalogue=cat)
     err = _console()
     grouped: dict[str, list[str]] = {}
     for ind, why in (table.unavailable or {}).items():
@@ -205,21 +217,30 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
 @main.command("catalogue")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True)
 @click.option("--markdown", is_flag=True, help="Print the catalogue as the Markdown of docs/indicators.md.")
+@click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Check an organisation's catalogue (.yaml or .xlsx) and list it merged with the built-in one.")
 @handle_errors
-def catalogue_command(lang: str, markdown: bool) -> None:
-    """List the indicator catalogue: ids, units, labels and allowed breakdowns."""
-    from workbench.indicators.catalogue import load_catalogue
-    from workbench.indicators.docs import render_markdown
+def catalogue_command(lang: str, markdown: bool, catalogue_file: str | None) -> None:
+    """List the indicator catalogue: ids, units, labels and allowed breakdowns.
 
+    With --catalogue FILE, the organisation's file is checked first (every problem, with its
+    line or cell; exit code 2), then listed after the built-in indicators.
+    """
+    from workbench.indicators.docs import render_markdown
+    from workbench.indicators.organisation import catalogue_with
+
+    cat = catalogue_with(catalogue_file)
     if markdown:
-        sys.stdout.write(render_markdown())
+        sys.stdout.write(render_markdown(cat))
         return
-    for ind in load_catalogue():
+    for ind in cat:
         click.echo(f"{ind.id:36} {ind.unit:6} {ind.label[lang]}  [by: {', '.join(ind.breakdowns)}]")
 
 
-def parse_params(items) -> dict:
-    """``["care_plan_deadline=10", "assessment_deadlines.high=2"]`` → a params mapping."""
+def parse_params(items, known=()) -> dict:
+    """``["care_plan_deadline=10", "assessment_deadlines.high=2"]`` → a params mapping.
+
+    A name in ``known`` is kept whole (an organisation's ``org.max_days`` holds a dot)."""
     from workbench.exceptions import ParameterError
 
     out: dict = {}
@@ -227,7 +248,7 @@ def parse_params(items) -> dict:
         if "=" not in item:
             raise ParameterError(f"--param '{item}': expected NAME=VALUE.")
         key, value = (s.strip() for s in item.split("=", 1))
-        if "." in key:
+        if "." in key and key not in known:
             name, sub = key.split(".", 1)
             out.setdefault(name, {})[sub] = value
         else:

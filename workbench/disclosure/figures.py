@@ -25,8 +25,9 @@ import polars as pl
 
 from workbench.disclosure.suppression import Audience, resolve_audience, suppress
 from workbench.exceptions import ParameterError
-from workbench.indicators.catalogue import load_catalogue
-from workbench.indicators.engine import HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, sort_rows
+from workbench.indicators.catalogue import Catalogue
+from workbench.indicators.engine import HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, select_indicators, sort_rows
+from workbench.indicators.organisation import catalogue_for
 from workbench.periods import Period, parse_period
 from workbench.selection import Selection, restrict
 
@@ -55,6 +56,8 @@ class IndicatorTable:
     unavailable: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     selection: Selection = field(default_factory=Selection)
+    #: The catalogue the figures were computed with (labels, units, footnotes of its indicators).
+    catalogue: Catalogue | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unavailable", _frozen(self.unavailable))  # construction only
@@ -88,27 +91,38 @@ def frame_and_k(table: IndicatorTable | pl.DataFrame, k: int | None = None) -> t
     return table, k
 
 
-def _table(frame: pl.DataFrame, aud: Audience, ev: Evaluation, selection: Selection) -> IndicatorTable:
+def _table(frame: pl.DataFrame, aud: Audience, ev: Evaluation, selection: Selection, cat: Catalogue,
+           withheld: Mapping[str, str]) -> IndicatorTable:
     return IndicatorTable(frame.drop([c for c in HELPER_COLUMNS if c in frame.columns]), aud.name, aud.k,
-                          ev.unavailable, ev.params, selection)
+                          {**ev.unavailable, **withheld}, ev.params, selection, cat)
 
 
-def _evaluate(extract, periods: list[Period], indicators, by, params, selection: Selection) -> Evaluation:
+def _for_audience(indicators, aud: Audience, cat: Catalogue) -> tuple[list[str], dict[str, str]]:
+    """The indicators asked for that the audience may see, and those withheld (id → why)."""
+    chosen = select_indicators(indicators, cat)
+    withheld = {i.id: f"shown to the {', '.join(i.audiences)} audience only" for i in chosen
+                if i.audiences and aud.name not in i.audiences}
+    return [i.id for i in chosen if i.id not in withheld], withheld
+
+
+def _evaluate(extract, periods: list[Period], indicators, by, params, selection: Selection,
+              cat: Catalogue) -> Evaluation:
     """Evaluate on the selection; with an age-group filter, each period's ages are taken in its own year."""
     if not selection.age_group:
-        return evaluate(restrict(extract, selection), periods, indicators, by, params)
+        return evaluate(restrict(extract, selection), periods, indicators, by, params, cat)
     years = sorted({p.end.year for p in periods})
     parts = [evaluate(restrict(extract, selection, year), [p for p in periods if p.end.year == year],
-                      indicators, by, params) for year in years]
+                      indicators, by, params, cat) for year in years]
     if len(parts) == 1:
         return parts[0]
-    frame = sort_rows(pl.concat([ev.frame for ev in parts]), parts[0].dimensions)
+    frame = sort_rows(pl.concat([ev.frame for ev in parts]), parts[0].dimensions, cat)
     return dataclasses.replace(parts[0], frame=frame)
 
 
 def compute(extract, period: str | Period, indicators: Iterable[str] | str | None = None, by: Breakdowns = None,
             audience: str | Audience = "internal", threshold: int | None = None,
-            params: dict[str, Any] | None = None, selection: Selection | None = None) -> IndicatorTable:
+            params: dict[str, Any] | None = None, selection: Selection | None = None,
+            catalogue: Catalogue | str | None = None) -> IndicatorTable:
     """Indicators for one period, as ``audience`` may see them.
 
     Parameters
@@ -131,18 +145,30 @@ def compute(extract, period: str | Period, indicators: Iterable[str] | str | Non
     selection
         Sites, centres and person attributes the figures are about (:func:`workbench.selection.restrict`);
         ``None``: the whole extract.
+    catalogue
+        A :class:`~workbench.indicators.Catalogue` or the path of an organisation's catalogue
+        file; ``None``: the one ``extract.yaml`` names (``catalogue:``), else the built-in one.
+        An indicator declared for some audiences only is withheld from the others (listed in
+        ``unavailable``).
     """
     p = parse_period(period)
     aud = resolve_audience(audience, threshold)
     selection = selection or Selection()
-    ev = _evaluate(extract, [p], indicators, by, params, selection)
-    frame = suppress(ev.frame, list(ev.dimensions), aud, load_catalogue())
-    return _table(frame, aud, ev, selection)
+    cat = _catalogue(extract, catalogue)
+    chosen, withheld = _for_audience(indicators, aud, cat)
+    ev = _evaluate(extract, [p], chosen, by, params, selection, cat)
+    frame = suppress(ev.frame, list(ev.dimensions), aud, cat)
+    return _table(frame, aud, ev, selection, cat, withheld)
+
+
+def _catalogue(extract, catalogue: Catalogue | str | None) -> Catalogue:
+    return catalogue if isinstance(catalogue, Catalogue) else catalogue_for(extract, catalogue)
 
 
 def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
            by: Breakdowns = None, audience: str | Audience = "internal", threshold: int | None = None,
-           params: dict[str, Any] | None = None, selection: Selection | None = None) -> IndicatorTable:
+           params: dict[str, Any] | None = None, selection: Selection | None = None,
+           catalogue: Catalogue | str | None = None) -> IndicatorTable:
     """The same indicators over several periods (e.g. ``period_run("2025-Q4", 8)``), in one call.
 
     Rows are ordered by period (oldest first), then as in :func:`compute`; each period's
@@ -153,9 +179,11 @@ def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] |
         raise ParameterError("series() needs at least one period.")
     aud = resolve_audience(audience, threshold)
     selection = selection or Selection()
-    ev = _evaluate(extract, ps, indicators, by, params, selection)
-    frame = suppress(ev.frame, list(ev.dimensions), aud, load_catalogue(), extra_keys=("period",))
-    return _table(frame, aud, ev, selection)
+    cat = _catalogue(extract, catalogue)
+    chosen, withheld = _for_audience(indicators, aud, cat)
+    ev = _evaluate(extract, ps, chosen, by, params, selection, cat)
+    frame = suppress(ev.frame, list(ev.dimensions), aud, cat, extra_keys=("period",))
+    return _table(frame, aud, ev, selection, cat, withheld)
 
 
 def change(extract, period: str | Period, compare_to: str | Period | None = None, **kwargs) -> IndicatorTable:
@@ -173,7 +201,7 @@ def change(extract, period: str | Period, compare_to: str | Period | None = None
     current = frame.filter(pl.col("period") == p.code)
     previous = frame.filter(pl.col("period") == q.code).select(
         "indicator", *dims, pl.col("value").alias("previous_value"), pl.col("flag").alias("previous_flag"))
-    units = {i.id: i.unit for i in load_catalogue()}
+    units = {i.id: i.unit for i in both.catalogue}
     out = current.join(previous, on=["indicator", *dims], how="left", nulls_equal=True,
                        maintain_order="left")
     diff = pl.col("value") - pl.col("previous_value")

@@ -49,6 +49,8 @@ class ExtractMeta:
     partners: dict[str, str] = field(default_factory=dict)
     schema_version: str | None = None
     organisations: dict[str, str] = field(default_factory=dict)
+    #: ``catalogue:``: the organisation's own catalogue file, relative to the extract's folder.
+    catalogue: str | None = None
 
     def label(self, dimension: str, code: str | None) -> str | None:
         """The label of a site, centre, partner or organisation code (the code itself when none is given)."""
@@ -194,6 +196,7 @@ def read_metadata(path: Path) -> ExtractMeta:
         sites=codes("sites"), centres=codes("centres"), partners=codes("partners"),
         schema_version=str(version) if version is not None else None,
         organisations=_organisation_names(data.get("organisations")),
+        catalogue=str(data["catalogue"]) if data.get("catalogue") else None,
     )
 
 

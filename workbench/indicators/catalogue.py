@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -48,6 +49,8 @@ class Indicator:
     params: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     order: int = 0
+    #: The audiences that may see it (empty: every audience), e.g. ``[internal]`` for a caseload.
+    audiences: tuple[str, ...] = ()
 
     def allows(self, dims: tuple[str, ...]) -> bool:
         """Whether this indicator can be broken down by all of ``dims``."""
@@ -60,10 +63,21 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Catalogue:
+    """Families, dimensions and indicators.
+
+    A dimension is its labels (``fr``, ``en``) and, optionally, how its values are found:
+    ``column`` (the records' column, default the dimension's name), ``table`` (the table that
+    holds that column), ``codes`` (code → labels, in display order; absent: an open code),
+    ``bands`` (``{of: age | days | column, edges: [...]}``: bands of a number) and ``via``
+    (records table → ``{table, key, column}``: a value looked up in another table).
+    """
+
     version: str
     families: dict[str, dict[str, str]]
-    dimensions: dict[str, dict[str, str]]
+    dimensions: dict[str, dict[str, Any]]
     indicators: tuple[Indicator, ...]
+    #: The organisations' catalogues merged in: namespace → version.
+    organisations: dict[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Indicator]:
         return iter(self.indicators)
@@ -86,6 +100,13 @@ class Catalogue:
 
     def family(self, family: str) -> tuple[Indicator, ...]:
         return tuple(i for i in self.indicators if i.family == family)
+
+    def merge(self, other: Catalogue, namespace: str) -> Catalogue:
+        """This catalogue with an organisation's (already checked, its ids namespaced) after it."""
+        n = len(self.indicators)
+        added = tuple(dataclass_replace(ind, order=n + i) for i, ind in enumerate(other.indicators))
+        return Catalogue(self.version, {**self.families, **other.families}, {**self.dimensions, **other.dimensions},
+                         self.indicators + added, {**self.organisations, namespace: other.version})
 
     def default_params(self) -> dict[str, Any]:
         """Every parameter of the catalogue with its default."""
@@ -137,12 +158,21 @@ def _rule_languages(entry: dict, dims: set[str]) -> list[str]:
 
 
 def _rule_tables(entry: dict, dims: set[str]) -> list[str]:
-    return [f"{entry.get('id')}: unknown table '{t}'" for t in entry.get("tables", []) if t not in TABLES]
+    return [f"{entry.get('id')}: unknown table '{t}'.{closest(t, TABLES)}"
+            for t in entry.get("tables", []) if t not in TABLES]
+
+
+def closest(name: object, names) -> str:
+    """`` Did you mean x?`` when a valid name is close to ``name`` (empty otherwise)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(n) for n in names], n=1, cutoff=0.5)
+    return f" Did you mean '{close[0]}'?" if close else ""
 
 
 def _rule_breakdowns(entry: dict, dims: set[str]) -> list[str]:
-    problems = [f"{entry.get('id')}: unknown breakdown '{d}'" for d in entry.get("breakdowns", [])
-                if d not in dims]
+    problems = [f"{entry.get('id')}: unknown breakdown '{d}'.{closest(d, dims)}"
+                for d in entry.get("breakdowns", []) if d not in dims]
     problems += [f"{entry.get('id')}: multi dimension '{d}' is not one of its breakdowns"
                  for d in entry.get("multi", []) if d not in entry.get("breakdowns", [])]
     return problems
@@ -167,23 +197,39 @@ def parse_catalogue(data: dict) -> Catalogue:
             problems.append(f"{entry.get('id')}: unknown family '{entry.get('family')}'")
     if problems:
         raise WorkbenchError("The indicator catalogue has problems:\n- " + "\n- ".join(problems))
+    return build_catalogue(data)
+
+
+def build_catalogue(data: dict) -> Catalogue:
+    """A :class:`Catalogue` of checked data."""
     indicators = tuple(
         Indicator(
             id=e["id"], family=e["family"], unit=e["unit"], label=dict(e["label"]),
             definition=dict(e["definition"]), tables=tuple(e["tables"]), records=e["records"],
-            population=tuple(e.get("population", [])), breakdowns=tuple(e["breakdowns"]),
-            distinct=e.get("distinct"), numerator=tuple(e.get("numerator", [])),
+            population=tuple(e.get("population") or []), breakdowns=tuple(e["breakdowns"]),
+            distinct=e.get("distinct"), numerator=tuple(e.get("numerator") or []),
             days=tuple(e["days"]) if e.get("days") else None, age_at=e.get("age_at"),
-            multi=tuple(e.get("multi", [])), params=dict(e.get("params", {})), notes=dict(e.get("notes", {})),
-            order=i,
+            multi=tuple(e.get("multi") or []), params=dict(e.get("params") or {}),
+            notes=dict(e.get("notes") or {}), order=i, audiences=tuple(e.get("audiences") or ()),
         )
         for i, e in enumerate(data["indicators"])
     )
-    return Catalogue(str(data.get("catalogue_version", "0")), families, data.get("dimensions", {}), indicators)
+    return Catalogue(str(data.get("catalogue_version", "0")), data.get("families", {}),
+                     data.get("dimensions", {}), indicators)
+
+
+def read_yaml(text: str) -> Any:
+    """YAML text as data, within size and alias limits: every catalogue file is read through this one function."""
+    return safeyaml.load(text)
 
 
 @cache
 def load_catalogue() -> Catalogue:
     """The catalogue shipped with the package."""
     text = resources.files("workbench").joinpath("indicators", "catalogue.yaml").read_text(encoding="utf-8")
-    return parse_catalogue(safeyaml.load(text))
+    return parse_catalogue(read_yaml(text))
+
+
+def resolve(catalogue: Catalogue | None) -> Catalogue:
+    """The catalogue given, else the built-in one."""
+    return catalogue if catalogue is not None else load_catalogue()

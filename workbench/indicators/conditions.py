@@ -33,6 +33,25 @@ from workbench.exceptions import WorkbenchError
 
 PERSON = "person_id"
 
+#: Every kind of condition, as written in a catalogue.
+KINDS = ("in_period", "overlaps", "open_at_end", "set", "is_true", "in", "not_in", "minor_at", "minor_at_first",
+         "within_days", "overdue", "flagged_by_end")
+
+
+def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
+    """The columns a condition reads and the parameter (or number) it takes as a limit."""
+    if kind in ("in_period", "set", "is_true", "minor_at", "minor_at_first"):
+        return [str(arg)], None
+    if kind in ("overlaps", "open_at_end"):
+        return [str(a) for a in (arg if isinstance(arg, list) else [arg])], None
+    if kind in ("in", "not_in"):
+        return [str(c) for c in (arg if isinstance(arg, dict) else {arg: None})], None
+    if kind == "within_days" and isinstance(arg, dict):
+        return [str(arg[k]) for k in ("from", "to", "by") if arg.get(k)], arg.get("limit")
+    if kind == "overdue" and isinstance(arg, dict):
+        return [str(c) for c in arg.get("dates") or []], arg.get("limit")
+    return [], None
+
 
 @dataclass(frozen=True)
 class Window:

@@ -27,6 +27,9 @@ reference and the choices we made where the reference was silent):
 def render_markdown(cat: Catalogue | None = None) -> str:
     cat = cat or load_catalogue()
     out = [HEADER.format(version=cat.version)]
+    if cat.organisations:
+        own = ", ".join(f"`{ns}` (version {v})" for ns, v in cat.organisations.items())
+        out.append(f"\nWith the organisation's own catalogue: {own}. Its ids start with its namespace.\n")
     for family, labels in cat.families.items():
         inds = cat.family(family)
         if not inds:
@@ -43,7 +46,21 @@ def render_markdown(cat: Catalogue | None = None) -> str:
                 out.append(f" A person counts in each category of {', '.join(f'`{d}`' for d in ind.multi)}, "
                            "so those breakdowns can add up to more than the total.")
             out.append("\n")
+            if ind.audiences:
+                out.append(f"\nShown to: {', '.join(ind.audiences)} only.\n")
             if ind.params:
                 params = "; ".join(f"`{k}` = {v}" for k, v in ind.params.items())
                 out.append(f"\nParameters (a report can change them): {params}.\n")
+    declared = {d: s for d, s in cat.dimensions.items() if s.get("codes") or s.get("bands")}
+    if declared:
+        out.append("\n## Dimensions with declared categories\n")
+        for dim, spec in declared.items():
+            out.append(f"\n### `{dim}` — {spec['en']}\n\n*{spec['fr']}*")
+            if spec.get("codes"):
+                out.append(": " + ", ".join(f"`{c}` ({t['en']})" for c, t in spec["codes"].items()) + ".\n")
+            else:
+                band = spec["bands"]
+                what = {"age": "age", "days": f"days from {' to '.join(band.get('between', []))}"}.get(
+                    band["of"], band["of"])
+                out.append(f": bands of {what}, edges {', '.join(map(str, band['edges']))}.\n")
     return "".join(out)

@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 
 from workbench.indicators import conditions
-from workbench.indicators.catalogue import Catalogue, Indicator, load_catalogue
+from workbench.indicators.catalogue import Catalogue, Indicator, resolve
 from workbench.indicators.conditions import PERSON, Window, age_at
 from workbench.exceptions import IndicatorError, ParameterError
 from workbench.periods import Period, parse_period
@@ -41,7 +41,7 @@ DIMENSION_VOCABULARY = {
     "sex": "sex", "legal_status": "legal_status", "service": "service", "topic": "topic", "channel": "channel",
     "case_type": "case_type", "risk_level": "risk_level", "closure_reason": "closure_reason",
     "service_type": "referral_service", "outcome": "detention_outcome", "action_type": "action_type",
-    "protection_flag": "protection_flag",
+    "protection_flag": "protection_flag", "status": "referral_status",
 }
 # Dimensions whose records column has another name. The protection flag is a breakdown called
 # `flag` in the reference, but `flag` is also the table's status column: the output column is
@@ -140,24 +140,74 @@ def age_group(age: pl.Expr) -> pl.Expr:
             .otherwise(pl.lit("60+")))
 
 
-def _dimension(dim: str, ind: Indicator) -> pl.Expr:
+def band_labels(edges: Sequence[int]) -> tuple[str, ...]:
+    """``[0, 6, 12, 18]`` → ``("0-5", "6-11", "12-17", "18+")``: whole-number bands, the last open."""
+    inner = tuple(f"{a}-{b - 1}" if b - 1 > a else str(a) for a, b in zip(edges, edges[1:]))
+    return (*inner, f"{edges[-1]}+")
+
+
+def bands(value: pl.Expr, edges: Sequence[int]) -> pl.Expr:
+    """The band of a number (``unknown`` when it is missing or below the first edge)."""
+    labels = band_labels(edges)
+    expr = pl.when(value.is_null() | (value < edges[0])).then(pl.lit("unknown"))
+    for upper, label in zip(edges[1:], labels):
+        expr = expr.when(value < upper).then(pl.lit(label))
+    return expr.otherwise(pl.lit(labels[-1]))
+
+
+def _age_moment(ind: Indicator) -> pl.Expr:
+    spec = ind.age_at
+    if isinstance(spec, dict):
+        return pl.col(spec["first"]).min().over(PERSON)
+    return pl.col(spec)
+
+
+def _dimension(dim: str, ind: Indicator, cat: Catalogue) -> pl.Expr:
     if dim == "age_group":
-        spec = ind.age_at
-        if isinstance(spec, dict):
-            when = pl.col(spec["first"]).min().over(PERSON)
+        return age_group(age_at(_age_moment(ind))).alias(dim)
+    spec = cat.dimensions.get(dim) or {}
+    band = spec.get("bands")
+    if band:
+        if band["of"] == "age":
+            value = age_at(_age_moment(ind))
+        elif band["of"] == "days":
+            value = conditions.days_between(*band["between"])
         else:
-            when = pl.col(spec)
-        return age_group(age_at(when)).alias(dim)
-    col = pl.col(DIMENSION_SOURCE.get(dim, dim))
+            value = pl.col(band["of"])
+        return bands(value, band["edges"]).alias(dim)
+    col = pl.col(spec.get("column") or DIMENSION_SOURCE.get(dim, dim))
     return (pl.when(col.is_null()).then(pl.lit("unknown"))
             .otherwise(col.cast(pl.String))).alias(dim)
 
 
-def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str]) -> pl.LazyFrame:
+def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
+    """Join the values some dimensions take from another table (``via``, or a person's extra column)."""
+    have = set(lf.collect_schema().names())
+    for dim in dims:
+        spec = cat.dimensions.get(dim) or {}
+        via = (spec.get("via") or {}).get(ind.records)
+        if via is None and spec.get("table") == "persons" and ind.records != "persons":
+            via = {"table": "persons", "key": PERSON, "column": spec.get("column", dim)}
+        if via is None or via.get("column", dim) in have and via["table"] != "persons":
+            continue
+        column = via.get("column", dim)
+        if not ctx.has(via["table"]):
+            lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+        else:
+            looked_up = (ctx.extract.table(via["table"]).lazy()
+                         .select(pl.col(via.get("from_key", via["key"])).alias(via["key"]), pl.col(column))
+                         .unique(subset=[via["key"]], keep="first", maintain_order=True))
+            lf = lf.drop([column], strict=False).join(looked_up, on=via["key"], how="left")
+        have.add(column)
+    return lf
+
+
+def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
     if ind.records in BUILDERS:
         lf = BUILDERS[ind.records](ctx, w)
     else:
         lf = ctx.enriched(ind.records).lazy()
+    lf = _lookups(lf, ind, ctx, dims, cat)
     for cond in ind.population:
         lf = conditions.apply(lf, cond, w)
     extra = []
@@ -168,8 +218,9 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str]) -> pl
         extra.append(num.alias("_num"))
     if ind.days:
         extra.append(conditions.days_between(*ind.days).alias("_days"))
-    extra += [_dimension(d, ind) for d in dims]
-    return lf.with_columns(extra).select(PERSON, *[e.meta.output_name() for e in extra])
+    extra += [_dimension(d, ind, cat) for d in dims]
+    keep = [PERSON] + ([ind.distinct] if ind.distinct and ind.distinct != PERSON else [])
+    return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
 
 
 def _aggregations(ind: Indicator) -> list[pl.Expr]:
@@ -253,7 +304,7 @@ def _check_dimensions(breakdowns: list[Breakdown], cat: Catalogue) -> None:
 
 
 def select_indicators(ids: Iterable[str] | None, cat: Catalogue | None = None) -> list[Indicator]:
-    cat = cat or load_catalogue()
+    cat = resolve(cat)
     if ids is None:
         return list(cat)
     if isinstance(ids, str):
@@ -280,9 +331,23 @@ def plan(indicators: list[Indicator], breakdowns: list[Breakdown], extra_dims: t
     return out
 
 
-def _sort_key(dim: str, col: pl.Expr) -> list[pl.Expr]:
-    if dim in FIXED_ORDER or dim in DIMENSION_VOCABULARY:
-        order = FIXED_ORDER.get(dim) or vocabulary(DIMENSION_VOCABULARY[dim])
+def dimension_order(dim: str, cat: Catalogue | None = None) -> tuple[str, ...] | None:
+    """The declared order of a dimension's categories (``None``: an open code, sorted, unknown last)."""
+    spec = resolve(cat).dimensions.get(dim) or {}
+    if spec.get("codes"):
+        return (*spec["codes"], "unknown")
+    if spec.get("bands"):
+        return (*band_labels(spec["bands"]["edges"]), "unknown")
+    if dim in FIXED_ORDER:
+        return FIXED_ORDER[dim]
+    if dim in DIMENSION_VOCABULARY:
+        return vocabulary(DIMENSION_VOCABULARY[dim])
+    return None
+
+
+def _sort_key(dim: str, col: pl.Expr, cat: Catalogue | None = None) -> list[pl.Expr]:
+    order = dimension_order(dim, cat)
+    if order is not None:
         return [col.replace_strict({c: i for i, c in enumerate(order)}, default=len(order),
                                    return_dtype=pl.Int32), col]
     return [(col == "unknown").cast(pl.Int8), col]
@@ -299,7 +364,7 @@ class _Job:
 
 
 def resolve_params(params: dict[str, Any] | None, cat: Catalogue | None = None) -> dict[str, Any]:
-    cat = cat or load_catalogue()
+    cat = resolve(cat)
     merged = cat.default_params()
     for key, value in (params or {}).items():
         if key not in merged:
@@ -320,24 +385,49 @@ def resolve_params(params: dict[str, Any] | None, cat: Catalogue | None = None) 
     return merged
 
 
-def unavailable_indicators(ctx: Context, indicators: list[Indicator]) -> dict[str, str]:
+def unavailable_indicators(ctx: Context, indicators: list[Indicator], cat: Catalogue | None = None
+                           ) -> dict[str, str]:
+    """Indicators the extract cannot give: a table it lacks, or an extra column a declaration reads."""
+    cat = resolve(cat)
     out = {}
     for ind in indicators:
         missing = [t for t in ind.tables if not ctx.has(t)]
         if missing:
             out[ind.id] = f"the extract has no {', '.join(missing)} table{'s' if len(missing) > 1 else ''}"
+            continue
+        for t, column in _extra_columns(ind, cat):
+            if ctx.has(t) and column not in ctx.extract.table(t).columns:
+                out[ind.id] = f"the {t} table has no {column} column"
+                break
     return out
 
 
-def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | None, by, params
-                    ) -> tuple[list[pl.DataFrame], list[str], dict[str, str], dict[str, Any]]:
-    cat = load_catalogue()
+def _extra_columns(ind: Indicator, cat: Catalogue) -> list[tuple[str, str]]:
+    """The extra (non-contract) columns an organisation's indicator reads: (table, column)."""
+    from workbench.indicators.conditions import condition_columns
+
+    extra = {(spec["table"], spec.get("column", d)) for d, spec in cat.dimensions.items()
+             if spec.get("table") and not spec.get("bands")}
+    read = {c for cond in (*ind.population, *ind.numerator) for c in condition_columns(*next(iter(cond.items())))[0]}
+    return sorted((t, c) for t, c in extra if c in read and t in (ind.records, "persons"))
+
+
+def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | None, by, params,
+                    cat: Catalogue) -> tuple[list[pl.DataFrame], list[str], dict[str, str], dict[str, Any]]:
     chosen = select_indicators(indicators, cat)
     breakdowns = parse_breakdowns(by)
     _check_dimensions(breakdowns, cat)
     ctx = Context(extract)
     planned = plan(chosen, breakdowns, ctx.extra_dimensions)
-    unavailable = unavailable_indicators(ctx, chosen)
+    unavailable = unavailable_indicators(ctx, chosen, cat)
+    for ind in chosen:
+        for d in {d for dims in planned[ind.id] for d in dims}:
+            spec = cat.dimensions.get(d) or {}
+            t, column = spec.get("table"), spec.get("column")
+            if ind.id not in unavailable and t and not spec.get("bands") and ctx.has(t) \
+                    and column not in ctx.extract.table(t).columns:
+                raise IndicatorError(f"Cannot break {ind.id} down by {d}: the {t} table of the extract has no "
+                                     f"{column} column.")
     params = resolve_params(params, cat)
     tables = ctx.lazy_tables()
     dim_columns: list[str] = []
@@ -351,7 +441,7 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     for period in periods:
         w = Window(period.start, period.end, params, tables)
         chosen_here = [ind for ind in chosen if ind.id not in unavailable]
-        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}))
+        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}), cat)
                          for ind in chosen_here]
         records = pl.collect_all(record_frames) if record_frames else []
         outputs: list[pl.LazyFrame] = []
@@ -379,21 +469,21 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
 HELPER_COLUMNS = ("_start", "_order", "_block")
 
 
-def sort_rows(frame: pl.DataFrame, dim_columns: Sequence[str]) -> pl.DataFrame:
+def sort_rows(frame: pl.DataFrame, dim_columns: Sequence[str], cat: Catalogue | None = None) -> pl.DataFrame:
     """Rows in table order: period, catalogue order, breakdown block, then each dimension's order."""
     keys: list[pl.Expr] = [pl.col("_start"), pl.col("_order"), pl.col("_block")]
     for d in dim_columns:
-        keys += _sort_key(d, pl.col(d))
+        keys += _sort_key(d, pl.col(d), cat)
     return frame.sort(keys, nulls_last=False, maintain_order=True)
 
 
-def _assemble(frames: list[pl.DataFrame], dim_columns: list[str]) -> pl.DataFrame:
+def _assemble(frames: list[pl.DataFrame], dim_columns: list[str], cat: Catalogue) -> pl.DataFrame:
     schema = {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
               "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
               "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
     if not frames:
         return pl.DataFrame(schema=schema)
-    return sort_rows(pl.concat([f.cast(schema) for f in frames]), dim_columns)
+    return sort_rows(pl.concat([f.cast(schema) for f in frames]), dim_columns, cat)
 
 
 @dataclass(frozen=True)
@@ -413,7 +503,7 @@ class Evaluation:
 
 def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
              by: Iterable[str | Sequence[str]] | str | None = None,
-             params: dict[str, Any] | None = None) -> Evaluation:
+             params: dict[str, Any] | None = None, catalogue: Catalogue | None = None) -> Evaluation:
     """Evaluate indicators on an extract for each period, without any suppression.
 
     Parameters
@@ -429,20 +519,25 @@ def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str]
         or a tuple). Each applies to the indicators that allow it.
     params
         Catalogue parameters (``assessment_deadlines``, ``care_plan_deadline``,
-        ``review_overdue_days``, ``trafficking_referral_days``).
+        ``review_overdue_days``, ``trafficking_referral_days``) and those an organisation's
+        catalogue declares.
+    catalogue
+        The catalogue to evaluate (an organisation's merged with the built-in one:
+        :func:`workbench.indicators.organisation.catalogue_with`); ``None``: the built-in one.
     """
     ps = sorted({parse_period(p) for p in periods})
     if not ps:
         raise ParameterError("At least one period is needed.")
-    frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params)
-    return Evaluation(_assemble(frames, dims), tuple(dims), unavailable, resolved)
+    cat = resolve(catalogue)
+    frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params, cat)
+    return Evaluation(_assemble(frames, dims, cat), tuple(dims), unavailable, resolved)
 
 
 # --------------------------------------------------------------------------- output
 
-def format_values(table: pl.DataFrame) -> pl.DataFrame:
+def format_values(table: pl.DataFrame, catalogue: Catalogue | None = None) -> pl.DataFrame:
     """The table with ``value`` as text: counts whole, rates/medians/means one decimal, ratios two."""
-    decimals = {i.id: i.decimals for i in load_catalogue()}
+    decimals = {i.id: i.decimals for i in resolve(catalogue)}
     d = pl.col("indicator").replace_strict(decimals, default=1, return_dtype=pl.Int32)
     v = pl.col("value")
     text = (pl.when(v.is_null()).then(pl.lit(None, dtype=pl.String))
