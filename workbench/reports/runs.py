@@ -161,6 +161,11 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
     say = log or (lambda message: None)
     notebook = params.notebook_path()
     extract = _check_inputs(params, notebook)
+    from workbench.periods import parse_period
+    from workbench.reports import coverage
+
+    where = f" (parameter file {params.source})" if params.source else ""
+    coverage.check(parse_period(params.period), coverage.extraction_day(extract), where)
     target = params.run_dir(output_dir).absolute()
     with publishing(target, MANIFEST) as folder:
         files = _render_into(params, notebook, extract.absolute(), folder, say)

@@ -203,8 +203,8 @@ class Report:
         from workbench.periods import period_run
 
         n = n or self.values.get("trend_periods") or 8
-        return self._remember(("series", tuple(indicators), n), lambda: disclosure.series(
-            self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame)
+        return self._remember(("series", tuple(indicators), n), lambda: from_first_data(disclosure.series(
+            self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame))
 
     def _available(self, indicators: Sequence[str]) -> tuple[list[str], list[str]]:
         cat = load_catalogue()
@@ -251,9 +251,14 @@ class Report:
                 rows.append((key, shown))
         meta = "".join(f"<dt>{_e(text(f'report.block.{k}', lang))}</dt><dd>{_e(v)}</dd>" for k, v in rows)
         note = ""
+        from workbench.reports.coverage import coverage
+
+        if coverage(p, self.meta.extracted_on) == "partial":
+            partial = text("report.block.partial_period", lang, date=labels.format_date(self.meta.extracted_on, lang))
+            note += f"<p class=\"wb-note wb-partial\">{_e(partial)}</p>"
         if self.extract.quarantined:
             n = labels.format_count(self.extract.quarantined, lang)
-            note = f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
+            note += f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
         inner = (f"<p class=\"wb-org\">{_e(org)}</p><h1>{_e(title)}</h1>"
                  f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}")
         block = Block(f'<header class="wb-block wb-title">{inner}</header>', f"{title} — {p.label(lang)}",
@@ -303,7 +308,7 @@ class Report:
         if ok:
             data = self.series(ok, n)
             for ind in ok:
-                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
         heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
@@ -325,10 +330,11 @@ class Report:
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart:
             shown = _top(_current(figures), indicator, by, top)
-            chart_title = None
+            # The chart says what it breaks down, and that it shows only the largest categories.
+            by_words = self.by_title(by)
+            chart_title = f"{load_catalogue()[indicator].label[self.lang]} — {by_words[:1].lower()}{by_words[1:]}"
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
-                chart_title = (f"{load_catalogue()[indicator].label[self.lang]} — "
-                               f"{text('report.text.top_categories', self.lang, n=top)}")
+                chart_title += f" ({text('report.text.top_categories', self.lang, n=top)})"
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
@@ -359,8 +365,10 @@ class Report:
 
     def by_title(self, dimension: str) -> str:
         """« Par site » / "By site"."""
+        if f"by_{dimension}" in section("report.text"):
+            return text(f"report.text.by_{dimension}", self.lang)
         label = labels.dimension_label(dimension, self.lang)
-        return ("Par " if self.lang == "fr" else "By ") + label[:1].lower() + label[1:]
+        return text("report.text.by_dimension", self.lang, label=label[:1].lower() + label[1:])
 
     def about(self) -> Block:
         """How to read the report: audience and suppression, definitions, scope, parameters."""
@@ -372,6 +380,8 @@ class Report:
         else:
             lines.append(text("report.text.about_no_suppression", lang))
         lines.append(text("report.text.about_definitions", lang, version=cat.version))
+        if not self.audience.suppresses:  # commands are for the team, not for readers outside it
+            lines.append(text("report.text.about_same_figures", lang))
         if self.params:
             shown = "; ".join(f"{k} = {v}" for k, v in sorted(self.params.items()))
             lines.append(text("report.text.about_params", lang, params=shown))
@@ -486,6 +496,19 @@ class Report:
                            [_payload_table(table, "current")])
 
 
+def from_first_data(series: pl.DataFrame) -> pl.DataFrame:
+    """A trend series from its first period with data: the periods before the extract's data starts
+    (every figure zero or empty, nothing withheld) are not plotted as zeros. The last period stays."""
+    if series.height == 0 or "period" not in series.columns:
+        return series
+    has_data = (pl.col("value").fill_null(0) != 0) | pl.col("flag").is_in(["suppressed", "withheld",
+                                                                            "small_population"])
+    periods = series["period"].unique(maintain_order=True).to_list()
+    with_data = set(series.filter(has_data)["period"].to_list())
+    first = next((i for i, p in enumerate(periods) if p in with_data), len(periods) - 1)
+    return series.filter(pl.col("period").is_in(periods[first:]))
+
+
 def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.DataFrame:
     """The total and the ``top`` largest categories of one breakdown (for a readable chart)."""
     rows = figures.filter((pl.col("indicator") == indicator) & pl.col(by).is_not_null())
@@ -530,4 +553,8 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     ex = extract_module.load(values["extract"])
     selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
     restrict(ex, selection)  # an unknown site or centre stops here, before any figure
+    from workbench.periods import parse_period
+    from workbench.reports import coverage
+
+    coverage.check(parse_period(values["period"]), ex.meta.extracted_on)
     return Report(kind, values, ex, selection)
