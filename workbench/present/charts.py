@@ -125,7 +125,8 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
     data = trend_data(series, indicator, lang, k)
     ind = load_catalogue()[indicator]
     base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.EncodingSortField("order", op="min"), title=None,
-                                          axis=alt.Axis(labelAngle=0)))
+                                          axis=alt.Axis(labelAngle=0 if data.height <= 4 else -40,
+                                                        labelAlign="center" if data.height <= 4 else "right")))
     line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
         y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True), axis=_value_axis(ind.unit)),
         tooltip=[alt.Tooltip("period:N", title=text("ui.period", lang)),

@@ -6,9 +6,10 @@
   headless through playwright, with name resolution disabled; untagged (no structure
   ids that change between prints) and its creation dates set to the extraction date,
   so the same inputs give the same bytes.
-- Excel: the indicator rows the report shows, one sheet per family, each withheld cell's
-  mark as text and a legend sheet (:func:`workbench.present.exports.to_xlsx`, which refuses
-  any unsuppressed small cell and writes no formula).
+- Excel: the indicator rows the report shows, one sheet per family in the report's language
+  and order, trends, definitions and the legend; each withheld cell's mark as text
+  (:func:`workbench.present.annex.annex_xlsx`, which refuses any unsuppressed small cell and
+  writes no formula).
 - Manifest: parameters, hashes of the input tables, versions, hashes of the outputs.
 """
 
@@ -164,19 +165,12 @@ def _fix_dates(pdf_path: Path, day: dt.date) -> None:
 
 # --------------------------------------------------------------------------- Excel
 
-def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None) -> Path:
-    """The annex: one sheet per indicator family, the rows as the report shows them (suppressed)."""
-    from workbench.present import exports
-    from workbench.reports.notebooks import family_sheets
+def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None, period: str | None = None, meta=None,
+            document_date: dt.date | None = None) -> Path:
+    """The annex (:func:`workbench.present.annex.annex_xlsx`): the report's figures, in its language and order."""
+    from workbench.present.annex import annex_xlsx
 
-    sheets = family_sheets(rows, lang)
-    if not sheets:
-        import polars as pl
-
-        sheets = {"indicators": pl.DataFrame(schema={"indicator": pl.String, "period": pl.String,
-                                                      "value": pl.Float64, "numerator": pl.Int64,
-                                                      "denominator": pl.Int64, "flag": pl.String})}
-    path.write_bytes(exports.to_xlsx(sheets, k=k, lang=lang))
+    path.write_bytes(annex_xlsx(rows, lang, k, period=period, meta=meta, document_date=document_date))
     return path
 
 

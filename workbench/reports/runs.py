@@ -207,16 +207,18 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
         html_path = folder / f"{stem}.html"
         html_path.write_text(out.to_html(nb, title, lang), encoding="utf-8")
         files["html"] = html_path
+    from workbench.extract.files import discover
+    from workbench.extract.loading import read_metadata
+
+    found = discover(extract)
+    meta = read_metadata(found.metadata_file) if found.metadata_file else None
+    day = meta.extracted_on if meta else None
     if "xlsx" in params.formats:
         say("writing Excel annex")
-        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k)
+        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k, params.period, meta, day)
     if "pdf" in params.formats:
         say("printing PDF")
-        from workbench.extract.loading import read_metadata
-        from workbench.extract.files import discover
-
-        meta = read_metadata(discover(extract).metadata_file)
-        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", meta.extracted_on)
+        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", day)
         if "html" not in params.formats:
             files.pop("html").unlink()
     manifest = {
