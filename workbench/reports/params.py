@@ -70,7 +70,7 @@ INDICATOR_REPORTS = ("activity_report", "detention_report", "case_management_rep
 #: Keys for the renderer and the scheduler (not passed to the notebook).
 RENDER_KEYS: dict[str, Any] = {
     "report": None, "name": None, "output_dir": None, "formats": ["html", "pdf", "xlsx"],
-    "cadence": None, "lag_days": 0, "since": None, "notebook": None, "resources": None,
+    "cadence": None, "lag_days": 0, "since": None, "notebook": None, "resources": None, "template": None,
 }
 FORMATS = ("html", "pdf", "xlsx")
 AUDIENCES = ("internal", "partner", "public")
@@ -113,6 +113,8 @@ class ReportParams:
     since: str | None = None
     notebook: str | None = None
     resources: str | None = None
+    #: A template map (:mod:`workbench.reports.templates`): the organisation's Excel return to fill in.
+    template: str | None = None
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -129,6 +131,12 @@ class ReportParams:
             return []
         path = Path(self.resources).expanduser()
         return [path if path.is_absolute() else self.base / path]
+
+    def template_path(self) -> Path | None:
+        if not self.template:
+            return None
+        path = Path(self.template).expanduser()
+        return path if path.is_absolute() else self.base / path
 
     def notebook_path(self) -> Path:
         """The report's notebook: ``notebook:`` if given, else found on the resource path."""
@@ -399,7 +407,7 @@ def _validate_render(data: Mapping[str, Any], problems: list[str]) -> dict[str, 
     out["lag_days"] = _whole(out["lag_days"], "lag_days", problems, 0, 366) or 0
     if out["since"] is not None:
         out["since"] = _period(out["since"], "since", problems)
-    for key in ("output_dir", "notebook", "resources"):
+    for key in ("output_dir", "notebook", "resources", "template"):
         if out[key] is not None and not isinstance(out[key], str):
             problems.append(f"'{key}' must be a path, got {out[key]!r}.")
     return out
@@ -429,7 +437,7 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
     return ReportParams(report=report, values=values, base=Path(base).absolute(), name=name, source=source,
                         output_dir=render["output_dir"], formats=render["formats"], cadence=render["cadence"],
                         lag_days=render["lag_days"], since=render["since"], notebook=render["notebook"],
-                        resources=render["resources"],
+                        resources=render["resources"], template=render["template"],
                         explicit=frozenset(data))
 
 

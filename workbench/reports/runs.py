@@ -161,6 +161,10 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
     say = log or (lambda message: None)
     notebook = params.notebook_path()
     extract = _check_inputs(params, notebook)
+    if params.template:  # a bad map stops the run before the notebook
+        from workbench.reports.templates import load_map
+
+        load_map(params.template_path())
     from workbench.periods import parse_period
     from workbench.reports import coverage
 
@@ -216,6 +220,9 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     if "xlsx" in params.formats:
         say("writing Excel annex")
         files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k, params.period, meta, day)
+    if params.template:
+        say("filling the Excel template")
+        files["template"] = _fill_template(params, extract, folder, stem, lang)
     if "pdf" in params.formats:
         say("printing PDF")
         files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", day)
@@ -232,6 +239,22 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     }
     out.write_manifest(folder / MANIFEST, manifest)
     return files
+
+
+def _fill_template(params: ReportParams, extract: Path, folder: Path, stem: str, lang: str) -> Path:
+    """The organisation's template filled with the run's figures (:mod:`workbench.reports.templates`)."""
+    from workbench import extract as extract_module
+    from workbench.reports import templates
+    from workbench.selection import Selection
+
+    tmap = templates.load_map(params.template_path())
+    values = params.values
+    selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
+    data = templates.fill(tmap, extract_module.load(extract), params.period, values["audience"],
+                          values.get("threshold"), selection, lang, values.get("organisation"))
+    path = folder / f"{stem}_{tmap.template.stem}.xlsx"
+    path.write_bytes(data)
+    return path
 
 
 # --------------------------------------------------------------------------- batches
