@@ -46,6 +46,7 @@ COMMON: dict[str, Any] = {
     "compare_to": None,
     "organisation": None,
     "title": None,
+    "narrative": None,
 }
 #: Parameters of indicator reports (trend length).
 INDICATOR_KEYS: dict[str, Any] = {"trend_periods": 8}
@@ -331,6 +332,10 @@ def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) 
     for key in ("organisation", "title"):
         if values[key] is not None and not isinstance(values[key], str):
             problems.append(f"'{key}' must be text, got {values[key]!r}.")
+    narrative = values.get("narrative")
+    if narrative is not None and not isinstance(narrative, str) and not (
+            isinstance(narrative, dict) and all(isinstance(v, str) for v in narrative.values())):
+        problems.append("'narrative' must be the path of a Markdown file or a mapping of sections to text.")
     for key in ("sites", "centres"):
         if key in values:
             values[key] = _codes(values[key], key, problems)

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from workbench.present import cells, labels
+from workbench.present.tables import block as tables_block
 from workbench.present.texts import section, text
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.engine import TABLE_COLUMNS
@@ -260,7 +261,8 @@ class Report:
             n = labels.format_count(self.extract.quarantined, lang)
             note += f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
         inner = (f"<p class=\"wb-org\">{_e(org)}</p><h1>{_e(title)}</h1>"
-                 f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}")
+                 f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}"
+                 f"{self.commentary('summary')}")
         block = Block(f'<header class="wb-block wb-title">{inner}</header>', f"{title} — {p.label(lang)}",
                       {"block": "title", "title": f"{title} — {p.label(lang)}", "organisation": org,
                        "language": lang, "period": p.code, "compare_to": q.code, "audience": self.audience.name,
@@ -274,12 +276,40 @@ class Report:
         return text(f"report.audiences.{aud.name if aud.name != 'internal' else 'custom'}", self.lang, k=aud.k,
                     name=aud.name)
 
+    def commentary(self, key: str) -> str:
+        """The coordinator's commentary of a section (:mod:`workbench.reports.narrative`) as HTML, or "".
+
+        Placeholders read the report's figures through the one cell presenter: a withheld figure
+        shows its mark, never its value."""
+        from workbench.reports import narrative
+
+        texts = self._remember("narrative", lambda: narrative.sections(self.values.get("narrative"), self.lang))
+        if not texts.get(key):
+            return ""
+        filled = narrative.fill(texts[key], self._placeholder, f" (section {key})")
+        return f'<div class="wb-commentary">{narrative.to_html(filled)}</div>'
+
+    def _placeholder(self, indicator: str, field: str) -> str:
+        cat = load_catalogue()
+        if indicator not in cat:
+            raise KeyError(indicator)
+        unit = cat[indicator].unit
+        if not self._available([indicator])[0]:
+            return text("ui.not_available", self.lang)
+        rows = tables_block(self.figures([indicator]), indicator, None)
+        row = rows.row(0, named=True) if rows.height else None
+        if field == "previous":
+            return cells.cell(row["previous_value"], row["previous_flag"], unit, self.lang, self.k) if row else ""
+        if field == "change":
+            return cells.change(row["change"], row.get("change_pct"), unit, self.lang) if row else ""
+        return cells.row_cell(row, unit, self.lang, self.k)
+
     def heading(self, key: str) -> Block:
         """A section heading: a catalogue family (``reception``…) or a heading of ``texts.yaml`` (``report.headings``)."""
         fams = load_catalogue().families
         label = (fams[key][self.lang] if key in fams else
                  text(f"report.headings.{key}", self.lang) if key in section("report.headings") else key)
-        return Block(f'<h2 class="wb-heading">{_e(label)}</h2>', label)
+        return Block(f'<h2 class="wb-heading">{_e(label)}</h2>{self.commentary(key)}', label)
 
     def key_figures(self, indicators: Sequence[str], title: str | None = None) -> Block:
         """One line per indicator: the period's figure, the comparison period's and the change."""
