@@ -39,7 +39,7 @@ from workbench.publish import REPORT_MARKER, publishing
 from workbench.reports.params import RENDERING_KEY, ReportParams, load
 
 KERNEL_NAME = "workbench"
-KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
+KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)  # no "KeyboardInterrupt caught" line at shutdown
 MANIFEST = REPORT_MARKER
 
 
