@@ -117,8 +117,6 @@ def test_suppressed_cells_read_less_than_k(demo_runs, name):
     # the mark, and its legend (workbench.present.cells) as a note
     assert "&lt; 5" in page and ("» : moins de 5" in page or "\": fewer than 5" in page)
     disclosure.check(rows, 5)
-    for sheet in notebook_tools.family_sheets(rows).values():
-        disclosure.check(sheet, 5)
 
 
 def _command_rows(report_extract: Path, params, indicator: str, by: list[str]) -> pl.DataFrame:
@@ -178,14 +176,26 @@ def test_explore_matches_the_indicators_command(demo_runs, report_extract):
         sorted(csv_rows.select("indicator", "sex", pl.col("value").cast(pl.String)).rows(), key=str)
 
 
-def test_excel_annex_has_one_sheet_per_family(demo_runs):
-    from fastexcel import read_excel
+def test_excel_annex_reads_like_the_report(demo_runs):
+    import openpyxl
 
-    book = read_excel(_file(demo_runs["activity_report"], ".xlsx"))
-    assert book.sheet_names[:3] == ["Accueil et information", "Gestion de cas", "Orientations"]
-    sheet = pl.DataFrame(book.load_sheet(0).to_polars())
-    assert {"indicator", "period", "value", "flag"} <= set(sheet.columns)
-    assert (sheet["flag"] == "suppressed").any()
+    book = openpyxl.load_workbook(_file(demo_runs["activity_report"], ".xlsx"))
+    assert book.sheetnames[:3] == ["Accueil et information", "Gestion de cas", "Orientations"]
+    assert book.sheetnames[-3:] == ["Évolution", "Définitions", "Légende"]
+    sheet = book.worksheets[0]
+    assert [c.value for c in sheet[1]][:5] == ["Indicateur", "Ventilation", "Catégorie", "Valeur", "Unité"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert rows[0][:3] == ["Personnes reçues", "Total", "Total"]  # the total before its breakdowns
+    sites = [r[2] for r in rows if r[0] == "Personnes reçues" and r[1] == "Site"]
+    assert sites == sorted(sites)  # categories by label, as in the report
+    values = [c for r in book.worksheets[1].iter_rows(min_row=2) for c in r if c.column == 4]
+    assert any(c.value == "< 5" for c in values)  # a withheld cell reads its mark
+    rates = [c for ws in book.worksheets for r in ws.iter_rows(min_row=2) for c in r
+             if c.column == 4 and isinstance(c.value, float) and c.number_format == "0.0%"]
+    assert rates and all(0 <= c.value <= 1 for c in rates)  # a rate is a percentage
+    definitions = book["Définitions"]
+    assert definitions["A2"].value == "Personnes reçues" and definitions["D2"].value.startswith("Personnes")
 
 
 def test_pdf_shows_the_tables(demo_runs, tmp_path):

@@ -178,12 +178,15 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
     entries = schedule.due(files, as_of, output_dir)
     out = _console(stderr=False)
     errors = [e for e in entries if e.error]
-    pending = [e for e in entries if not e.error and not e.done]
+    skipped = [e for e in entries if not e.error and not e.done and e.skipped]
+    pending = [e for e in entries if not e.error and not e.done and not e.skipped]
     done = [e for e in entries if not e.error and e.done]
     for e in errors:
         _console().print(f"error: {e.params_file}: {e.error}", markup=False, highlight=False)
-    out.print(f"As of {as_of.isoformat()}: {len(pending)} report(s) due, {len(done)} already rendered.",
-              markup=False)
+    out.print(f"As of {as_of.isoformat()}: {len(pending)} report(s) due, {len(done)} already rendered"
+              + (f", {len(skipped)} skipped." if skipped else "."), markup=False)
+    for e in skipped:
+        out.print(f"  skip  {e.params_file} {e.period}: {e.skipped}", markup=False, highlight=False)
     for e in pending:
         out.print(f"  due   {e.params_file} {e.period} → {e.folder}", markup=False, highlight=False)
     code = 0
@@ -194,7 +197,7 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
     if run and send:
         from workbench.cli.distribute import send_due
 
-        code = max(code, send_due([e for e in entries if not e.error], output_dir, contacts_file, smtp_file))
+        code = max(code, send_due([e for e in entries if not e.error and not e.skipped], output_dir, contacts_file, smtp_file))
     sys.exit(1 if errors else code)
 
 

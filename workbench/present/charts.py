@@ -32,8 +32,17 @@ _FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB"}
 def _config(chart):
     return (chart.configure(font=FONT)
             .configure_view(stroke=None)
-            .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=11, titleFontSize=11, grid=False)
+            .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12, grid=False)
             .configure_title(font=FONT, fontSize=13, anchor="start"))
+
+
+def _value_axis(unit: str, **options):
+    """The value axis: whole-number ticks for counts (never 0,5 persons)."""
+    import altair as alt
+
+    if unit == "count":
+        return alt.Axis(format="d", tickMinStep=1, **options)
+    return alt.Axis(**options)
 
 
 def _k(table: pl.DataFrame, k: int | None) -> int | None:
@@ -75,14 +84,14 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
     height = max(60, 22 * max(1, data.height))
     base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None, axis=alt.Axis(labelLimit=220)))
     bars = base.mark_bar(color=COLOR).encode(
-        x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang)),
+        x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang), axis=_value_axis(ind.unit)),
         tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    figures = base.mark_text(align="left", dx=3, fontSize=11).encode(
+    figures = base.mark_text(align="left", dx=3, fontSize=12).encode(
         x=alt.X("value:Q"), text="text:N")
     suppressed = base.transform_filter("datum.value === null").mark_text(
-        align="left", dx=3, fontSize=11, color="#555").encode(x=alt.value(0), text="text:N")
+        align="left", dx=3, fontSize=12, color="#555").encode(x=alt.value(0), text="text:N")
     chart = alt.layer(bars, figures, suppressed).properties(
         width=width, height=height,
         title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang)}")
@@ -116,13 +125,14 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
     data = trend_data(series, indicator, lang, k)
     ind = load_catalogue()[indicator]
     base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.EncodingSortField("order", op="min"), title=None,
-                                          axis=alt.Axis(labelAngle=0)))
+                                          axis=alt.Axis(labelAngle=0 if data.height <= 4 else -40,
+                                                        labelAlign="center" if data.height <= 4 else "right")))
     line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True), axis=_value_axis(ind.unit)),
         tooltip=[alt.Tooltip("period:N", title=text("ui.period", lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    figures = base.mark_text(dy=-10, fontSize=10, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
+    figures = base.mark_text(dy=-10, fontSize=12, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
     chart = alt.layer(line, figures).properties(width=width, height=180, title=title or ind.label[lang])
     return _config(chart)
 

@@ -44,7 +44,47 @@ def _country_names(lang: str) -> dict[str, str]:
         names[c.alpha_3] = tr(c.name) if lang == "fr" else base
     names["XXA"] = "Apatride" if lang == "fr" else "Stateless"
     names["XKX"] = "Kosovo"
+    names.update({code: short[lang] for code, short in _short_names().items()})
     return names
+
+
+@cache
+def _short_names() -> dict[str, dict[str, str]]:
+    """Short, common names where ISO's are inverted or official (``countries.yaml``)."""
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).with_name("countries.yaml")).read_text(encoding="utf-8"))
+
+
+#: Categories that close a list whatever their label.
+_LAST = ("other", "unknown")
+
+
+def collation_key(label: str) -> tuple:
+    """Sort key of a label in reading order: accents and case matter only to break ties
+    (« Bénin » before « Burkina Faso », « Côte d'Ivoire » after « Congo »)."""
+    import unicodedata
+
+    base = "".join(ch for ch in unicodedata.normalize("NFKD", label) if not unicodedata.combining(ch))
+    return (base.casefold().replace("'", " ").replace("’", " "), label)
+
+
+def sort_codes(dimension: str, codes, lang: str = "fr", meta=None) -> list:
+    """Categories of a breakdown in the report's order: a closed vocabulary's own order (age groups,
+    risk levels…), open codes (nationalities, sites, centres) by their label in the report's
+    language; ``other`` and ``unknown`` last."""
+    from workbench.contract.schema import vocabulary
+    from workbench.indicators.engine import DIMENSION_VOCABULARY, FIXED_ORDER
+
+    codes = list(codes)
+    if dimension in FIXED_ORDER or dimension in DIMENSION_VOCABULARY:
+        order = list(FIXED_ORDER.get(dimension) or vocabulary(DIMENSION_VOCABULARY[dimension]))
+        rank = {c: i for i, c in enumerate(order)}
+        return sorted(codes, key=lambda c: (rank.get(c, len(order)), str(c)))
+    return sorted(codes, key=lambda c: (c in _LAST, _LAST.index(c) if c in _LAST else 0,
+                                        collation_key(code_label(dimension, c, lang, meta))))
 
 
 def country_name(code: str | None, lang: str = "fr") -> str:
@@ -94,4 +134,7 @@ def format_date(d: dt.date | None, lang: str = "fr") -> str:
 
     if d is None:
         return ""
-    return fmt(d, "d MMMM y", locale=_LOCALES[check_language(lang)])
+    shown = fmt(d, "d MMMM y", locale=_LOCALES[check_language(lang)])
+    if lang == "fr" and d.day == 1:  # « 1er octobre 2025 »
+        shown = "1er" + shown[1:]
+    return shown

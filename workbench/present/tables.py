@@ -52,6 +52,8 @@ def breakdown_table(table: pl.DataFrame, indicator: str, dimension: str, lang: s
     ind = load_catalogue()[indicator]
     total = block(table, indicator, None)
     rows = block(table, indicator, dimension)
+    rank = {c: n for n, c in enumerate(labels.sort_codes(dimension, rows[dimension].to_list(), lang, meta))}
+    rows = rows.sort(pl.col(dimension).replace_strict(rank, return_dtype=pl.Int64), maintain_order=True)
     out = []
     for row in total.iter_rows(named=True):
         out.append({"category": text("ui.total", lang), "value": cells.row_cell(row, ind.unit, lang, k),
@@ -146,18 +148,6 @@ def to_html(gt) -> str:
     return gt.as_raw_html()
 
 
-def _category_order(dimension: str, codes: list[str]) -> list[str]:
-    """Categories in the engine's order: vocabulary order, open codes alphabetically, unknown last."""
-    from workbench.indicators.engine import DIMENSION_VOCABULARY, FIXED_ORDER
-    from workbench.contract.schema import vocabulary
-
-    if dimension in FIXED_ORDER or dimension in DIMENSION_VOCABULARY:
-        order = list(FIXED_ORDER.get(dimension) or vocabulary(DIMENSION_VOCABULARY[dimension]))
-        rank = {c: i for i, c in enumerate(order)}
-        return sorted(codes, key=lambda c: (rank.get(c, len(order)), c))
-    return sorted(codes, key=lambda c: (c == "unknown", c))
-
-
 def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
                  k: int | None = None, title: str | None = None, subtitle: str | None = None):
     """Several indicators side by side: one row per category of ``dimension`` (total first).
@@ -171,7 +161,7 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
     rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
                    for i in indicators}
     totals = {i: block(table, i, None) for i in indicators}
-    codes = _category_order(dimension, list(dict.fromkeys(c for i in indicators for c in rows_by_ind[i])))
+    codes = labels.sort_codes(dimension, dict.fromkeys(c for i in indicators for c in rows_by_ind[i]), lang, meta)
     columns = [f"c{n}" for n in range(len(indicators))]
     out = []
     flags: list[str | None] = []

@@ -7,8 +7,8 @@ its source, so two runs of the same parameters give the same file, byte for byte
 and ``nbdiff`` (with the project's ``nbdime_config.json``) shows only content.
 
 :func:`indicator_rows` reads back the indicator rows that report blocks publish
-under ``application/vnd.workbench.indicators+json``; :func:`family_sheets` splits
-them into one table per indicator family for the Excel annex.
+under ``application/vnd.workbench.indicators+json`` (the Excel annex and ``workbench diff``
+are written from them).
 """
 
 from __future__ import annotations
@@ -116,38 +116,3 @@ def threshold(nb) -> int | None:
         if payload.get("threshold"):
             return int(payload["threshold"])
     return None
-
-
-def family_sheets(rows: pl.DataFrame, lang: str = "fr") -> dict[str, pl.DataFrame]:
-    """Indicator rows split by catalogue family (sheet name: the family's label), catalogue order.
-
-    Rows of indicators outside the catalogue (data-quality counts) go to a sheet of their own.
-    Each sheet keeps only the dimension columns it uses.
-    """
-    from workbench.indicators.catalogue import load_catalogue
-
-    cat = load_catalogue()
-    family_of = {i.id: i.family for i in cat}
-    order = {i.id: n for n, i in enumerate(cat)}
-    other = "data_quality"
-    rows = rows.with_columns(
-        pl.col("indicator").replace_strict(family_of, default=other).alias("_family"),
-        pl.col("indicator").replace_strict(order, default=len(order)).alias("_order"))
-    sheets: dict[str, pl.DataFrame] = {}
-    names = {**{f: v.get(lang, f) for f, v in cat.families.items()},
-             other: "Qualité des données" if lang == "fr" else "Data quality"}
-    for family in [*cat.families, other]:
-        part = rows.filter(pl.col("_family") == family)
-        if part.height == 0:
-            continue
-        part = part.with_row_index("_i").sort("_order", "_i").drop("_family", "_order", "_i")
-        keep = [c for c in part.columns if c in ("indicator", "period", *FIGURE_COLUMNS)
-                or part[c].null_count() < part.height]
-        sheets[_sheet_name(names[family])] = part.select(keep)
-    return sheets
-
-
-def _sheet_name(name: str) -> str:
-    for ch in "[]:*?/\\":
-        name = name.replace(ch, " ")
-    return name[:31]

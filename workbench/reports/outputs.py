@@ -3,11 +3,13 @@
 - HTML: nbconvert with the project's ``templates/workbench_report`` template — no
   code, no script, no link to the network (checked by :func:`check_offline`).
 - PDF: the HTML printed by the system Chromium (``/usr/bin/chromium``, from Debian),
-  headless, with name resolution disabled; its creation dates are set to the
-  extraction date so the same inputs give the same bytes.
-- Excel: the indicator rows the report shows, one sheet per family, each withheld cell's
-  mark as text and a legend sheet (:func:`workbench.present.exports.to_xlsx`, which refuses
-  any unsuppressed small cell and writes no formula).
+  headless through playwright, with name resolution disabled; untagged (no structure
+  ids that change between prints) and its creation dates set to the extraction date,
+  so the same inputs give the same bytes.
+- Excel: the indicator rows the report shows, one sheet per family in the report's language
+  and order, trends, definitions and the legend; each withheld cell's mark as text
+  (:func:`workbench.present.annex.annex_xlsx`, which refuses any unsuppressed small cell and
+  writes no formula).
 - Manifest: parameters, hashes of the input tables, versions, hashes of the outputs.
 """
 
@@ -19,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -112,20 +113,36 @@ def missing_chromium() -> str:
 
 
 def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = None, timeout: int = 180) -> Path:
-    """Print an HTML file to PDF with headless Chromium; dates in the PDF become ``document_date``."""
-    browser = chromium()
-    with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile:
-        pdf_path = Path(pdf_path).absolute()  # Chromium runs in its own folder: no relative path
-        cmd = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
-               html_path.resolve().as_uri()]
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=profile,
-                                  env={**os.environ, "HOME": profile})
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"Chromium did not finish printing the PDF within {timeout} s.") from None
+    """Print an HTML file to PDF with headless Chromium; dates in the PDF become ``document_date``.
+
+    Chromium is driven through playwright (``executable_path``: never a downloaded browser) and
+    prints an untagged PDF without outline: a tagged PDF numbers its structure nodes differently
+    from one print to the next, so two prints of the same page would differ. With the print time
+    replaced by ``document_date``, the same page gives the same bytes.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    browser_path = chromium()
+    pdf_path = Path(pdf_path).absolute()
+    args = [f for f in CHROMIUM_FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
+    try:
+        with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=browser_path, args=args, headless=True,
+                                         timeout=timeout * 1000, env={**os.environ, "HOME": profile})
+            try:
+                page = browser.new_page()
+                page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
+                page.emulate_media(media="print")
+                page.pdf(path=str(pdf_path), prefer_css_page_size=True, print_background=True,
+                         tagged=False, outline=False)
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        detail = " ".join(str(exc).strip().splitlines()[:2])[:300]
+        raise ReportError(f"Chromium ({browser_path}) could not print the PDF: {detail}") from None
     if not pdf_path.exists() or pdf_path.read_bytes()[:5] != b"%PDF-":
-        tail = " ".join((done.stderr or "").strip().splitlines()[-3:])
-        raise ReportError(f"Chromium could not print the PDF (exit code {done.returncode}): {tail}")
+        raise ReportError(f"Chromium ({browser_path}) wrote no PDF at {pdf_path}.")
     _fix_dates(pdf_path, document_date or dt.date(2000, 1, 1))
     return pdf_path
 
@@ -148,19 +165,12 @@ def _fix_dates(pdf_path: Path, day: dt.date) -> None:
 
 # --------------------------------------------------------------------------- Excel
 
-def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None) -> Path:
-    """The annex: one sheet per indicator family, the rows as the report shows them (suppressed)."""
-    from workbench.present import exports
-    from workbench.reports.notebooks import family_sheets
+def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None, period: str | None = None, meta=None,
+            document_date: dt.date | None = None) -> Path:
+    """The annex (:func:`workbench.present.annex.annex_xlsx`): the report's figures, in its language and order."""
+    from workbench.present.annex import annex_xlsx
 
-    sheets = family_sheets(rows, lang)
-    if not sheets:
-        import polars as pl
-
-        sheets = {"indicators": pl.DataFrame(schema={"indicator": pl.String, "period": pl.String,
-                                                      "value": pl.Float64, "numerator": pl.Int64,
-                                                      "denominator": pl.Int64, "flag": pl.String})}
-    path.write_bytes(exports.to_xlsx(sheets, k=k, lang=lang))
+    path.write_bytes(annex_xlsx(rows, lang, k, period=period, meta=meta, document_date=document_date))
     return path
 
 

@@ -48,6 +48,7 @@ COMMON: dict[str, Any] = {
     "compare_to": None,
     "organisation": None,
     "title": None,
+    "narrative": None,
 }
 #: Parameters of indicator reports (trend length).
 INDICATOR_KEYS: dict[str, Any] = {"trend_periods": 8}
@@ -72,7 +73,7 @@ INDICATOR_REPORTS = ("activity_report", "detention_report", "case_management_rep
 #: Keys for the renderer and the scheduler (not passed to the notebook).
 RENDER_KEYS: dict[str, Any] = {
     "report": None, "name": None, "output_dir": None, "formats": ["html", "pdf", "xlsx"],
-    "cadence": None, "lag_days": 0, "since": None, "notebook": None, "resources": None,
+    "cadence": None, "lag_days": 0, "since": None, "notebook": None, "resources": None, "template": None,
 }
 FORMATS = ("html", "pdf", "xlsx")
 AUDIENCES = ("internal", "partner", "public")
@@ -115,6 +116,8 @@ class ReportParams:
     since: str | None = None
     notebook: str | None = None
     resources: str | None = None
+    #: A template map (:mod:`workbench.reports.templates`): the organisation's Excel return to fill in.
+    template: str | None = None
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -131,6 +134,12 @@ class ReportParams:
             return []
         path = Path(self.resources).expanduser()
         return [path if path.is_absolute() else self.base / path]
+
+    def template_path(self) -> Path | None:
+        if not self.template:
+            return None
+        path = Path(self.template).expanduser()
+        return path if path.is_absolute() else self.base / path
 
     def notebook_path(self) -> Path:
         """The report's notebook: ``notebook:`` if given, else found on the resource path."""
@@ -325,6 +334,10 @@ def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) 
     for key in ("organisation", "title"):
         if values[key] is not None and not isinstance(values[key], str):
             problems.append(f"'{key}' must be text, got {values[key]!r}.")
+    narrative = values.get("narrative")
+    if narrative is not None and not isinstance(narrative, str) and not (
+            isinstance(narrative, dict) and all(isinstance(v, str) for v in narrative.values())):
+        problems.append("'narrative' must be the path of a Markdown file or a mapping of sections to text.")
     for key in ("sites", "centres"):
         if key in values:
             values[key] = _codes(values[key], key, problems)
@@ -401,7 +414,7 @@ def _validate_render(data: Mapping[str, Any], problems: list[str]) -> dict[str, 
     out["lag_days"] = _whole(out["lag_days"], "lag_days", problems, 0, 366) or 0
     if out["since"] is not None:
         out["since"] = _period(out["since"], "since", problems)
-    for key in ("output_dir", "notebook", "resources"):
+    for key in ("output_dir", "notebook", "resources", "template"):
         if out[key] is not None and not isinstance(out[key], str):
             problems.append(f"'{key}' must be a path, got {out[key]!r}.")
     return out
@@ -431,7 +444,7 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
     return ReportParams(report=report, values=values, base=Path(base).absolute(), name=name, source=source,
                         output_dir=render["output_dir"], formats=render["formats"], cadence=render["cadence"],
                         lag_days=render["lag_days"], since=render["since"], notebook=render["notebook"],
-                        resources=render["resources"],
+                        resources=render["resources"], template=render["template"],
                         explicit=frozenset(data))
 
 

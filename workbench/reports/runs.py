@@ -40,7 +40,7 @@ from workbench.publish import REPORT_MARKER, publishing
 from workbench.reports.params import RENDERING_KEY, ReportParams, load
 
 KERNEL_NAME = "workbench"
-KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
+KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)  # no "KeyboardInterrupt caught" line at shutdown
 MANIFEST = REPORT_MARKER
 
 
@@ -162,6 +162,15 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
     say = log or (lambda message: None)
     notebook = params.notebook_path()
     extract = _check_inputs(params, notebook)
+    if params.template:  # a bad map stops the run before the notebook
+        from workbench.reports.templates import load_map
+
+        load_map(params.template_path())
+    from workbench.periods import parse_period
+    from workbench.reports import coverage
+
+    where = f" (parameter file {params.source})" if params.source else ""
+    coverage.check(parse_period(params.period), coverage.extraction_day(extract), where)
     target = params.run_dir(output_dir).absolute()
     with publishing(target, MANIFEST) as folder:
         files = _render_into(params, notebook, extract.absolute(), folder, say)
@@ -203,16 +212,21 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
         html_path = folder / f"{stem}.html"
         html_path.write_text(out.to_html(nb, title, lang), encoding="utf-8")
         files["html"] = html_path
+    from workbench.extract.files import discover
+    from workbench.extract.loading import read_metadata
+
+    found = discover(extract)
+    meta = read_metadata(found.metadata_file) if found.metadata_file else None
+    day = meta.extracted_on if meta else None
     if "xlsx" in params.formats:
         say("writing Excel annex")
-        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k)
+        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k, params.period, meta, day)
+    if params.template:
+        say("filling the Excel template")
+        files["template"] = _fill_template(params, extract, folder, stem, lang)
     if "pdf" in params.formats:
         say("printing PDF")
-        from workbench.extract.loading import read_metadata
-        from workbench.extract.files import discover
-
-        meta = read_metadata(discover(extract).metadata_file)
-        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", meta.extracted_on)
+        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", day)
         if "html" not in params.formats:
             files.pop("html").unlink()
     manifest = {
@@ -226,6 +240,22 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     }
     out.write_manifest(folder / MANIFEST, manifest)
     return files
+
+
+def _fill_template(params: ReportParams, extract: Path, folder: Path, stem: str, lang: str) -> Path:
+    """The organisation's template filled with the run's figures (:mod:`workbench.reports.templates`)."""
+    from workbench import extract as extract_module
+    from workbench.reports import templates
+    from workbench.selection import Selection
+
+    tmap = templates.load_map(params.template_path())
+    values = params.values
+    selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
+    data = templates.fill(tmap, extract_module.load(extract), params.period, values["audience"],
+                          values.get("threshold"), selection, lang, values.get("organisation"))
+    path = folder / f"{stem}_{tmap.template.stem}.xlsx"
+    path.write_bytes(data)
+    return path
 
 
 # --------------------------------------------------------------------------- batches

@@ -9,7 +9,9 @@ folder). Without ``since`` only the latest closed period is considered; with
 
 :func:`due` is pure apart from reading parameter files and checking which run folders
 exist; ``as_of`` is always given, so a run is reproducible and checking twice gives the
-same answer. ``workbench due --as-of DATE --run`` renders what is due, so re-running it
+same answer. A closed period that ends after the extract's ``extracted_on`` is listed as
+skipped, with the reason (a stale extract must not send a report of zeros to partners).
+``workbench due --as-of DATE --run`` renders what is due, so re-running it
 renders nothing new: a daily cron line is all a team needs.
 
 >>> import datetime as dt                                                  # doctest: +SKIP
@@ -40,6 +42,8 @@ class Due:
     done: bool
     params: ReportParams | None = None
     error: str | None = None
+    #: Why a closed period is not rendered (the extract does not reach its end), or ``None``.
+    skipped: str | None = None
 
 
 def periods_due(params: ReportParams, as_of: dt.date) -> list[str]:
@@ -66,11 +70,34 @@ def due(params_files: Sequence[str | Path], as_of: dt.date, output_dir: str | Pa
         except WorkbenchError as exc:
             out.append(Due(path, "", Path(), False, None, str(exc)))
             continue
+        extracted_on = _extraction_day(params)
         for period in periods_due(params, as_of):
             run = params.with_period(period)
             folder = run.run_dir(output_dir)
-            out.append(Due(path, period, folder, (folder / MANIFEST).exists(), run))
+            out.append(Due(path, period, folder, (folder / MANIFEST).exists(), run,
+                           skipped=_not_covered(period, extracted_on)))
     return out
+
+
+def _extraction_day(params: ReportParams) -> dt.date | None:
+    """The extract's ``extracted_on`` (``None`` when unknown or unreadable: rendering reports it)."""
+    from workbench.reports.coverage import extraction_day
+
+    try:
+        return extraction_day(params.extract_path()) if params.extract_path().exists() else None
+    except WorkbenchError:
+        return None
+
+
+def _not_covered(period: str, extracted_on: dt.date | None) -> str | None:
+    """Why ``period`` is skipped: the extract was taken before it ended (a stale extract)."""
+    from workbench.periods import parse_period
+
+    p = parse_period(period)
+    if extracted_on is None or p.end <= extracted_on:
+        return None
+    return (f"the extract was taken on {extracted_on.isoformat()} (extracted_on), before {period} ended on "
+            f"{p.end.isoformat()}: refresh the extract")
 
 
 def scheduled_files(folder: str | Path = "parameters") -> list[Path]:

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from workbench.present import cells, labels
+from workbench.present.tables import block as tables_block
 from workbench.present.texts import section, text
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.engine import TABLE_COLUMNS
@@ -203,8 +204,8 @@ class Report:
         from workbench.periods import period_run
 
         n = n or self.values.get("trend_periods") or 8
-        return self._remember(("series", tuple(indicators), n), lambda: disclosure.series(
-            self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame)
+        return self._remember(("series", tuple(indicators), n), lambda: from_first_data(disclosure.series(
+            self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame))
 
     def _available(self, indicators: Sequence[str]) -> tuple[list[str], list[str]]:
         cat = load_catalogue()
@@ -251,11 +252,17 @@ class Report:
                 rows.append((key, shown))
         meta = "".join(f"<dt>{_e(text(f'report.block.{k}', lang))}</dt><dd>{_e(v)}</dd>" for k, v in rows)
         note = ""
+        from workbench.reports.coverage import coverage
+
+        if coverage(p, self.meta.extracted_on) == "partial":
+            partial = text("report.block.partial_period", lang, date=labels.format_date(self.meta.extracted_on, lang))
+            note += f"<p class=\"wb-note wb-partial\">{_e(partial)}</p>"
         if self.extract.quarantined:
             n = labels.format_count(self.extract.quarantined, lang)
-            note = f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
+            note += f"<p class=\"wb-note\">{_e(text('report.block.quarantine_note', lang, n=n))}</p>"
         inner = (f"<p class=\"wb-org\">{_e(org)}</p><h1>{_e(title)}</h1>"
-                 f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}")
+                 f"<p class=\"wb-subtitle\">{_e(p.label(lang))}</p><dl class=\"wb-meta\">{meta}</dl>{note}"
+                 f"{self.commentary('summary')}")
         block = Block(f'<header class="wb-block wb-title">{inner}</header>', f"{title} — {p.label(lang)}",
                       {"block": "title", "title": f"{title} — {p.label(lang)}", "organisation": org,
                        "language": lang, "period": p.code, "compare_to": q.code, "audience": self.audience.name,
@@ -269,12 +276,40 @@ class Report:
         return text(f"report.audiences.{aud.name if aud.name != 'internal' else 'custom'}", self.lang, k=aud.k,
                     name=aud.name)
 
+    def commentary(self, key: str) -> str:
+        """The coordinator's commentary of a section (:mod:`workbench.reports.narrative`) as HTML, or "".
+
+        Placeholders read the report's figures through the one cell presenter: a withheld figure
+        shows its mark, never its value."""
+        from workbench.reports import narrative
+
+        texts = self._remember("narrative", lambda: narrative.sections(self.values.get("narrative"), self.lang))
+        if not texts.get(key):
+            return ""
+        filled = narrative.fill(texts[key], self._placeholder, f" (section {key})")
+        return f'<div class="wb-commentary">{narrative.to_html(filled)}</div>'
+
+    def _placeholder(self, indicator: str, field: str) -> str:
+        cat = load_catalogue()
+        if indicator not in cat:
+            raise KeyError(indicator)
+        unit = cat[indicator].unit
+        if not self._available([indicator])[0]:
+            return text("ui.not_available", self.lang)
+        rows = tables_block(self.figures([indicator]), indicator, None)
+        row = rows.row(0, named=True) if rows.height else None
+        if field == "previous":
+            return cells.cell(row["previous_value"], row["previous_flag"], unit, self.lang, self.k) if row else ""
+        if field == "change":
+            return cells.change(row["change"], row.get("change_pct"), unit, self.lang) if row else ""
+        return cells.row_cell(row, unit, self.lang, self.k)
+
     def heading(self, key: str) -> Block:
         """A section heading: a catalogue family (``reception``…) or a heading of ``texts.yaml`` (``report.headings``)."""
         fams = load_catalogue().families
         label = (fams[key][self.lang] if key in fams else
                  text(f"report.headings.{key}", self.lang) if key in section("report.headings") else key)
-        return Block(f'<h2 class="wb-heading">{_e(label)}</h2>', label)
+        return Block(f'<h2 class="wb-heading">{_e(label)}</h2>{self.commentary(key)}', label)
 
     def key_figures(self, indicators: Sequence[str], title: str | None = None) -> Block:
         """One line per indicator: the period's figure, the comparison period's and the change."""
@@ -303,7 +338,7 @@ class Report:
         if ok:
             data = self.series(ok, n)
             for ind in ok:
-                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=400), self.lang)
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
         heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
@@ -325,10 +360,11 @@ class Report:
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart:
             shown = _top(_current(figures), indicator, by, top)
-            chart_title = None
+            # The chart says what it breaks down, and that it shows only the largest categories.
+            by_words = self.by_title(by)
+            chart_title = f"{load_catalogue()[indicator].label[self.lang]} — {by_words[:1].lower()}{by_words[1:]}"
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
-                chart_title = (f"{load_catalogue()[indicator].label[self.lang]} — "
-                               f"{text('report.text.top_categories', self.lang, n=top)}")
+                chart_title += f" ({text('report.text.top_categories', self.lang, n=top)})"
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
@@ -359,8 +395,10 @@ class Report:
 
     def by_title(self, dimension: str) -> str:
         """« Par site » / "By site"."""
+        if f"by_{dimension}" in section("report.text"):
+            return text(f"report.text.by_{dimension}", self.lang)
         label = labels.dimension_label(dimension, self.lang)
-        return ("Par " if self.lang == "fr" else "By ") + label[:1].lower() + label[1:]
+        return text("report.text.by_dimension", self.lang, label=label[:1].lower() + label[1:])
 
     def about(self) -> Block:
         """How to read the report: audience and suppression, definitions, scope, parameters."""
@@ -372,6 +410,8 @@ class Report:
         else:
             lines.append(text("report.text.about_no_suppression", lang))
         lines.append(text("report.text.about_definitions", lang, version=cat.version))
+        if not self.audience.suppresses:  # commands are for the team, not for readers outside it
+            lines.append(text("report.text.about_same_figures", lang))
         if self.params:
             shown = "; ".join(f"{k} = {v}" for k, v in sorted(self.params.items()))
             lines.append(text("report.text.about_params", lang, params=shown))
@@ -486,6 +526,19 @@ class Report:
                            [_payload_table(table, "current")])
 
 
+def from_first_data(series: pl.DataFrame) -> pl.DataFrame:
+    """A trend series from its first period with data: the periods before the extract's data starts
+    (every figure zero or empty, nothing withheld) are not plotted as zeros. The last period stays."""
+    if series.height == 0 or "period" not in series.columns:
+        return series
+    has_data = (pl.col("value").fill_null(0) != 0) | pl.col("flag").is_in(["suppressed", "withheld",
+                                                                            "small_population"])
+    periods = series["period"].unique(maintain_order=True).to_list()
+    with_data = set(series.filter(has_data)["period"].to_list())
+    first = next((i for i, p in enumerate(periods) if p in with_data), len(periods) - 1)
+    return series.filter(pl.col("period").is_in(periods[first:]))
+
+
 def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.DataFrame:
     """The total and the ``top`` largest categories of one breakdown (for a readable chart)."""
     rows = figures.filter((pl.col("indicator") == indicator) & pl.col(by).is_not_null())
@@ -530,4 +583,8 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     ex = extract_module.load(values["extract"])
     selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
     restrict(ex, selection)  # an unknown site or centre stops here, before any figure
+    from workbench.periods import parse_period
+    from workbench.reports import coverage
+
+    coverage.check(parse_period(values["period"]), ex.meta.extracted_on)
     return Report(kind, values, ex, selection)

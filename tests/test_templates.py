@@ -1,0 +1,119 @@
+"""An organisation's Excel return filled in: figures read back from the cells, formulas and protection kept."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from workbench import disclosure, extract
+from workbench.exceptions import ParameterError
+from workbench.reports import return_demo, templates
+from workbench.selection import Selection
+
+CENTRES = ("cra_guadeloupe", "cra_guyane", "cra_reunion")
+
+
+@pytest.fixture(scope="module")
+def demo_extract(report_extract):
+    return extract.load(report_extract)
+
+
+def _map(tmp_path: Path, audience: str | None) -> templates.TemplateMap:
+    folder = tmp_path / "returns"
+    return_demo.write(folder)
+    path = folder / "detention_return.yaml"
+    text = path.read_text().replace("audience: public\n", f"audience: {audience}\n" if audience else "")
+    path.write_text(text)
+    return templates.load_map(path)
+
+
+def _expected(ex, centre: str, entry: templates.Entry, audience: str):
+    from workbench.periods import parse_period
+
+    frame = disclosure.compute(ex, parse_period("2025-Q4").shift(entry.offset), indicators=[entry.indicator],
+                               by=[entry.by] if entry.by else [], audience=audience,
+                               selection=Selection(centres=(centre,))).frame
+    dims = [c for c in frame.columns if c not in ("indicator", "period", "value", "numerator", "denominator", "flag")]
+    rows = frame.filter(pl.col(entry.by) == entry.category) if entry.by else frame.filter(
+        pl.all_horizontal([pl.col(d).is_null() for d in dims] or [pl.lit(True)]))
+    return rows.row(0, named=True) if rows.height else None
+
+
+def test_the_demo_return_is_filled_for_three_centres(demo_extract, tmp_path):
+    tmap = _map(tmp_path, None)
+    shown = 0
+    for centre in CENTRES:
+        data = templates.fill(tmap, demo_extract, "2025-Q4", "internal", selection=Selection(centres=(centre,)))
+        assert data == templates.fill(tmap, demo_extract, "2025-Q4", "internal",
+                                      selection=Selection(centres=(centre,)))  # byte for byte
+        ws = openpyxl.load_workbook(io.BytesIO(data))[return_demo.SHEET]
+        assert ws["C3"].value == demo_extract.meta.label("centre", centre)
+        assert ws["C4"].value == "T4 2025"
+        for entry in tmap.entries:
+            if entry.text:
+                continue
+            row = _expected(demo_extract, centre, entry, "internal")
+            value = ws[entry.cell].value
+            if row is None:
+                assert value == 0
+            elif entry.indicator.endswith("_rate"):
+                assert value == pytest.approx(row["value"] / 100)
+            else:
+                assert value == pytest.approx(row["value"])
+            shown += isinstance(value, (int, float)) and value > 0
+        # the template's formulas, formats and protection are kept
+        assert ws["C17"].value == "=SUM(C14:C16)" and ws["E8"].value.startswith("=IF(")
+        assert ws.protection.sheet and ws["C19"].number_format == "0.0%" and ws["B8"].protection.locked
+    assert shown > 10  # real figures, not a template of zeros
+
+
+def test_withheld_figures_read_the_reports_mark(demo_extract, tmp_path):
+    tmap = _map(tmp_path, "public")
+    centre = CENTRES[0]
+    ws = openpyxl.load_workbook(io.BytesIO(templates.fill(
+        tmap, demo_extract, "2025-Q4", "internal", selection=Selection(centres=(centre,)))))[return_demo.SHEET]
+    marks = 0
+    for entry in tmap.entries:
+        if entry.text:
+            continue
+        row = _expected(demo_extract, centre, entry, "public")
+        if row is not None and row["flag"] == "suppressed":
+            assert ws[entry.cell].value == "< 10"
+            marks += 1
+        elif row is not None and row["flag"] is None:
+            assert ws[entry.cell].value != "< 10"
+    assert marks > 0
+
+
+def test_a_bad_map_lists_every_problem(tmp_path):
+    return_demo.write(tmp_path)
+    (tmp_path / "bad.yaml").write_text(
+        "template: detention_return.xlsx\ncells:\n"
+        "  \"'Retour trimestriel'!C17\": {indicator: detention_exits}\n"
+        "  \"Nowhere!A1\": {indicator: detention_placements}\n"
+        "  \"'Retour trimestriel'!C8\": {indicator: no_such_indicator}\n"
+        "  \"'Retour trimestriel'!C9\": {indicator: detention_placements, by: site, category: x}\n")
+    with pytest.raises(ParameterError) as err:
+        templates.load_map(tmp_path / "bad.yaml")
+    message = str(err.value)
+    assert "4 problem(s)" in message and "formula" in message and "no sheet 'Nowhere'" in message
+    assert "no_such_indicator" in message and "cannot be broken down by 'site'" in message
+
+
+def test_render_fills_the_template(report_extract, tmp_path):
+    from workbench import reports
+
+    folder = tmp_path / "returns"
+    return_demo.write(folder)
+    params = tmp_path / "return.yaml"
+    params.write_text(f"report: detention_report\nextract: {report_extract}\nperiod: 2025-Q4\naudience: partner\n"
+                      f"centres: [cra_guyane]\nformats: [html]\ntemplate: returns/detention_return.yaml\n")
+    run = reports.render(params, output_dir=tmp_path / "out")
+    filled = run.files["template"]
+    assert filled.name == "return_2025-Q4_detention_return.xlsx"
+    ws = openpyxl.load_workbook(filled)[return_demo.SHEET]
+    assert ws["C3"].value == "CRA de Guyane" and ws["C17"].value == "=SUM(C14:C16)"
