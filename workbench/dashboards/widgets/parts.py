@@ -48,7 +48,9 @@ STYLE = """
 .wb-chooser .wb-chooser-list { flex-flow: row wrap; max-height: 9em; overflow-y: auto; gap: 0 14px; }
 .wb-chooser .wb-choice { width: auto; margin: 1px 0; }
 .wb-chooser .wb-choice label { overflow: visible; }
-.wb-summary, .wb-table-view { max-width: 100%; overflow-x: auto; }
+.wb-summary, .wb-table-view { max-width: 100%; }
+.wb-dashboard .jupyter-widget-Collapse-header { color: #1a202c; background: #edf2f7; }
+.wb-dashboard .jupyter-widget-Collapse-header span { color: #1a202c; }
 @media (max-width: 640px) {
   .wb-dashboard .widget-dropdown, .wb-dashboard .widget-datepicker, .wb-chooser { width: 100% !important; }
   .wb-dashboard .widget-dropdown > select { flex: 1 1 auto; min-width: 0; }
