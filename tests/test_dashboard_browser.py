@@ -109,15 +109,17 @@ def browser():
 
 
 class Page:
-    """A browser tab that records console errors and requests leaving the machine."""
+    """A browser tab that records console errors and warnings, and requests leaving the machine."""
 
-    def __init__(self, browser, shots: Path, name: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1800}, accept_downloads=True)
+    def __init__(self, browser, shots: Path, name: str, width: int = 1280) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": 1800}, accept_downloads=True)
         self.tab = self.context.new_page()
         self.shots, self.name = shots, name
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self.external: list[str] = []
-        self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.tab.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else
+                    self.warnings.append(m.text) if m.type == "warning" else None)
         self.tab.on("pageerror", lambda e: self.errors.append(str(e)))
         self.tab.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:",
                                                                     "blob:")) else self.external.append(r.url))
@@ -157,8 +159,10 @@ def screenshot_on_failure(page: Page):
 
 
 def cli_value(extract: Path, period: str, indicator: str, by: str | None = None, code: str | None = None,
-              audience: str = "internal") -> dict:
+              audience: str = "internal", sites: tuple[str, ...] = ()) -> dict:
     args = [WORKBENCH, "indicators", str(extract), "-p", period, "-i", indicator, "-a", audience]
+    for site in sites:
+        args += ["--site", site]
     if by:
         args += ["-b", by]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -183,6 +187,133 @@ def test_dashboard_renders_offline_without_error_or_code(served, page, name):
         page.tab.wait_for_timeout(500)
         assert page.external == [], f"requests leaving the machine: {page.external}"
         assert page.errors == [], f"console errors: {page.errors}"
+        assert [m for m in page.warnings if not VERSION_SKEW.search(m)] == [], f"console warnings: {page.warnings}"
+
+
+#: Webpack's shared-scope warnings: Voilà 0.5.13 (the latest release) bundles JupyterLab 4.2.5's
+#: packages, while the widget manager of jupyterlab_widgets 3.0.17 (which ipywidgets 8.1.9 requires)
+#: asks for ^4.6.2. Leaving the manager out stops the widgets from rendering.
+VERSION_SKEW = re.compile(r"(Unsatisfied|No satisfying) version .*@jupyterlab/")
+
+
+@pytest.mark.xfail(strict=True, reason="Voilà 0.5.13 bundles JupyterLab 4.2.5; ipywidgets 8.1.9's widget manager "
+                                       "asks for ^4.6.2 (see VERSION_SKEW)")
+def test_no_console_warning_at_all(served, page):
+    page.open(served.url("detention"))
+    page.tab.wait_for_timeout(500)
+    assert page.warnings == [] and page.errors == []
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def ticked(page: Page, name: str) -> list[str]:
+    """The labels of the boxes ticked in a chooser."""
+    return [label.replace("\u00a0", " ") for label in page.tab.locator(f".wb-filter-{name} .wb-choice").evaluate_all(
+        "boxes => boxes.filter(b => b.querySelector('input').checked).map(b => b.innerText.trim())")]
+
+
+def test_choosing_two_sites_with_clicks_only(served, page):
+    with screenshot_on_failure(page):
+        page.open(served.url("overview"))
+        period = page.period()
+        sites = page.tab.locator(".wb-filter-sites")
+        assert sites.is_visible()  # nothing to unfold
+        _, before = page.tile("contacts")
+        sites.get_by_role("button", name="Aucun").click()
+        expect(sites).to_contain_text("Cochez au moins une case")
+        for code in ("sfax", "ariana"):
+            sites.get_by_label(demo.LEGAL_AID_SITES[code]).click()
+        expected = cli_value(served.extract, period, "contacts", sites=("sfax", "ariana"))["value"]
+        page.tab.wait_for_function("want => document.querySelector(\".wb-tile[data-indicator='contacts']\")"
+                                   ".getAttribute('data-value') == want", arg=str(float(expected)), timeout=30_000)
+        assert sorted(ticked(page, "sites")) == sorted(demo.LEGAL_AID_SITES[c] for c in ("sfax", "ariana"))
+        expect(sites).to_contain_text("2 sur 9")
+        scope = page.tab.inner_text("div.wb-scope")
+        assert "Sfax" in scope and "Ariana" in scope
+        sites.get_by_role("button", name="Tous").click()
+        page.tab.wait_for_function("want => document.querySelector(\".wb-tile[data-indicator='contacts']\")"
+                                   ".getAttribute('data-value') == want", arg=before, timeout=30_000)
+
+
+@pytest.mark.parametrize("name, scope", [("overview", None), ("detention", None),
+                                         ("case_management", "centre_jour")])
+def test_each_dashboard_opens_on_its_scope_and_says_what_it_shows(served, page, name, scope):
+    with screenshot_on_failure(page):
+        page.open(served.url(name))
+        assert page.tab.locator(".wb-about").inner_text().strip()
+        shown = page.tab.inner_text("div.wb-scope")
+        if scope is None:
+            assert "tous les lieux" in shown
+        else:
+            label = demo.CHILD_PROTECTION_SITES[scope]
+            assert label in shown and label in page.tab.inner_text(".wb-about")
+            assert ticked(page, "sites") == [label]
+            _, value = page.tile("cases_opened")
+            assert float(value) == float(cli_value(served.extract, page.period(), "cases_opened", sites=(scope,))["value"])
+
+
+def test_a_mixed_address_says_what_was_applied(served, page):
+    with screenshot_on_failure(page):
+        page.open(served.url("overview", "site=tunsi&site=sfax"))
+        notice = page.tab.inner_text(".wb-notice")
+        assert "site=tunsi" in notice and "appliqué : site=sfax" in notice and "défaut" not in notice
+        assert ticked(page, "sites") == [demo.LEGAL_AID_SITES["sfax"]]
+
+
+def test_the_team_without_contacts_is_explained(served, page):
+    with screenshot_on_failure(page):
+        page.open(served.url("overview"))
+        note = page.tab.inner_text(".wb-summary .wb-note")
+        assert demo.DETENTION_SITES["cra_team"] in note and "aucun contact" in note
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page (the script ships in a Python wheel)."""
+    from importlib.resources import files
+
+    page.tab.add_script_tag(content=files("axe_playwright_python").joinpath("axe.min.js").read_text())
+    result = page.tab.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+@pytest.mark.parametrize("name", ["overview", "detention", "case_management"])
+def test_accessible_and_fits_the_screen(served, browser, shots, name, width):
+    page = Page(browser, shots, f"{name}-{width}", width=width)
+    try:
+        with screenshot_on_failure(page):
+            page.open(served.url(name))
+            assert axe_violations(page) == []
+            overflow = page.tab.evaluate("() => [...document.querySelectorAll('.wb-dashboard *')].filter("
+                                         "e => e.getBoundingClientRect().right > window.innerWidth + 1 && "
+                                         "!e.closest('.wb-summary, .wb-table-view')).length")
+            assert overflow == 0  # wide tables scroll within their box; nothing else leaves the screen
+            page.tab.screenshot(path=str(shots / f"{name}-{width}.png"))
+    finally:
+        page.context.close()
+
+
+def test_html_report_is_accessible(browser, shots, tmp_path):
+    out = tmp_path / "out"
+    params = Path(__file__).parents[1] / "parameters" / "explore.yaml"
+    demo.write(tmp_path / "demo", persons=800)
+    subprocess.run([WORKBENCH, "render", str(params), "--output-dir", str(out), "--set", f"extract={tmp_path / 'demo'}"],
+                   check=True, capture_output=True, text=True)
+    (report,) = [p for p in out.rglob("*.html")]
+    for width in (390, 1366):
+        page = Page(browser, shots, f"report-{width}", width=width)
+        try:
+            page.tab.goto(report.as_uri())
+            assert "shape: (" not in page.tab.content()  # no raw dataframe printout
+            assert axe_violations(page) == []
+            assert [u for u in page.external if not u.startswith("file://")] == [] and page.errors == []
+        finally:
+            page.context.close()
 
 
 def test_a_filter_changes_the_key_figure_and_the_chart(served, page):
@@ -192,7 +323,9 @@ def test_a_filter_changes_the_key_figure_and_the_chart(served, page):
         text_before, value_before = page.tile("persons_received")
         chart_before = page.chart()
         assert float(value_before) == float(cli_value(served.extract, period, "persons_received")["value"])
-        page.tab.locator(".wb-filter-sites select").select_option(label=demo.LEGAL_AID_SITES["sfax"])
+        sites = page.tab.locator(".wb-filter-sites")
+        sites.get_by_role("button", name="Aucun").click()
+        sites.get_by_label(demo.LEGAL_AID_SITES["sfax"]).click()
         page.tab.wait_for_function(
             "before => document.querySelector(\".wb-tile[data-indicator='persons_received']\")"
             ".getAttribute('data-value') !== before", arg=value_before, timeout=30_000)
@@ -209,8 +342,7 @@ def test_the_address_sets_filters_and_reports_bad_values(served, page):
         page.open(served.url("case_management", "period=2025-Q2&site=centre_jour&risk=high&sex=%3Cb%3Ex%3C/b%3E"
                                                  "&by=risk_level&indicator=reviews_overdue"))
         assert page.period() == "2025-Q2" and page.tab.locator(".wb-filter-period select").input_value() == "T2 2025"
-        assert page.tab.locator(".wb-filter-sites select").evaluate(
-            "s => [...s.selectedOptions].map(o => o.textContent.replace(/\\u00a0/g, ' '))") == [demo.CHILD_PROTECTION_SITES["centre_jour"]]
+        assert ticked(page, "sites") == [demo.CHILD_PROTECTION_SITES["centre_jour"]]
         notices = page.tab.inner_text(".wb-notice >> nth=0") + page.tab.inner_text(".wb-notice >> nth=1")
         assert "risk=high" in notices and "sex=<b>x</b>" in notices  # shown as text, not markup
         _, value = page.tile("reviews_overdue")
@@ -362,7 +494,8 @@ def test_explore_widgets_render_in_jupyterlab(lab, page):
         assert tab.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
         before = tab.locator(".wb-tile[data-indicator='contacts']").get_attribute("data-value")
         tab.get_by_text("Filtres sur les personnes").click()  # the persons' filters are folded away
-        tab.locator(".wb-filter-sex select").select_option(index=0)
+        tab.locator(".wb-filter-sex").get_by_role("button", name="Aucun").click()
+        tab.locator(".wb-filter-sex .wb-choice input").first.click()
         tab.wait_for_function("before => document.querySelector(\".wb-tile[data-indicator='contacts']\")"
                               ".getAttribute('data-value') !== before", arg=before, timeout=60_000)
         tab.locator(".wb-dashboard").screenshot(path=str(page.shots / "explore_in_jupyterlab.png"))

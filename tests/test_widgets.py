@@ -195,7 +195,69 @@ def test_invalid_query_values_fall_back_with_a_notice(session, query):
     assert view == default
     assert len(notices) == 1
     shown = notices[0].html("fr")
-    assert "<script>" not in shown and "Paramètre" in shown
+    assert "<script>" not in shown and "ignoré" in shown
+
+
+def test_a_mixed_address_names_what_was_applied_and_what_was_not(session):
+    page = views.page("overview")
+    view, notices = views.from_query("site=tunsi&site=sfax", page, session)
+    assert view.selection.sites == ("sfax",)
+    assert [(n.key, n.value, n.applied) for n in notices] == [("site", "tunsi", "site=sfax")]
+    shown = notices[0].html("en")
+    assert "site=tunsi" in shown and "applied: <code>site=sfax</code>" in shown and "default" not in shown
+    _, notices = views.from_query("site=tunsi", page, session)
+    assert "no filter applied (all)" in notices[0].html("en")
+
+
+def test_each_page_opens_on_its_declared_scope(session, partner):
+    import yaml
+
+    from workbench import resources
+
+    report = yaml.safe_load(resources.packaged("parameters", "case_management_report.yaml").read_text())
+    page = views.page("case_management")
+    assert page.scope["sites"] == tuple(report["sites"])  # the dashboard covers what the report covers
+    for s in (session, partner):
+        view = s.default_view(page)
+        assert view.selection == filters.Selection(sites=tuple(report["sites"]))
+        assert s.check(view, page) == view  # the page's scope is no viewer's filter, partners included
+        board = widgets.Dashboard(s, page)
+        assert "centre de jour" in board.header.value.lower() and "wb-about" in board.header.value
+    for name in ("overview", "detention", "explore"):
+        assert session.default_view(views.page(name)).selection.is_empty
+
+
+def test_a_team_that_registers_without_contacts_is_explained(session):
+    page = views.page("overview")
+    view = session.default_view(page)
+    frame = session.summary(view, page).frame
+    odd = views.registering_without_contacts(frame, "site")
+    assert odd == ("cra_team",)
+    rows = {(r["indicator"], r["site"]): r["value"] for r in frame.iter_rows(named=True)}
+    assert rows[("new_persons", "cra_team")] > 0 and rows.get(("contacts", "cra_team"), 0) == 0
+    board = widgets.Dashboard(session, page, view)
+    assert "wb-note" in board.summary.value and "Équipe juridique en rétention" in board.summary.value
+
+
+def test_code_chooser_needs_clicks_only():
+    chooser = widgets.CodeChooser([("Ariana", "ariana"), ("Sfax", "sfax"), ("Tunis", "tunis")], "Sites", "en")
+    assert chooser.value == () and all(b.value for b in chooser.boxes.values())  # all ticked: no filter
+    seen = []
+    chooser.observe(lambda c: seen.append(c["new"]), names="value")
+    chooser.none.click()
+    assert chooser.value == () and seen == [] and "at least one" in chooser.state.value
+    chooser.boxes["sfax"].value = True
+    chooser.boxes["ariana"].value = True
+    assert seen == [("sfax",), ("ariana", "sfax")]
+    chooser.all.click()
+    assert chooser.value == () and "All (3)" in chooser.state.value
+    chooser.value = ("tunis",)  # from a view: the boxes follow
+    assert [c for c, b in chooser.boxes.items() if b.value] == ["tunis"]
+    long = widgets.CodeChooser([(f"Country {i}", f"c{i}") for i in range(12)], "Nationality", "en")
+    long.search.value = "country 1"
+    assert [c for c, b in long.boxes.items() if b.layout.display != "none"] == ["c1", "c10", "c11"]
+    long.none.click()  # acts on the boxes shown
+    assert long.value == tuple(f"c{i}" for i in (0, *range(2, 10)))
 
 
 def test_controls_are_checked(session):

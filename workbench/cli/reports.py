@@ -1,5 +1,6 @@
 """Command-line shells over :mod:`workbench.reports`, :mod:`workbench.reports.schedule` and
-:mod:`workbench.reports.diff`: ``workbench render``, ``batch``, ``due`` and ``diff``.
+:mod:`workbench.reports.diff`: ``workbench render``, ``batch``, ``due`` and ``diff``; ``workbench notebook``
+(:mod:`workbench.reports.starter`).
 
 Exit codes: 0 done (``diff``: same figures); 1 some reports failed (``diff``: figures
 differ); 2 refused (bad parameter file, failed render: nothing replaced).
@@ -35,7 +36,7 @@ def _with_resources(overrides, resources_dir: str | None) -> list[str]:
 
 
 def register(group: click.Group) -> None:
-    for command in (render_command, batch_command, due_command, diff_command):
+    for command in (render_command, batch_command, due_command, diff_command, notebook_command):
         group.add_command(command)
 
 
@@ -73,6 +74,28 @@ def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str
     run = reports.render(params_file, _with_resources(overrides, resources_dir), output_dir,
                          log=lambda m: console.print(m, markup=False, highlight=False))
     _print_run(run, _console(stderr=False))
+
+
+@click.command("notebook")
+@click.argument("path", metavar="NEW.ipynb", type=click.Path(dir_okay=False))
+@click.option("--extract", "extract_path", type=click.Path(exists=True), default=None, metavar="DIR",
+              help="The case extract the notebook loads (default: ../demo, as the demo writes it).")
+@handle_errors
+def notebook_command(path: str, extract_path: str | None) -> None:
+    """Write a notebook of your own to analyse an extract: a starter copied to NEW.ipynb.
+
+    The report templates that `workbench render` runs are never the place to write; this
+    copy is yours. It refuses to replace a file.
+
+    \b
+    Example:
+      workbench notebook analyses/arrivals.ipynb --extract demo
+    """
+    from workbench.reports.starter import new_notebook
+
+    written = new_notebook(path, extract_path)
+    _console(stderr=False).print(f"Notebook written to {written}: open it in JupyterLab.", markup=False,
+                                 highlight=False)
 
 
 def _progress_batch(files, overrides, output_dir, jobs, periods=None):

@@ -78,6 +78,8 @@ class Page:
     breakdown: str
     summary_dimension: str
     summary_indicators: tuple[str, ...]
+    about: dict[str, str] = field(default_factory=dict)
+    scope: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def indicators(self) -> tuple[str, ...]:
@@ -96,7 +98,9 @@ def page(name: str) -> Page:
     p = pages[name]
     return Page(name=name, title=dict(p["title"]), places=tuple(p["places"]), families=tuple(p["families"]),
                 tiles=tuple(p["tiles"]), indicator=p["indicator"], breakdown=p["breakdown"],
-                summary_dimension=p["summary"]["dimension"], summary_indicators=tuple(p["summary"]["indicators"]))
+                summary_dimension=p["summary"]["dimension"], summary_indicators=tuple(p["summary"]["indicators"]),
+                about=dict(p.get("about") or {}),
+                scope={name: tuple(codes) for name, codes in (p.get("scope") or {}).items()})
 
 
 def breakdowns_of(indicator: str) -> tuple[str, ...]:
@@ -232,8 +236,20 @@ class Session:
             raise ParameterError(f"This extract has nothing for the {pg.name} dashboard ({'; '.join(why)}).")
         indicator = pg.indicator if pg.indicator in offered else offered[0]
         dims = breakdowns_of(indicator)
-        return View(period=self.default_period(), indicator=indicator,
+        return View(period=self.default_period(), indicator=indicator, selection=self.scope(pg),
                     breakdown=pg.breakdown if pg.breakdown in dims else dims[0], lang=self.lang)
+
+    def scope(self, pg: Page) -> filters.Selection:
+        """The places ``pg`` opens on: its declared codes the extract has (for sites, else the sites
+        with cases); no filter when that is every place, or when the page declares none."""
+        chosen = {}
+        for name, declared in pg.scope.items():
+            offered = getattr(self.choices, name)
+            kept = tuple(c for c in declared if c in offered)
+            if not kept and name == "sites" and "cases" in self.extract.tables:
+                kept = tuple(c for c in self.extract.table("cases")["site"].unique().to_list() if c in offered)
+            chosen[name] = () if set(kept) == set(offered) else kept
+        return filters.Selection(**chosen)
 
     def check(self, view: View, pg: Page) -> View:
         """The view if every control holds an offered value; else ParameterError."""
@@ -246,7 +262,7 @@ class Session:
             raise ParameterError(f"'{view.indicator}' cannot be broken down by '{view.breakdown}'.")
         if view.lang not in LANGUAGES:
             raise ParameterError(f"Unknown language '{view.lang}'.")
-        if not view.selection.is_empty:
+        if not view.selection.is_empty and view.selection != self.scope(pg):  # the page's own scope is no filter
             if not self.filters_allowed:
                 raise ParameterError("Filters are not available for this audience.")
             offered = set(pg.places) | set(filters.ATTRIBUTES)
@@ -312,6 +328,25 @@ class Session:
                                                              selection=view.selection))
 
 
+def registering_without_contacts(frame: pl.DataFrame, dimension: str) -> tuple[str, ...]:
+    """The categories of ``dimension`` (e.g. teams) where persons were registered in the period but no
+    contact was recorded: their "persons received" and "contacts" read 0 beside new persons, which is
+    right by definition and needs saying. Only figures shown (not suppressed) are read.
+
+    ``frame``: an indicator table by ``dimension`` holding ``new_persons`` and ``contacts``.
+    """
+    if dimension not in frame.columns or not {"new_persons", "contacts"} <= set(frame["indicator"].to_list()):
+        return ()
+    rows = frame.filter(pl.col(dimension).is_not_null() & pl.col("indicator").is_in(["new_persons", "contacts"]))
+    values = {(r["indicator"], r[dimension]): r["value"] for r in rows.iter_rows(named=True)}
+    out = []
+    for code in sorted({c for _, c in values}):
+        new, contacts = values.get(("new_persons", code)), values.get(("contacts", code), 0)
+        if new is not None and new > 0 and contacts == 0:
+            out.append(code)
+    return tuple(out)
+
+
 def _span(ex) -> tuple[dt.date, dt.date]:
     """First and last day with activity (registrations, contacts), the last no later than the extract date."""
     days = []
@@ -331,17 +366,29 @@ def _span(ex) -> tuple[dt.date, dt.date]:
 
 @dataclass(frozen=True)
 class Notice:
-    """A query-string value that was not used, and why (shown to the viewer, escaped)."""
+    """Query-string values that were not used, why, and what was applied instead (shown escaped).
+
+    ``reason``: ``unknown`` (a key that is not ours), ``invalid`` (a value not offered) or
+    ``not_offered`` (a filter this page or audience does not offer). ``applied``: what the
+    page shows instead, as ``key=value`` (the other values of the same key, or the default);
+    empty for a filter means every code (no filter).
+    """
 
     key: str
     value: str
     reason: str
+    applied: str = ""
 
     def html(self, lang: str) -> str:
         shown = html.escape(self.value[:40] + ("…" if len(self.value) > 40 else ""))
-        what = text("dashboard.notice_unknown" if self.reason == "unknown" else "dashboard.notice_ignored", lang)
-        return f"{what} : <code>{html.escape(self.key[:30])}={shown}</code>" if lang == "fr" else \
-            f"{what}: <code>{html.escape(self.key[:30])}={shown}</code>"
+        colon = " : " if lang == "fr" else ": "
+        what = text(f"dashboard.notice_{self.reason}", lang)
+        out = f"{what}{colon}<code>{html.escape(self.key[:30])}={shown}</code>"
+        if self.reason == "unknown":
+            return out
+        if self.applied:
+            return f"{out} — {text('dashboard.notice_applied', lang)}{colon}<code>{html.escape(self.applied)}</code>"
+        return f"{out} — {text('dashboard.notice_all', lang)}"
 
 
 def _values(raw: list[str]) -> list[str]:
@@ -371,7 +418,7 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
     try:
         params = parse_qs(query or "", keep_blank_values=True, max_num_fields=50)
     except ValueError:
-        return view, [Notice("?", (query or "")[:40], "invalid")]
+        return view, [Notice("?", (query or "")[:40], "unknown")]
 
     def first(key: str) -> str | None:
         values = params.get(key)
@@ -381,46 +428,47 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
         if lang in LANGUAGES:
             view = replace(view, lang=lang)
         else:
-            notices.append(Notice("lang", lang, "invalid"))
+            notices.append(Notice("lang", lang, "invalid", f"lang={view.lang}"))
     if (period := first("period")) is not None:
         try:
             view = replace(view, period=session.check_period(period))
         except (PeriodError, ParameterError):
-            notices.append(Notice("period", period, "invalid"))
+            notices.append(Notice("period", period, "invalid", f"period={view.period.code}"))
     if (compare := first("compare")) is not None:
         if compare in COMPARISONS:
             view = replace(view, compare=compare)
         else:
-            notices.append(Notice("compare", compare, "invalid"))
+            notices.append(Notice("compare", compare, "invalid", f"compare={view.compare}"))
     if (indicator := first("indicator")) is not None:
         if indicator in session.indicator_choices(pg):
             dims = breakdowns_of(indicator)
             view = replace(view, indicator=indicator,
                            breakdown=view.breakdown if view.breakdown in dims else dims[0])
         else:
-            notices.append(Notice("indicator", indicator, "invalid"))
+            notices.append(Notice("indicator", indicator, "invalid", f"indicator={view.indicator}"))
     if (by := first("by")) is not None:
         if by in breakdowns_of(view.indicator):
             view = replace(view, breakdown=by)
         else:
-            notices.append(Notice("by", by, "invalid"))
+            notices.append(Notice("by", by, "invalid", f"by={view.breakdown}"))
     chosen: dict[str, tuple[str, ...]] = {}
     for key, name in FILTER_KEYS.items():
         if key not in params:
             continue
         offered = (name in pg.places or name in filters.ATTRIBUTES) and session.filters_allowed
         allowed = getattr(session.choices, name)
-        kept = []
+        kept, refused = [], []
         for value in _values(params[key]):
             match = _match(value, allowed) if offered else None
-            if match is None:
-                notices.append(Notice(key, value, "invalid"))
-            else:
-                kept.append(match)
+            (refused if match is None else kept).append(value if match is None else match)
         if kept:
             chosen[name] = tuple(kept)
+        if refused:
+            instead = kept or getattr(view.selection, name)  # else the page's scope
+            applied = f"{key}={','.join(instead)}" if instead else ""
+            notices.append(Notice(key, ",".join(refused), "invalid" if offered else "not_offered", applied))
     if chosen:
-        view = replace(view, selection=filters.Selection(**chosen))
+        view = replace(view, selection=view.selection.replace(**chosen))
     for key in params:
         if key not in FILTER_KEYS and key not in FOREIGN_KEYS and \
                 key not in ("lang", "period", "compare", "indicator", "by"):
@@ -429,4 +477,4 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
 
 
 __all__ = ["COMPARISONS", "KINDS", "Notice", "PAGES", "Page", "Session", "View", "breakdowns_of", "from_query",
-           "page", "to_query"]
+           "page", "registering_without_contacts", "to_query"]

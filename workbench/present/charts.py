@@ -150,7 +150,24 @@ def to_svg(chart, lang: str = "fr") -> str:
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
     spec = copy.deepcopy(spec)
     _sort_by_min(spec)
-    return vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+    svg = vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+    return _with_name(svg, spec, lang)
+
+
+def _with_name(svg: str, spec: dict, lang: str) -> str:
+    """The SVG with an accessible name (its title, else its description) when it has none: a screen
+    reader announces the chart by it (axe-core's svg-img-alt)."""
+    import html
+
+    head = svg[:svg.find(">") + 1]
+    if not head.startswith("<svg") or "aria-label=" in head:
+        return svg
+    title = spec.get("title") or spec.get("description") or ("Graphique" if lang == "fr" else "Chart")
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    return f'<svg aria-label="{html.escape(str(title), quote=True)}"' + svg[4:]
 
 
 def _sort_by_min(node) -> None:

@@ -144,8 +144,13 @@ def _notes(gt, inds, lang: str, k: int | None, flags, multi: bool):
 
 
 def to_html(gt) -> str:
-    """Inline HTML of a table (its own scoped CSS, no external resource)."""
-    return gt.as_raw_html()
+    """Inline HTML of a table (its own scoped CSS, no external resource).
+
+    great-tables wraps the table in a box that scrolls when the table is wider than the screen;
+    ``tabindex="0"`` lets a keyboard reach that box and scroll it (WCAG 2.1.1).
+    """
+    out = gt.as_raw_html()
+    return out.replace(" style=", ' tabindex="0" style=', 1) if out.startswith("<div id=") else out
 
 
 def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
