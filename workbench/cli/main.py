@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from workbench.periods import LANGUAGES
+
 from workbench.cli.common import (  # re-exported: command modules written before cli_common import them from here
     QUARANTINE_LINES, _console, _optional_tables, handle_errors, load_with_progress, print_summary)
 
@@ -215,7 +217,7 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
 
 
 @main.command("catalogue")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--markdown", is_flag=True, help="Print the catalogue as the Markdown of docs/indicators.md.")
 @click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Check an organisation's catalogue (.yaml or .xlsx) and list it merged with the built-in one.")

@@ -47,7 +47,7 @@ from workbench.present import exports
 from workbench import selection as filters
 
 from workbench.present import cells, labels
-from workbench.present.texts import text
+from workbench.present.texts import is_rtl, text
 
 from workbench.present import tables
 
@@ -74,6 +74,11 @@ STYLE = """
 .wb-dashboard { font-family: "DejaVu Sans", var(--jp-ui-font-family), sans-serif; color: #1a202c;
   max-width: 1180px; }
 .wb-dashboard .widget-html-content { line-height: 1.35; }
+html:has(.wb-dashboard.wb-rtl) { direction: rtl; }
+.wb-dashboard.wb-rtl, .wb-dashboard.wb-rtl .widget-html-content, .wb-dashboard.wb-rtl .widget-label,
+.wb-dashboard.wb-rtl table { direction: rtl; text-align: start; }
+.wb-dashboard.wb-rtl td, .wb-dashboard.wb-rtl th { text-align: start; unicode-bidi: plaintext; }
+.wb-dashboard.wb-rtl .widget-inline-hbox .widget-label { text-align: end; }
 .wb-header h1 { font-size: 1.5em; margin: 0 0 2px 0; font-weight: 600; }
 .wb-header .wb-sub { color: #4a5568; font-size: 0.95em; }
 .wb-badge { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 0.85em;
@@ -461,6 +466,11 @@ class Dashboard(w.VBox):
     def _build(self, view: views.View) -> None:
         """Create the controls and outputs in the view's language."""
         session, page, lang = self.session, self.page, view.lang
+        for cls in ("wb-rtl", *(f"wb-lang-{la}" for la in views.LANGUAGES)):
+            self.remove_class(cls)
+        self.add_class(f"wb-lang-{lang}")
+        if is_rtl(lang):  # the page reads right to left (the style below sets the document's direction)
+            self.add_class("wb-rtl")
         self.header = _html(cls="wb-header")
         self.notices = _html()
         self.status = _html()
