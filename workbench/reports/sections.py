@@ -44,6 +44,8 @@ _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
 EXPLORER_NOTE = {
     "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
     "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
+    "ar": "*المستكشف التفاعلي: افتح هذا الدفتر في JupyterLab (`notebooks/explore.ipynb`).*",
+    "nl": "*Interactieve verkenner: open dit notebook in JupyterLab (`notebooks/explore.ipynb`).*",
 }
 
 
