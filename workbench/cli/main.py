@@ -239,6 +239,25 @@ def catalogue_command(lang: str, markdown: bool, catalogue_file: str | None) -> 
         click.echo(f"{ind.id:36} {ind.unit:6} {ind.label[lang]}  [by: {', '.join(ind.breakdowns)}]")
 
 
+@main.command("texts")
+@click.option("--check", is_flag=True, help="List every text with no translation in a language; exit 1 when any.")
+@click.option("--lang", "languages", multiple=True, type=click.Choice(LANGUAGES),
+              help="The languages to check (default: all).")
+@handle_errors
+def texts_command(check: bool, languages: tuple[str, ...]) -> None:
+    """The texts a reader sees: with --check, the keys of texts.yaml and catalogue.yaml that a
+    language lacks (shown in French until translated in texts.<lang>.yaml or catalogue.<lang>.yaml)."""
+    from workbench.present.texts import missing
+
+    gaps = {lang: missing(lang) for lang in (languages or LANGUAGES)}
+    for lang, keys in gaps.items():
+        click.echo(f"{lang}: {len(keys)} missing" if keys else f"{lang}: complete")
+        for key in keys:
+            click.echo(f"  {key}")
+    if check and any(gaps.values()):
+        sys.exit(1)
+
+
 def parse_params(items, known=()) -> dict:
     """``["care_plan_deadline=10", "assessment_deadlines.high=2"]`` → a params mapping.
 
