@@ -499,3 +499,28 @@ def test_explore_widgets_render_in_jupyterlab(lab, page):
         tab.wait_for_function("before => document.querySelector(\".wb-tile[data-indicator='contacts']\")"
                               ".getAttribute('data-value') !== before", arg=before, timeout=60_000)
         tab.locator(".wb-dashboard").screenshot(path=str(page.shots / "explore_in_jupyterlab.png"))
+
+
+def test_a_dashboard_in_arabic_reads_right_to_left(served, page):
+    """``lang=ar`` in the address: the page reads right to left, in Arabic, with Latin digits."""
+    from workbench.indicators.catalogue import load_catalogue
+    from workbench.present.texts import text
+
+    with screenshot_on_failure(page):
+        page.open(served.url("overview", "lang=ar"))
+        root = page.tab.locator(".wb-dashboard")
+        assert "wb-rtl" in root.get_attribute("class")
+        assert root.evaluate("e => getComputedStyle(e).direction") == "rtl"
+        assert page.tab.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
+        header = page.tab.locator(".wb-header h1")
+        assert header.inner_text() == "نظرة عامة"
+        # the title starts on the right: its right edge is the dashboard's
+        box, frame = header.bounding_box(), root.bounding_box()
+        assert box["x"] + box["width"] > frame["x"] + frame["width"] - 60 > box["x"]
+        body = page.tab.inner_text("body")
+        assert text("dashboard.indicator", "ar") in body and text("dashboard.period", "ar") in body
+        label = load_catalogue()["persons_received"].label["ar"]
+        assert page.tab.locator(".wb-tile[data-indicator='persons_received'] .wb-tile-label").inner_text() == label
+        value = page.tile("persons_received")[0]
+        assert re.fullmatch(r"[0-9.\s< ]+", value), value  # Latin digits (ar_TN)
+        assert page.errors == []

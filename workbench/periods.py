@@ -27,7 +27,20 @@ from workbench.exceptions import ParameterError, PeriodError
 #: Months in one period of each calendar kind.
 _MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 KINDS = ("year", "half", "quarter", "month", "week", "range")
-LANGUAGES = ("fr", "en")
+#: The languages a reader can choose (reports, dashboards, exports, forms, e-mails). French and English
+#: are complete in every catalogue; Arabic and Dutch are merged from ``*.ar.yaml``/``*.nl.yaml`` and fall
+#: back to :data:`FALLBACK` where a text is missing (see docs/languages.md).
+LANGUAGES = ("fr", "en", "ar", "nl")
+#: The language shown where a translation is missing.
+FALLBACK = "fr"
+#: Languages written right to left.
+RTL = ("ar",)
+#: The babel locale of each language: Tunisian Arabic (Latin digits, ``ar_TN``'s default numbering
+#: system) and Belgian Dutch.
+LOCALES: Mapping[str, str] = MappingProxyType({"fr": "fr_FR", "en": "en_GB", "ar": "ar_TN", "nl": "nl_BE"})
+#: Short names of the kinds of period, by language: half-year, quarter, week.
+_KIND_WORDS = {"fr": ("S", "T", "semaine"), "en": ("H", "Q", "week"), "ar": ("السداسي ", "الثلاثي ", "الأسبوع"),
+               "nl": ("S", "K", "week")}
 #: Cadence name (as written in parameters) -> kind of period.
 CADENCES: Mapping[str, str] = MappingProxyType(
     {"weekly": "week", "monthly": "month", "quarterly": "quarter", "half-yearly": "half", "yearly": "year"})
@@ -187,7 +200,7 @@ class Period:
         return Period(back(self.start), back(self.end), "range")
 
     def label(self, lang: str = "fr") -> str:
-        """Human label in French (``fr``) or English (``en``).
+        """Human label in one of :data:`LANGUAGES`.
 
         >>> parse_period("2024-Q3").label("fr"), parse_period("2024-07").label("en")
         ('T3 2024', 'July 2024')
@@ -199,15 +212,16 @@ class Period:
         if self.kind == "year":
             return str(y)
         if self.kind == "half":
-            return f"{'S' if lang == 'fr' else 'H'}{(m + 5) // 6} {y}"
+            return f"{_KIND_WORDS[lang][0]}{(m + 5) // 6} {y}"
         if self.kind == "quarter":
-            return f"{'T' if lang == 'fr' else 'Q'}{(m + 2) // 3} {y}"
+            return f"{_KIND_WORDS[lang][1]}{(m + 2) // 3} {y}"
+        locale = lang if lang in ("fr", "en") else LOCALES[lang]  # as before for fr/en ("Sep", not "Sept")
         if self.kind == "month":
-            return format_date(self.start, "LLLL y", locale=lang)
+            return format_date(self.start, "LLLL y", locale=locale)
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"{'semaine' if lang == 'fr' else 'week'} {week} {year}"
-        return f"{format_date(self.start, 'd MMM y', locale=lang)} – {format_date(self.end, 'd MMM y', locale=lang)}"
+            return f"{_KIND_WORDS[lang][2]} {week} {year}"
+        return f"{format_date(self.start, 'd MMM y', locale=locale)} – {format_date(self.end, 'd MMM y', locale=locale)}"
 
 
 def parse_period(text: str | Period) -> Period:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from workbench.periods import LANGUAGES
+
 from workbench.cli.common import handle_errors
 
 
@@ -21,7 +23,7 @@ def register(group: click.Group) -> None:
                                       "small cells and offer no filters.")
 @click.option("--threshold", "-k", type=click.IntRange(min=1), default=None,
               help="Suppression threshold k (overrides the audience's).")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+@click.option("--lang", type=click.Choice(LANGUAGES), default="fr", show_default=True,
               help="Language of the pages (a page's address can ask for the other with &lang=).")
 @click.option("--pool-size", type=click.IntRange(min=0), default=None,
               help="Kernels kept ready per dashboard (default: voila.json's, 1); 0 turns preheating off.")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from workbench.periods import LANGUAGES
+
 from workbench.cli.common import _console, handle_errors
 
 CONTACTS_HELP = "Contact list (YAML, CSV or Excel sheet; default: parameters/contacts.yaml)."
@@ -99,7 +101,7 @@ def send_command(contacts_file, output_dir, periods, dry_run, smtp_file, log_fil
               help="Who the folder is for: it holds only outputs at least as protected.")
 @click.option("--extract", "extract_path", default=None,
               help="Case extract for the static dashboards (without it, the site has none).")
-@click.option("--lang", "languages", multiple=True, type=click.Choice(["fr", "en"]),
+@click.option("--lang", "languages", multiple=True, type=click.Choice(LANGUAGES),
               help="Languages of the dashboards (default: fr and en).")
 @handle_errors
 def publish_command(output_dir, site_dir, audience, extract_path, languages) -> None:

@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from workbench.periods import LANGUAGES
+
 from workbench.cli.common import (  # re-exported: command modules written before cli_common import them from here
     QUARANTINE_LINES, _console, _optional_tables, handle_errors, load_with_progress, print_summary)
 
@@ -215,7 +217,7 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
 
 
 @main.command("catalogue")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="en", show_default=True)
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True)
 @click.option("--markdown", is_flag=True, help="Print the catalogue as the Markdown of docs/indicators.md.")
 @click.option("--catalogue", "catalogue_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Check an organisation's catalogue (.yaml or .xlsx) and list it merged with the built-in one.")
@@ -235,6 +237,25 @@ def catalogue_command(lang: str, markdown: bool, catalogue_file: str | None) -> 
         return
     for ind in cat:
         click.echo(f"{ind.id:36} {ind.unit:6} {ind.label[lang]}  [by: {', '.join(ind.breakdowns)}]")
+
+
+@main.command("texts")
+@click.option("--check", is_flag=True, help="List every text with no translation in a language; exit 1 when any.")
+@click.option("--lang", "languages", multiple=True, type=click.Choice(LANGUAGES),
+              help="The languages to check (default: all).")
+@handle_errors
+def texts_command(check: bool, languages: tuple[str, ...]) -> None:
+    """The texts a reader sees: with --check, the keys of texts.yaml and catalogue.yaml that a
+    language lacks (shown in French until translated in texts.<lang>.yaml or catalogue.<lang>.yaml)."""
+    from workbench.present.texts import missing
+
+    gaps = {lang: missing(lang) for lang in (languages or LANGUAGES)}
+    for lang, keys in gaps.items():
+        click.echo(f"{lang}: {len(keys)} missing" if keys else f"{lang}: complete")
+        for key in keys:
+            click.echo(f"  {key}")
+    if check and any(gaps.values()):
+        sys.exit(1)
 
 
 def parse_params(items, known=()) -> dict:

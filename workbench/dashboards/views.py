@@ -49,7 +49,7 @@ from workbench.periods import Period, closed_periods, parse_period, period_conta
 
 COMPARISONS = ("previous", "last_year", "none")
 KINDS = ("quarter", "month", "half", "year", "range")
-LANGUAGES = ("fr", "en")
+from workbench.periods import LANGUAGES  # noqa: E402
 TREND_LENGTH = 8
 #: Query-string keys of the filters (one per Selection field).
 FILTER_KEYS = {"site": "sites", "centre": "centres", "sex": "sex", "age_group": "age_group",
@@ -178,7 +178,7 @@ class Session:
     def __init__(self, extract, audience: str | Audience = "internal", threshold: int | None = None,
                  lang: str = "fr") -> None:
         if lang not in LANGUAGES:
-            raise ParameterError(f"Unknown language '{lang}': use fr or en.")
+            raise ParameterError(f"Unknown language '{lang}': use {', '.join(LANGUAGES)}.")
         self.extract = extract
         self.audience = resolve_audience(audience, threshold)
         self.lang = lang

@@ -42,7 +42,7 @@ from workbench.exceptions import DistributionError
 
 #: Audiences from the least to the most protected: a recipient gets their own or a later one.
 PROTECTION = ("internal", "partner", "public")
-LANGUAGES = ("fr", "en")
+from workbench.periods import LANGUAGES  # noqa: E402
 DELIVERIES = ("attachment", "link")
 COLUMNS = ("name", "email", "audience", "language", "reports", "delivery", "annex")
 REQUIRED = ("name", "email", "audience", "language", "reports")
@@ -160,7 +160,7 @@ def _entry(where: str, raw: Any, known: set[str], problems: list[str]) -> Contac
         problems.append(f"{where}, column audience: '{audience}' is not internal, partner or public.")
     language = _text(raw.get("language")).lower()
     if language and language not in LANGUAGES:
-        problems.append(f"{where}, column language: '{language}' is not fr or en.")
+        problems.append(f"{where}, column language: '{language}' is not one of {', '.join(LANGUAGES)}.")
     reports = _reports(raw.get("reports"))
     for report in reports:
         if known and report not in known:

@@ -29,6 +29,10 @@ _WORDS = {
            "none": "Aucun rapport publié pour ce public."},
     "en": {"title": "Publications", "dashboard": "Interactive dashboard", "reports": "Reports",
            "none": "No report published for this audience."},
+    "ar": {"title": "المنشورات", "dashboard": "لوحة القيادة التفاعلية", "reports": "التقارير",
+           "none": "لا يوجد تقرير منشور لهذا الجمهور."},
+    "nl": {"title": "Publicaties", "dashboard": "Interactief dashboard", "reports": "Verslagen",
+           "none": "Geen verslag gepubliceerd voor dit publiek."},
 }
 
 
@@ -74,7 +78,7 @@ def _index(entries: list[tuple[RenderedRun, str, list[Path]]], dashboards: list[
     parts = [f"<h1>{w['title']} — {html.escape(audience)}</h1>"]
     if dashboards:
         parts.append("<ul class=\"dashboards\">" + "".join(
-            f'<li lang="{lang}"><a href="{html.escape(href)}">{_WORDS[lang]["dashboard"]} ({lang})</a></li>'
+            f'<li lang="{lang}" dir="auto"><a href="{html.escape(href)}">{_WORDS[lang]["dashboard"]} ({lang})</a></li>'
             for lang, href in dashboards) + "</ul>")
     periods = sorted({r.period for r, _, _ in entries}, key=lambda p: (-parse_period(p).end.toordinal(), p))
     if not entries:
@@ -82,13 +86,13 @@ def _index(entries: list[tuple[RenderedRun, str, list[Path]]], dashboards: list[
     for period in periods:
         parts.append(f'<section><h2>{html.escape(period)}</h2>')
         for lang in sorted({r.language for r, _, _ in entries if r.period == period}):
-            parts.append(f'<h3 lang="{lang}">{_WORDS.get(lang, w)["reports"]} — {parse_period(period).label(lang)}'
+            parts.append(f'<h3 lang="{lang}" dir="auto">{_WORDS.get(lang, w)["reports"]} — {parse_period(period).label(lang)}'
                          f" ({lang})</h3><ul>")
             for run, title, files in sorted((e for e in entries if e[0].period == period and e[0].language == lang),
                                             key=lambda e: (e[0].report, e[0].name)):
                 links = " · ".join(f'<a href="{html.escape(f.relative_to(site).as_posix())}">{f.suffix[1:].upper()}'
                                    "</a>" for f in sorted(files, key=lambda f: SITE_FILES.index(f.suffix)))
-                parts.append(f'<li lang="{lang}">{html.escape(title)} — {links}</li>')
+                parts.append(f'<li lang="{lang}" dir="auto">{html.escape(title)} — {links}</li>')
             parts.append("</ul>")
         parts.append("</section>")
     body = "\n".join(parts)

@@ -111,6 +111,15 @@ _WORDS = {
            "note": "Figures computed beforehand for the \u201c{a}\u201d audience: counts under {k} are withheld "
                    "(\u201c< {k}\u201d), \u201c[c]\u201d withholds a cell to protect another, \u201c[p]\u201d a "
                    "population under {k}, \u201c–\u201d no data."},
+    "ar": {"title": "لوحة القيادة", "indicator": "المؤشر", "breakdown": "التوزيع", "period": "الفترة",
+           "none": "دون توزيع (المجموع)", "category": "الفئة", "value": "القيمة",
+           "note": "أرقام محسوبة مسبقًا لجمهور «{a}»: تُخفى الأعداد الأقل من {k} («< {k}»)، و«[c]» تخفي خانة "
+                   "لحماية خانة أخرى، و«[p]» مجتمعًا إحصائيًا أقل من {k}، و«–» تعني لا توجد بيانات."},
+    "nl": {"title": "Dashboard", "indicator": "Indicator", "breakdown": "Uitsplitsing", "period": "Periode",
+           "none": "Geen (totaal)", "category": "Categorie", "value": "Waarde",
+           "note": "Vooraf berekende cijfers voor het publiek \u2018{a}\u2019: aantallen onder {k} zijn verborgen "
+                   "(\u2018< {k}\u2019), \u2018[c]\u2019 verbergt een cel om een andere te beschermen, \u2018[p]\u2019 "
+                   "een populatie onder {k}, \u2018–\u2019 geen gegevens."},
 }
 
 _SCRIPT = """(() => {  // its own scope: the inlined bundle declares short global names
@@ -179,7 +188,7 @@ def dashboard_html(extract, audience: str, lang: str, indicators: Sequence[str] 
     bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")
     note = words["note"].format(a=audience, k=data["k"])
     return f"""<!DOCTYPE html>
-<html lang="{lang}">
+<html lang="{lang}" dir="{"rtl" if lang == "ar" else "ltr"}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -25,8 +25,13 @@ from workbench import safeyaml
 
 from workbench.exceptions import IndicatorError, WorkbenchError
 from workbench.contract.schema import TABLES
+from workbench.periods import FALLBACK
+from workbench.periods import LANGUAGES as ALL_LANGUAGES
 
 UNITS = ("count", "rate", "ratio", "median", "mean")
+#: The languages every catalogue declares itself (the built-in one and an organisation's). The other
+#: languages of :data:`workbench.periods.LANGUAGES` come from ``catalogue.<lang>.yaml`` (built-in
+#: catalogue) or show the French text (:func:`translate`).
 LANGUAGES = ("fr", "en")
 
 
@@ -104,7 +109,11 @@ class Catalogue:
     def merge(self, other: Catalogue, namespace: str) -> Catalogue:
         """This catalogue with an organisation's (already checked, its ids namespaced) after it."""
         n = len(self.indicators)
-        added = tuple(dataclass_replace(ind, order=n + i) for i, ind in enumerate(other.indicators))
+        added = tuple(dataclass_replace(ind, order=n + i, label=_filled(ind.label), definition=_filled(ind.definition),
+                                        notes=_filled(ind.notes) if ind.notes else {})
+                      for i, ind in enumerate(other.indicators))
+        other = dataclass_replace(other, families={k: _filled(v) for k, v in other.families.items()},
+                                  dimensions={k: _filled(v) for k, v in other.dimensions.items()})
         return Catalogue(self.version, {**self.families, **other.families}, {**self.dimensions, **other.dimensions},
                          self.indicators + added, {**self.organisations, namespace: other.version})
 
@@ -223,11 +232,70 @@ def read_yaml(text: str) -> Any:
     return safeyaml.load(text)
 
 
+def _builtin_data() -> dict:
+    return read_yaml(resources.files("workbench").joinpath("indicators", "catalogue.yaml").read_text(encoding="utf-8"))
+
+
 @cache
 def load_catalogue() -> Catalogue:
-    """The catalogue shipped with the package."""
-    text = resources.files("workbench").joinpath("indicators", "catalogue.yaml").read_text(encoding="utf-8")
-    return parse_catalogue(read_yaml(text))
+    """The catalogue shipped with the package, its Arabic and Dutch texts merged in."""
+    data = _builtin_data()
+    parse_catalogue(data)  # every problem of the declarations first, before any translation
+    return build_catalogue(translate(data, {lang: translations(lang) for lang in ALL_LANGUAGES if lang not in LANGUAGES}))
+
+
+# --- texts in the languages beyond French and English ----------------------------------------------
+
+def translations(lang: str) -> dict[str, str]:
+    """``catalogue.<lang>.yaml``: ``families.<id>``, ``dimensions.<id>``, ``indicators.<id>.<label|definition|notes>``."""
+    source = resources.files("workbench").joinpath("indicators", f"catalogue.{lang}.yaml")
+    if not source.is_file():
+        return {}
+    return {str(k): str(v) for k, v in (read_yaml(source.read_text(encoding="utf-8")) or {}).items()}
+
+
+def _texts(data: dict) -> Iterator[tuple[str, dict]]:
+    """Every ``{fr, en…}`` text of catalogue data with its translation key."""
+    for fid, family in (data.get("families") or {}).items():
+        yield f"families.{fid}", family
+    for did, dim in (data.get("dimensions") or {}).items():
+        yield f"dimensions.{did}", dim
+    for entry in data.get("indicators") or []:
+        for key in ("label", "definition", "notes"):
+            if isinstance(entry.get(key), dict):
+                yield f"indicators.{entry['id']}.{key}", entry[key]
+
+
+def _filled(texts: dict) -> dict:
+    """``texts`` with every language: a missing one shows the French text."""
+    out = dict(texts)
+    if texts.get(FALLBACK):
+        out.update({lang: texts[FALLBACK] for lang in ALL_LANGUAGES if not texts.get(lang)})
+    return out
+
+
+def translate(data: dict, by_lang: dict[str, dict[str, str]]) -> dict:
+    """Catalogue data with each language's translations merged in and French where one is missing."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for key, texts in _texts(out):
+        for lang, flat in by_lang.items():
+            if key in flat:
+                texts[lang] = flat[key]
+        texts.update(_filled(texts))
+    return out
+
+
+def translation_problems(lang: str) -> list[str]:
+    """Texts of the built-in catalogue with no ``lang`` version (shown in French), and
+    translation keys that name no text."""
+    if lang in LANGUAGES:
+        return []
+    flat = translations(lang)
+    keys = [key for key, _ in _texts(_builtin_data())]
+    return ([f"catalogue: {k}" for k in keys if not flat.get(k)]
+            + [f"unknown: catalogue: {k}" for k in flat if k not in set(keys)])
 
 
 def resolve(catalogue: Catalogue | None) -> Catalogue:

@@ -28,12 +28,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from workbench.periods import LOCALES
 from workbench.present.texts import check_language, text
 
 FLAGS = ("no_data", "suppressed", "withheld", "small_population")
 #: The marks of flags other than ``suppressed`` (whose mark, "< k", depends on the threshold).
 MARKS = {"no_data": "–", "withheld": "[c]", "small_population": "[p]"}
-LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 _PATTERNS = {"count": "#,##0", "ratio": "#,##0.00"}  # rates, medians, means: one decimal
 
 
@@ -84,7 +84,11 @@ def legend(flag: str, lang: str = "fr", k: int | None = None) -> str:
     """One line of legend: the mark and what it means (``« < 5 » : moins de 5``)."""
     meaning = text(f"marks.{flag}", lang, k=k)
     shown = mark(flag, k)
-    return f"« {shown} » : {meaning}" if lang == "fr" else f"\"{shown}\": {meaning}"
+    if lang == "fr":
+        return f"« {shown} » : {meaning}"
+    if lang == "ar":
+        return f"«\u2066{shown}\u2069»: {meaning}"  # the mark kept left to right (LRI … PDI)
+    return f"\"{shown}\": {meaning}"
 
 
 def legends(flags: Iterable[str | None], lang: str = "fr", k: int | None = None) -> list[str]:

@@ -18,7 +18,7 @@ import polars as pl
 from workbench import disclosure
 
 from workbench.present import cells, labels
-from workbench.present.texts import text
+from workbench.present.texts import is_rtl, text
 from workbench.indicators.catalogue import load_catalogue
 from workbench.present.tables import dimensions_of
 
@@ -26,14 +26,17 @@ FONT = "DejaVu Sans"
 COLOR = "#2b6cb0"
 COLOR_LIGHT = "#90cdf4"
 OPEN_CODES = ("nationality", "site", "centre", "partner", "organisation")
-_FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB"}
+#: d3-format locales given to vl-convert: Tunisian Arabic with Latin digits (as babel's ar_TN), Belgian Dutch.
+_FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB", "nl": "nl-NL",
+                  "ar": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " د.ت."]}}
 
 
-def _config(chart):
+def _config(chart, lang: str = "fr"):
+    """The house style; right to left, titles start on the right (Arabic)."""
     return (chart.configure(font=FONT)
             .configure_view(stroke=None)
             .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12, grid=False)
-            .configure_title(font=FONT, fontSize=13, anchor="start"))
+            .configure_title(font=FONT, fontSize=13, anchor="end" if is_rtl(lang) else "start"))
 
 
 def _value_axis(unit: str, **options):
@@ -82,20 +85,25 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
     # A layered chart drops a plain SortField; an EncodingSortField keeps the rows' order.
     sort = alt.EncodingSortField("order", op="min")
     height = max(60, 22 * max(1, data.height))
-    base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None, axis=alt.Axis(labelLimit=220)))
+    rtl = is_rtl(lang)  # right to left: categories on the right, bars growing leftwards
+    side, dx = ("right", -3) if rtl else ("left", 3)
+    base = alt.Chart(data).encode(y=alt.Y("category:N", sort=sort, title=None,
+                                          axis=alt.Axis(labelLimit=220, orient=side)))
     bars = base.mark_bar(color=COLOR).encode(
-        x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang), axis=_value_axis(ind.unit)),
+        x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang), axis=_value_axis(ind.unit),
+                scale=alt.Scale(reverse=rtl)),
         tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    figures = base.mark_text(align="left", dx=3, fontSize=12).encode(
+    figures = base.mark_text(align=side, dx=dx, fontSize=12).encode(
         x=alt.X("value:Q"), text="text:N")
     suppressed = base.transform_filter("datum.value === null").mark_text(
-        align="left", dx=3, fontSize=12, color="#555").encode(x=alt.value(0), text="text:N")
+        align=side, dx=dx, fontSize=12, color="#555").encode(x=alt.value(width) if rtl else alt.value(0),
+                                                             text="text:N")
     chart = alt.layer(bars, figures, suppressed).properties(
         width=width, height=height,
         title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang)}")
-    return _config(chart)
+    return _config(chart, lang)
 
 
 def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None) -> pl.DataFrame:
@@ -128,13 +136,14 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
                                           axis=alt.Axis(labelAngle=0 if data.height <= 4 else -40,
                                                         labelAlign="center" if data.height <= 4 else "right")))
     line = base.mark_line(color=COLOR, point=alt.OverlayMarkDef(color=COLOR, size=40)).encode(
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True), axis=_value_axis(ind.unit)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=True),
+                axis=_value_axis(ind.unit, orient="right" if is_rtl(lang) else "left")),
         tooltip=[alt.Tooltip("period:N", title=text("ui.period", lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
     figures = base.mark_text(dy=-10, fontSize=12, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
     chart = alt.layer(line, figures).properties(width=width, height=180, title=title or ind.label[lang])
-    return _config(chart)
+    return _config(chart, lang)
 
 
 def to_svg(chart, lang: str = "fr") -> str:

@@ -1,4 +1,4 @@
-"""French and English labels: codes, countries, indicators, numbers and dates.
+"""Labels in every language of the workbench (fr, en, ar, nl): codes, countries, indicators, numbers and dates.
 
 Code labels are read from ``texts.yaml`` (section ``codes``); numbers are formatted by
 :func:`workbench.present.cells.number`.
@@ -17,9 +17,9 @@ import gettext
 from functools import cache
 
 from workbench.indicators.catalogue import load_catalogue
-from workbench.present.cells import LOCALES as _LOCALES
+from workbench.periods import LOCALES as _LOCALES
 from workbench.present.cells import number
-from workbench.present.texts import LANGUAGES, check_language, section, text
+from workbench.present.texts import LANGUAGES, check_language, pick, section, text
 
 __all__ = ["LANGUAGES", "check_language", "country_name", "code_label", "indicator_label", "dimension_label",
            "format_value", "format_count", "format_date"]
@@ -33,18 +33,18 @@ def _labels() -> dict:
 def _country_names(lang: str) -> dict[str, str]:
     import pycountry
 
-    if lang == "fr":
-        tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"], fallback=True).gettext
+    if lang != "en":
+        tr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True).gettext
     else:
         def tr(s: str) -> str:
             return s
     names = {}
     for c in pycountry.countries:
         base = getattr(c, "common_name", None) or c.name
-        names[c.alpha_3] = tr(c.name) if lang == "fr" else base
-    names["XXA"] = "Apatride" if lang == "fr" else "Stateless"
+        names[c.alpha_3] = base if lang == "en" else tr(c.name)
+    names["XXA"] = text("codes.legal_status.stateless", lang)
     names["XKX"] = "Kosovo"
-    names.update({code: short[lang] for code, short in _short_names().items()})
+    names.update({code: short[lang] for code, short in _short_names().items() if lang in short})
     return names
 
 
@@ -102,13 +102,13 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None) ->
     if dimension == "nationality":
         return country_name(code, lang)
     if code in labels["common"] and (dimension not in labels or code not in labels[dimension]):
-        return labels["common"][code][lang]
+        return pick(labels["common"][code], lang, f"codes.common.{code}")
     if dimension in ("site", "centre", "partner", "organisation"):
         if meta is not None:
             return meta.label(dimension, code) or code
         return code
     entry = labels.get(dimension, {}).get(code)
-    return entry[lang] if entry else code
+    return pick(entry, lang, f"codes.{dimension}.{code}") if entry else code
 
 
 def indicator_label(indicator_id: str, lang: str = "fr") -> str:
@@ -117,7 +117,8 @@ def indicator_label(indicator_id: str, lang: str = "fr") -> str:
 
 def dimension_label(dimension: str, lang: str = "fr") -> str:
     dims = load_catalogue().dimensions
-    return dims.get(dimension, {}).get(check_language(lang), dimension)
+    spec = dims.get(dimension, {})
+    return spec.get(check_language(lang)) or spec.get("fr", dimension)
 
 
 def format_value(value: float | None, unit: str, lang: str = "fr") -> str:

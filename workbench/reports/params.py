@@ -77,7 +77,7 @@ RENDER_KEYS: dict[str, Any] = {
 }
 FORMATS = ("html", "pdf", "xlsx")
 AUDIENCES = ("internal", "partner", "public")
-LANGUAGES = ("fr", "en")
+from workbench.periods import LANGUAGES  # noqa: E402
 TREND_RANGE = (2, 12)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CODE = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -330,7 +330,7 @@ def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) 
     if values["threshold"] is not None:
         values["threshold"] = _whole(values["threshold"], "threshold", problems, 1, 1000)
     if values["language"] not in LANGUAGES:
-        problems.append(f"'language' must be fr or en, got {values['language']!r}.")
+        problems.append(f"'language' must be one of {', '.join(LANGUAGES)}, got {values['language']!r}.")
     for key in ("organisation", "title"):
         if values[key] is not None and not isinstance(values[key], str):
             problems.append(f"'{key}' must be text, got {values[key]!r}.")

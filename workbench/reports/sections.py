@@ -32,8 +32,8 @@ import polars as pl
 
 from workbench.present import cells, labels
 from workbench.present.tables import block as tables_block
-from workbench.present.texts import section, text
-from workbench.indicators.catalogue import load_catalogue
+from workbench.present.texts import fallbacks, section, text
+from workbench.indicators.catalogue import load_catalogue, translation_problems
 from workbench.indicators.engine import TABLE_COLUMNS
 from workbench.selection import Selection
 
@@ -44,6 +44,8 @@ _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
 EXPLORER_NOTE = {
     "fr": "*Explorateur interactif : ouvrez ce notebook dans JupyterLab (`notebooks/explore.ipynb`).*",
     "en": "*Interactive explorer: open this notebook in JupyterLab (`notebooks/explore.ipynb`).*",
+    "ar": "*المستكشف التفاعلي: افتح هذا الدفتر في JupyterLab (`notebooks/explore.ipynb`).*",
+    "nl": "*Interactieve verkenner: open dit notebook in JupyterLab (`notebooks/explore.ipynb`).*",
 }
 
 
@@ -415,6 +417,8 @@ class Report:
         if self.params:
             shown = "; ".join(f"{k} = {v}" for k, v in sorted(self.params.items()))
             lines.append(text("report.text.about_params", lang, params=shown))
+        if untranslated := len(set(fallbacks(lang)) | {k for k in translation_problems(lang) if "unknown" not in k}):
+            lines.append(text("report.text.untranslated", lang, n=untranslated))  # never a silent fallback
         body = "".join(f"<p>{_e(line)}</p>" for line in lines)
         return self._block("about", f"<h2 class=\"wb-heading\">{_e(text('report.headings.about', lang))}</h2>{body}",
                            "about this report")

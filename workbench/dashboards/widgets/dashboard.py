@@ -17,7 +17,7 @@ from workbench.dashboards.widgets.pickers import BreakdownPicker, IndicatorPicke
 from workbench.dashboards.widgets.tiles import KeyFigureTiles
 from workbench.exceptions import WorkbenchError
 from workbench.present import labels, tables
-from workbench.present.texts import text
+from workbench.present.texts import is_rtl, text
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ class Dashboard(w.VBox):
     def _build(self, view: views.View) -> None:
         """Create the controls and outputs in the view's language."""
         session, page, lang = self.session, self.page, view.lang
+        for cls in ("wb-rtl", *(f"wb-lang-{la}" for la in views.LANGUAGES)):
+            self.remove_class(cls)
+        self.add_class(f"wb-lang-{lang}")
+        if is_rtl(lang):  # the page reads right to left (the style sets the document's direction)
+            self.add_class("wb-rtl")
         self.header = _html(cls="wb-header")
         self.notices = _html()
         self.status = _html()

@@ -9,6 +9,12 @@ STYLE = """
 .wb-dashboard { font-family: "DejaVu Sans", var(--jp-ui-font-family), sans-serif; color: #1a202c;
   max-width: 1180px; }
 .wb-dashboard .widget-html-content { line-height: 1.35; }
+html:has(.wb-dashboard.wb-rtl) { direction: rtl; }
+.wb-dashboard.wb-rtl, .wb-dashboard.wb-rtl .widget-html-content, .wb-dashboard.wb-rtl .widget-label,
+.wb-dashboard.wb-rtl table { direction: rtl; text-align: start; }
+.wb-dashboard.wb-rtl td, .wb-dashboard.wb-rtl th { text-align: start; unicode-bidi: plaintext; }
+.wb-dashboard.wb-rtl .widget-inline-hbox .widget-label { text-align: end; }
+.wb-dashboard.wb-rtl svg { direction: ltr; }
 .wb-header h1 { font-size: 1.5em; margin: 0 0 2px 0; font-weight: 600; }
 .wb-header .wb-sub { color: #4a5568; font-size: 0.95em; }
 .wb-badge { display: inline-block; padding: 2px 8px; border-radius: 10px; font-size: 0.85em;

@@ -19,7 +19,8 @@ from workbench.prepare.mapping.load import _Loader
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 #: Languages of the labels a form can carry (the text catalogue's languages).
-LANGUAGE_NAMES = {"fr": "Français (fr)", "en": "English (en)"}
+#: Languages of a form; Arabic and Dutch questions show the French text until forms.yaml has theirs.
+LANGUAGE_NAMES = {"fr": "Français (fr)", "en": "English (en)", "ar": "العربية (ar)", "nl": "Nederlands (nl)"}
 _KEYS = ("organisation", "label", "sites", "partners", "centres", "languages", "person_key")
 
 

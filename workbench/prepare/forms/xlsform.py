@@ -69,7 +69,7 @@ def _text(entry: dict, lang: str) -> str:
 
 
 def _lang_columns(prefix: str, texts: dict[str, str], spec: FormSpec) -> dict[str, str]:
-    return {f"{prefix}::{LANGUAGE_NAMES[lang]}": texts[lang] for lang in spec.languages}
+    return {f"{prefix}::{LANGUAGE_NAMES[lang]}": texts.get(lang) or texts["fr"] for lang in spec.languages}
 
 
 def _question(name: str, group: str, table: Table, repeat: bool, spec: FormSpec) -> list[Question]:
