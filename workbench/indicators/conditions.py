@@ -18,7 +18,7 @@ pure expressions. ``start`` and ``end`` are the period's first and last days.
                                     with ``by``, a mapping from that column's codes to limits)
 ``{overdue: {dates, limit}}``       days(first recorded of dates → end) > limit
 ``{flagged_by_end: flag}``          the person has that protection flag identified on or before end
-``{mapped_in: {table, on}}``        a row of ``table`` matches the record on every ``on`` pair
+``{mapped_in: {table, match}}``     a row of ``table`` matches the record on every ``match`` pair
                                     (records column: table column), e.g. a referral whose
                                     service type and partner are in the services directory
 ==================================  =====================================================
@@ -54,7 +54,7 @@ def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
     if kind == "overdue" and isinstance(arg, dict):
         return [str(c) for c in arg.get("dates") or []], arg.get("limit")
     if kind == "mapped_in" and isinstance(arg, dict):
-        return [str(c) for c in (arg.get("on") or {})], None
+        return [str(c) for c in (arg.get("match") or {})], None
     return [], None
 
 
@@ -140,7 +140,7 @@ def prepare(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
     (kind, arg), = cond.items()
     if kind != "mapped_in":
         return lf
-    on = {str(k): str(v) for k, v in arg["on"].items()}
+    on = {str(k): str(v) for k, v in arg["match"].items()}
     table = w.tables[arg["table"]]
     found = (table.select(*[pl.col(v).cast(pl.String).alias(k) for k, v in on.items()]).drop_nulls().unique()
              .with_columns(pl.lit(True).alias(_mapped_column(arg))))

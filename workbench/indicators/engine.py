@@ -237,6 +237,8 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: 
     keep = [PERSON] if PERSON in names else []
     if isinstance(ind.distinct, str) and ind.distinct != PERSON:
         keep.append(ind.distinct)
+    if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
+        extra.append(pl.lit(True).alias("_row"))
     return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
 
 
