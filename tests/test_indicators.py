@@ -44,9 +44,10 @@ def formatted_csv(table) -> str:
 
 
 def test_the_catalogue_has_the_30_indicators_of_the_reference_and_the_caseload():
-    assert len(ALL_IDS) == 31 and "caseload_per_caseworker" in ALL_IDS
+    assert len(ALL_IDS) == 31 + len(BEYOND_IDS) and "caseload_per_caseworker" in ALL_IDS
     assert ALL_IDS[:3] == ("persons_received", "new_persons", "contacts")
-    assert ALL_IDS[-1] == "unaccompanied_minors_received"
+    assert ALL_IDS[30] == "unaccompanied_minors_received"
+    assert ALL_IDS[31:] == BEYOND_IDS
 
 
 # =============================================================================== reception
@@ -1025,17 +1026,27 @@ def test_unaccompanied_minors_minor_at_the_first_contact_in_the_period(tmp_path)
 
 # =============================================================================== missing and empty tables
 
+BEYOND_IDS = ("activities", "activity_participants", "case_conferences", "cases_discussed", "appointments_booked",
+              "appointment_attendance_rate", "appointment_no_show_rate", "appointment_waiting_days",
+              "strategic_actions_filed", "strategic_actions_pending", "strategic_actions_decided",
+              "strategic_success_rate", "services_mapped", "referrals_to_mapped_service")
+STRATEGIC = ["strategic_actions_filed", "strategic_actions_pending", "strategic_actions_decided",
+             "strategic_success_rate"]
 OPTIONAL_TABLE_OF = {
     "cases": ["cases_opened", "cases_active", "cases_open_at_end", "cases_closed", "assessment_on_time_rate",
               "care_plan_on_time_rate", "case_duration_median_days", "reviews_overdue", "caseload_per_caseworker"],
     "referrals": ["referrals_made", "referral_completion_rate", "referral_days_to_completion_median",
-                  "trafficking_referral_rate"],
+                  "trafficking_referral_rate", "referrals_to_mapped_service"],
     "detention_stays": ["detention_placements", "detention_persons_held", "detention_exits",
                         "detention_duration_mean_days", "detention_duration_median_days", "removal_rate",
                         "release_by_court_rate", "children_in_detention", "assistance_rate"],
-    "legal_actions": ["legal_actions_filed", "legal_action_success_rate"],
+    "legal_actions": ["legal_actions_filed", "legal_action_success_rate", *STRATEGIC],
     "protection_flags": ["persons_with_protection_concerns", "trafficking_referral_rate",
                          "unaccompanied_minors_received"],
+    "activities": ["activities", "activity_participants", "case_conferences", "cases_discussed"],
+    "appointments": ["appointments_booked", "appointment_attendance_rate", "appointment_no_show_rate",
+                     "appointment_waiting_days"],
+    "services": ["services_mapped", "referrals_to_mapped_service"],
 }
 
 

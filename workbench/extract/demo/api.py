@@ -86,10 +86,10 @@ def generate(persons: int = DEFAULT_PERSONS, seed: int = DEFAULT_SEED,
     for name, count in split.items():
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), _STREAMS[name]]))
         parts.append(_GENERATORS[name](rng, count))
-    used = {t for name in split for t in PROFILE_TABLES[name]}
+    later = {t for name in split for t in BEYOND_TABLES.get(name, ())}
+    used = {t for name in split for t in PROFILE_TABLES[name]} - later
     tables = [t for t in schema.TABLE_ORDER if t in used]
     frames = _assemble(parts, tables, int(seed))
-    later = {t for name in split for t in BEYOND_TABLES.get(name, ())}
     if "appointments" in later:
         frames["appointments"] = beyond.appointments(frames["persons"], int(seed))
     if "activities" in later:

@@ -21,11 +21,11 @@ PROFILE_SHARES = {"legal_aid": 0.70, "detention": 0.15, "child_protection": 0.15
 
 #: The tables each organisation profile fills.
 PROFILE_TABLES = {
-    "legal_aid": ("persons", "contacts", "cases", "referrals", "legal_actions", "protection_flags"),
+    "legal_aid": ("persons", "contacts", "cases", "referrals", "legal_actions", "protection_flags", "appointments"),
     "detention": ("persons", "contacts", "detention_stays", "referrals", "legal_actions",
                   "protection_flags"),
     "child_protection": ("persons", "contacts", "cases", "referrals", "legal_actions",
-                         "protection_flags"),
+                         "protection_flags", "activities", "services"),
     "network": ("legal_actions", "activities"),
 }
 #: Tables drawn after the person-level ones (:mod:`.beyond`), from their own random streams.
