@@ -676,3 +676,7 @@ def org_concern_length_median(w: Window, params: Mapping):
         FROM cases k
         WHERE {w.has('k.closed_on')} AND k.concern_type IS NOT NULL"""
     return records, "median(days::DOUBLE)", "count(days)"
+
+
+# The indicators beyond persons (activities, appointments, strategic litigation, service map).
+from tests import reference_sql_beyond  # noqa: E402,F401

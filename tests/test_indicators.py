@@ -44,9 +44,10 @@ def formatted_csv(table) -> str:
 
 
 def test_the_catalogue_has_the_30_indicators_of_the_reference_and_the_caseload():
-    assert len(ALL_IDS) == 31 and "caseload_per_caseworker" in ALL_IDS
+    assert len(ALL_IDS) == 31 + len(BEYOND_IDS) and "caseload_per_caseworker" in ALL_IDS
     assert ALL_IDS[:3] == ("persons_received", "new_persons", "contacts")
-    assert ALL_IDS[-1] == "unaccompanied_minors_received"
+    assert ALL_IDS[30] == "unaccompanied_minors_received"
+    assert ALL_IDS[31:] == BEYOND_IDS
 
 
 # =============================================================================== reception
@@ -1025,17 +1026,27 @@ def test_unaccompanied_minors_minor_at_the_first_contact_in_the_period(tmp_path)
 
 # =============================================================================== missing and empty tables
 
+BEYOND_IDS = ("activities", "activity_participants", "case_conferences", "cases_discussed", "appointments_booked",
+              "appointment_attendance_rate", "appointment_no_show_rate", "appointment_waiting_days",
+              "strategic_actions_filed", "strategic_actions_pending", "strategic_actions_decided",
+              "strategic_success_rate", "services_mapped", "referrals_to_mapped_service")
+STRATEGIC = ["strategic_actions_filed", "strategic_actions_pending", "strategic_actions_decided",
+             "strategic_success_rate"]
 OPTIONAL_TABLE_OF = {
     "cases": ["cases_opened", "cases_active", "cases_open_at_end", "cases_closed", "assessment_on_time_rate",
               "care_plan_on_time_rate", "case_duration_median_days", "reviews_overdue", "caseload_per_caseworker"],
     "referrals": ["referrals_made", "referral_completion_rate", "referral_days_to_completion_median",
-                  "trafficking_referral_rate"],
+                  "trafficking_referral_rate", "referrals_to_mapped_service"],
     "detention_stays": ["detention_placements", "detention_persons_held", "detention_exits",
                         "detention_duration_mean_days", "detention_duration_median_days", "removal_rate",
                         "release_by_court_rate", "children_in_detention", "assistance_rate"],
-    "legal_actions": ["legal_actions_filed", "legal_action_success_rate"],
+    "legal_actions": ["legal_actions_filed", "legal_action_success_rate", *STRATEGIC],
     "protection_flags": ["persons_with_protection_concerns", "trafficking_referral_rate",
                          "unaccompanied_minors_received"],
+    "activities": ["activities", "activity_participants", "case_conferences", "cases_discussed"],
+    "appointments": ["appointments_booked", "appointment_attendance_rate", "appointment_no_show_rate",
+                     "appointment_waiting_days"],
+    "services": ["services_mapped", "referrals_to_mapped_service"],
 }
 
 
@@ -1045,7 +1056,7 @@ def test_missing_optional_tables_make_indicators_unavailable_not_zero(reception)
     t, unavailable = table.frame, table.unavailable
     needing = {i for ids in OPTIONAL_TABLE_OF.values() for i in ids}
     assert set(unavailable) == needing
-    assert len(needing) == 26  # all but the 5 reception indicators
+    assert len(needing) == 26 + len(BEYOND_IDS)  # all but the 5 reception indicators
     assert set(t["indicator"].unique()) == set(ALL_IDS) - needing
     assert "cases" in unavailable["cases_opened"]
     assert "referrals" in unavailable["trafficking_referral_rate"]
@@ -1280,7 +1291,8 @@ PAIRS = [(i, d) for i, dims in REFERENCE.items() for d in dims.split()]
 
 
 def test_the_catalogue_follows_the_reference_order():
-    assert ALL_IDS == tuple(REFERENCE)
+    # the indicators beyond persons come after the reference's (their own breakdowns: tests/test_beyond.py)
+    assert ALL_IDS == tuple(REFERENCE) + BEYOND_IDS
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def main() -> None:
 @click.option("--persons", type=click.IntRange(min=10), default=None,
               help="Number of persons to generate (default 3,000).")
 @click.option("--seed", type=int, default=None, help="Random seed; the same seed gives the same files.")
-@click.option("--profile", type=click.Choice(["all", "legal_aid", "detention", "child_protection"]),
+@click.option("--profile", type=click.Choice(["all", "legal_aid", "detention", "child_protection", "network"]),
               default="all", show_default=True,
               help="Which kind of organisation to imitate (all three by default).")
 @click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "xlsx"]), default="parquet",

@@ -11,12 +11,17 @@ sort breakdown rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 import polars as pl
 
 SCHEMA_VERSION = "1"
+
+#: Extract levels (``level:`` in extract.yaml): a person-level extract needs persons and contacts;
+#: a network-level one (a network's coordination: activities, strategic litigation) needs none.
+PERSON_LEVEL, NETWORK = "person", "network"
+LEVELS = (PERSON_LEVEL, NETWORK)
 
 _VOCABULARIES: dict[str, tuple[str, ...]] = {
     "sex": ("female", "male", "other"),
@@ -43,6 +48,12 @@ _VOCABULARIES: dict[str, tuple[str, ...]] = {
                     "detention_appeal_judge", "detention_appeal_court", "family_reunification",
                     "complaint", "other"),
     "action_result": ("won", "lost", "withdrawn", "other"),
+    "activity_type": ("training", "inter_association_meeting", "case_conference", "awareness_session",
+                      "outreach_round", "legal_tool", "other"),
+    "appointment_outcome": ("attended", "no_show", "cancelled_by_person", "cancelled_by_service",
+                            "rescheduled"),
+    "court_level": ("first_instance", "appeal", "supreme", "constitutional", "european", "un_body", "other"),
+    "ages_served": ("children", "adults", "all_ages"),
     "protection_flag": ("unaccompanied_minor", "separated_child", "trafficking_suspected", "gbv_survivor",
                         "torture_survivor", "disability", "serious_medical", "single_parent",
                         "elderly_alone"),
@@ -80,8 +91,10 @@ def enum(name: str) -> pl.Enum:
     return pl.Enum(vocabulary(name))
 
 
-# Column kinds: "id" (pseudonym or identifier, free text), "code" (open code such as a
-# site, lower-case snake case), "vocab" (closed vocabulary), "date", "bool", "year".
+# Column kinds: "id" (pseudonym or identifier, free text), "key" (a key shared between members
+# of a network, never prefixed when extracts are combined), "code" (open code such as a site,
+# lower-case snake case), "codes" (open codes separated by ';'), "vocab" (closed vocabulary),
+# "date", "bool", "year", "count" (a whole number ≥ 0: an aggregate count, never a person).
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -90,6 +103,10 @@ class Column:
     vocab: str | None = None
     references: str | None = None  # table whose id this column must exist in
     note: str = ""
+    #: A date that may lie after ``extracted_on`` (an appointment booked for next week).
+    future_ok: bool = False
+    #: Required in a person-level extract, optional in a network-level one (``level: network``).
+    network_optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +127,14 @@ class RequiredWhen:
 
 
 @dataclass(frozen=True)
+class PartsWithin:
+    """The sum of ``parts`` (those recorded) must not exceed ``total`` (participants by sex ≤ participants)."""
+
+    total: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     description: str
@@ -118,6 +143,7 @@ class Table:
     id_column: str | None = None
     date_order: tuple[DateOrder, ...] = ()
     required_when: tuple[RequiredWhen, ...] = ()
+    parts_within: tuple[PartsWithin, ...] = ()
     extra_rules: tuple[str, ...] = field(default=())
 
     @property
@@ -138,6 +164,13 @@ class Table:
         """The dtypes of the accepted, typed table."""
         return {c.name: dtype_of(c) for c in self.columns}
 
+    def at_level(self, level: str) -> Table:
+        """The table as read in an extract of ``level``: network-optional columns relaxed in a network extract."""
+        if level != NETWORK or not any(c.network_optional for c in self.columns):
+            return self
+        return replace(self, columns=tuple(replace(c, required=False) if c.network_optional else c
+                                           for c in self.columns))
+
 
 def dtype_of(column: Column) -> pl.DataType:
     if column.kind == "vocab":
@@ -148,6 +181,8 @@ def dtype_of(column: Column) -> pl.DataType:
         return pl.Boolean()
     if column.kind == "year":
         return pl.Int32()
+    if column.kind == "count":
+        return pl.Int64()
     return pl.String()
 
 
@@ -241,20 +276,80 @@ TABLES: dict[str, Table] = {
             required_when=(RequiredWhen("outcome", "left_on"),),
         ),
         Table(
-            "legal_actions", "one row per procedure or appeal lodged with help from the organisation",
-            id_column="action_id",
+            "legal_actions", "one row per procedure or appeal lodged with help from the organisation, or per "
+            "strategic action of a network", id_column="action_id",
             columns=(
                 Column("action_id", "id", True),
-                Column("person_id", "id", True, references="persons"),
+                Column("person_id", "id", True, references="persons", network_optional=True,
+                       note="required in a person-level extract; empty in a network-level one"),
                 Column("case_id", "id", references="cases"),
                 Column("stay_id", "id", references="detention_stays"),
                 Column("action_type", "vocab", True, vocab="action_type"),
                 Column("filed_on", "date", True),
                 Column("decided_on", "date"),
                 Column("result", "vocab", vocab="action_result", note="required when decided_on is set"),
+                Column("strategic", "bool", note="strategic litigation (a policy or practice challenged)"),
+                Column("action_key", "key",
+                       note="shared by the members that bring the same action (counted once when combined)"),
+                Column("court", "code", note="court or body seized (code)"),
+                Column("court_level", "vocab", vocab="court_level"),
+                Column("theme", "vocab", vocab="topic", note="the legal theme"),
+                Column("challenged", "code", note="the policy or practice challenged (code)"),
+                Column("claimants", "codes", note="claimant organisations, codes separated by ';'"),
+                Column("hearing_on", "date", future_ok=True, note="next or last hearing (may be after extracted_on)"),
             ),
-            date_order=(DateOrder("decided_on", "filed_on"),),
+            date_order=(DateOrder("decided_on", "filed_on"), DateOrder("hearing_on", "filed_on")),
             required_when=(RequiredWhen("result", "decided_on"),),
+        ),
+        Table(
+            "activities", "one row per group activity: training, meeting, case conference, awareness session, "
+            "outreach round, legal tool published (no person ids: participants are counts)",
+            id_column="activity_id",
+            columns=(
+                Column("activity_id", "id", True),
+                Column("activity_key", "key",
+                       note="shared by the members that co-organise it (counted once when combined)"),
+                Column("date", "date", True),
+                Column("activity_type", "vocab", True, vocab="activity_type"),
+                Column("site", "code", note="site or place code"),
+                Column("organiser", "code", note="organising team or member (code)"),
+                Column("partners", "codes", note="partner organisations, codes separated by ';'"),
+                Column("theme", "vocab", vocab="topic", note="the legal or social theme"),
+                Column("participants", "count", True, note="participants, all counted"),
+                Column("participants_female", "count"),
+                Column("participants_male", "count"),
+                Column("participants_minors", "count", note="participants under 18"),
+                Column("participants_adults", "count", note="participants aged 18 or more"),
+                Column("cases_discussed", "count", note="case conference: individual situations discussed"),
+            ),
+            parts_within=(PartsWithin("participants", ("participants_female", "participants_male")),
+                          PartsWithin("participants", ("participants_minors", "participants_adults"))),
+        ),
+        Table(
+            "appointments", "one row per appointment booked (rendez-vous, entretien)", id_column="appointment_id",
+            columns=(
+                Column("appointment_id", "id", True),
+                Column("person_id", "id", True, references="persons"),
+                Column("booked_on", "date", True),
+                Column("scheduled_for", "date", True, future_ok=True, note="may be after extracted_on"),
+                Column("site", "code", True),
+                Column("service", "vocab", vocab="service"),
+                Column("staff_id", "id", note="pseudonym of the staff member"),
+                Column("outcome", "vocab", vocab="appointment_outcome", note="empty while upcoming"),
+            ),
+            date_order=(DateOrder("scheduled_for", "booked_on"),),
+        ),
+        Table(
+            "services", "one row per service available in the area (the service map referrals are checked "
+            "against)", id_column="service_id",
+            columns=(
+                Column("service_id", "id", True),
+                Column("provider", "code", True, note="provider code (the partner code of referrals)"),
+                Column("service_type", "vocab", True, vocab="referral_service"),
+                Column("area", "code", note="area or site code"),
+                Column("ages", "vocab", vocab="ages_served"),
+                Column("languages", "codes", note="languages, codes separated by ';' (ar;fr;en)"),
+            ),
         ),
         Table(
             "protection_flags", "one row per protection concern identified for a person",
@@ -270,9 +365,15 @@ TABLES: dict[str, Table] = {
 #: Tables in the order they are loaded: parents before the tables that refer to them.
 TABLE_ORDER: tuple[str, ...] = (
     "persons", "cases", "detention_stays", "contacts", "referrals", "legal_actions", "protection_flags",
+    "activities", "appointments", "services",
 )
 
 REQUIRED_TABLES: tuple[str, ...] = tuple(t for t in TABLE_ORDER if TABLES[t].required)
+
+
+def required_tables(level: str) -> tuple[str, ...]:
+    """The tables an extract of ``level`` must hold."""
+    return () if level == NETWORK else REQUIRED_TABLES
 
 
 def empty_table(name: str) -> pl.DataFrame:

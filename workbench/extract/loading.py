@@ -31,7 +31,7 @@ from workbench.extract import guard
 
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
-from workbench.contract.schema import REQUIRED_TABLES, TABLE_ORDER, TABLES, Table
+from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
 from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
@@ -51,6 +51,9 @@ class ExtractMeta:
     organisations: dict[str, str] = field(default_factory=dict)
     #: ``catalogue:``: the organisation's own catalogue file, relative to the extract's folder.
     catalogue: str | None = None
+    #: ``level:``: ``person`` (default: persons and contacts required) or ``network`` (a network's
+    #: coordination: activities, strategic litigation, services; no table required, no person id).
+    level: str = PERSON_LEVEL
 
     def label(self, dimension: str, code: str | None) -> str | None:
         """The label of a site, centre, partner or organisation code (the code itself when none is given)."""
@@ -190,6 +193,11 @@ def read_metadata(path: Path) -> ExtractMeta:
         return {readers.normalise_code(str(k)): str(v) for k, v in value.items()}
 
     version = data.get("schema_version")
+    level = str(data.get("level") or PERSON_LEVEL).strip().lower()
+    if level not in LEVELS:
+        raise ExtractError(f"{path.name}: level '{level}' is not one of {', '.join(LEVELS)} (network: an extract "
+                           "of a network's activities and strategic litigation, without persons).",
+                           file=path.name, column="level")
     return ExtractMeta(
         organisation=str(data["organisation"]) if data.get("organisation") is not None else None,
         extracted_on=extracted_on,
@@ -197,6 +205,7 @@ def read_metadata(path: Path) -> ExtractMeta:
         schema_version=str(version) if version is not None else None,
         organisations=_organisation_names(data.get("organisations")),
         catalogue=str(data["catalogue"]) if data.get("catalogue") else None,
+        level=level,
     )
 
 
@@ -209,8 +218,8 @@ def _organisation_names(value) -> dict[str, str]:
 
 def _identifier_check(spec: Table, raw: readers.RawTable) -> None:
     known = set(spec.column_names)
-    id_columns = [c.name for c in spec.columns if c.kind == "id"]
-    code_columns = [c.name for c in spec.columns if c.kind == "code"]
+    id_columns = [c.name for c in spec.columns if c.kind in ("id", "key")]
+    code_columns = [c.name for c in spec.columns if c.kind in ("code", "codes")]
     extras = [c for c in raw.frame.columns if c not in known]
     guard.check_columns(spec.name, raw.file, raw.frame,
                         content_columns=id_columns + code_columns + extras,
@@ -258,11 +267,16 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
     note = progress or (lambda table, step: None)
     found = readers.discover(source)
     meta = read_metadata(found.metadata_file)
-    for table in REQUIRED_TABLES:
+    for table in required_tables(meta.level):
         if table not in found.tables:
+            hint = (" A network's extract without persons (activities, strategic litigation) says "
+                    "'level: network' in extract.yaml." if table == "persons" else "")
             raise MissingTableError(
                 f"{source}: the required table '{table}' is missing (expected {table}.parquet or {table}.csv "
-                f"in the folder, or a sheet '{table}' in the workbook).", table=table)
+                f"in the folder, or a sheet '{table}' in the workbook).{hint}", table=table)
+    if not any(t in found.tables for t in TABLE_ORDER):
+        raise MissingTableError(f"{source}: no table of the case extract was found (tables: "
+                                f"{', '.join(TABLE_ORDER)}).", table=TABLE_ORDER[0])
     warnings = list(found.warnings)
     accepted: dict[str, pl.DataFrame] = {}
     quarantined: dict[str, pl.DataFrame] = {}
@@ -272,7 +286,7 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
     for name in TABLE_ORDER:
         if name not in found.tables:
             continue
-        spec = TABLES[name]
+        spec = TABLES[name].at_level(meta.level)
         note(name, "read")
         raw = found.read(name)
         files[name] = found.tables[name]

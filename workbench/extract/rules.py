@@ -14,8 +14,12 @@ Dates are ``YYYY-MM-DD`` (optionally with a time), ``DD/MM/YYYY``, ``DD.MM.YYYY`
 French forms) as not known, an empty value.
 
 Quarantine rule codes: ``identifier``, ``invalid_date``, ``invalid_boolean``, ``invalid_year``,
-``required``, ``unknown_code``, ``out_of_range``, ``after_extraction``, ``date_order``,
-``required_when``, ``duplicate_id``, ``missing_reference``, ``quarantined_parent``.
+``invalid_number``, ``required``, ``unknown_code``, ``out_of_range``, ``after_extraction``, ``date_order``,
+``parts_exceed_total``, ``required_when``, ``duplicate_id``, ``missing_reference``, ``quarantined_parent``.
+
+Counts (``participants``…) are whole numbers ≥ 0 (``invalid_number``, ``out_of_range``); parts of a
+count (participants by sex, by age band) must not add up to more than it (``parts_exceed_total``).
+Code lists (``partners``, ``claimants``, ``languages``) are codes separated by ``;``, each normalised.
 
 A cell of a code column or of an extra column that looks like a direct identifier (a phone
 number, an e-mail, an authority file number: :func:`workbench.extract.guard.cell_kind_expr`)
@@ -93,6 +97,17 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         text = expr.cast(pl.String).str.strip_chars()
         return pl.when(text.str.contains(r"^\d{1,4}(\.0+)?$")).then(
             text.str.extract(r"^(\d+)").cast(pl.Int32, strict=False))
+    if column.kind == "count":
+        if dtype.is_integer():
+            return expr.cast(pl.Int64, strict=False)
+        text = expr.cast(pl.String).str.strip_chars()
+        return pl.when(text.str.contains(r"^-?\d{1,9}(\.0+)?$")).then(
+            text.str.extract(r"^(-?\d+)").cast(pl.Int64, strict=False))
+    if column.kind == "codes":
+        # Open codes separated by ';' (or ','): each normalised, empty parts dropped, order kept.
+        items = expr.cast(pl.String).str.replace_all(",", ";").str.split(";").list.eval(
+            code_expr(pl.element()).str.strip_chars("_")).list.eval(pl.element().filter(pl.element() != ""))
+        return pl.when(items.list.len() > 0).then(items.list.join(";"))
     if column.kind == "vocab" and column.vocab == "nationality":
         text = expr.cast(pl.String).str.strip_chars()
         return pl.when(text.str.to_lowercase() == "unknown").then(pl.lit("unknown")).otherwise(
@@ -108,8 +123,8 @@ def _not_known(raw: pl.Expr) -> pl.Expr:
 
 def _parse_failed(column: Column, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
     """True where a cell holds something that is not a value of the column's type."""
-    if column.kind in ("bool", "year"):
-        # 'unknown' in a boolean or year column reads as not known (empty), not as an error.
+    if column.kind in ("bool", "year", "count"):
+        # 'unknown' in a boolean, year or count column reads as not known (empty), not as an error.
         return raw.is_not_null() & typed.is_null() & ~_not_known(raw)
     return raw.is_not_null() & typed.is_null()
 
@@ -151,7 +166,7 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
         c = column.name
         col = pl.col(c)
         nullable = not column.required
-        if column.kind in ("vocab", "code"):
+        if column.kind in ("vocab", "code", "codes"):
             _identifier_check(c, attrs, rules, checks)
         if column.kind == "code" and codes.get(c):
             listed = sorted(codes[c])
@@ -165,17 +180,20 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
             attrs[c] = dy.Bool(nullable=nullable)
         elif column.kind == "year":
             attrs[c] = dy.Int32(nullable=nullable, min=MIN_BIRTH_YEAR, max=max_year)
+        elif column.kind == "count":
+            attrs[c] = dy.Int64(nullable=nullable, min=0)
         elif column.kind == "vocab":
             attrs[c] = dy.Enum(list(vocabulary(column.vocab)), nullable=nullable)
         else:
             attrs[c] = dy.String(nullable=nullable)
-        if column.kind in ("date", "bool", "year"):
+        if column.kind in ("date", "bool", "year", "count"):
             attrs[_bad(c)] = dy.Bool(nullable=False)
             rules[f"{c}__format"] = ~pl.col(_bad(c))
             what = {"date": "a date (use YYYY-MM-DD or DD/MM/YYYY)",
                     "bool": "a yes/no value (true/false, oui/non, yes/no, 1/0)",
-                    "year": "a year such as 1990"}[column.kind]
-            checks.append(Check(f"{c}__format", f"invalid_{'boolean' if column.kind == 'bool' else column.kind}",
+                    "year": "a year such as 1990", "count": "a whole number such as 12"}[column.kind]
+            code = {"bool": "boolean", "count": "number"}.get(column.kind, column.kind)
+            checks.append(Check(f"{c}__format", f"invalid_{code}",
                                 c, _fmt(f"{c} '{{}}' is not {what}", value)))
         if column.kind == "vocab":
             # Codes are cast to the vocabulary's Enum; a code outside it is flagged, and checked
@@ -192,7 +210,9 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
             for bound in ("min", "max"):
                 checks.append(Check(f"{c}|{bound}", "out_of_range", c,
                                     _fmt(f"{c} {{}} is outside {MIN_BIRTH_YEAR}–{max_year}", value)))
-        if column.kind == "date" and extracted_on is not None:
+        if column.kind == "count":
+            checks.append(Check(f"{c}|min", "out_of_range", c, _fmt(f"{c} {{}} is negative", value)))
+        if column.kind == "date" and extracted_on is not None and not column.future_ok:
             rules[f"{c}__future"] = col.is_null() | (col <= pl.lit(extracted_on))
             checks.append(Check(f"{c}__future", "after_extraction", c,
                                 _fmt(f"{c} {{}} is after the extraction date {extracted_on.isoformat()}", col)))
@@ -204,6 +224,13 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
         rules[name] = later.is_null() | earlier.is_null() | (later >= earlier)
         checks.append(Check(name, "date_order", order.later,
                             _fmt(f"{order.later} {{}} is before {order.earlier} {{}}", later, earlier)))
+    for within in spec.parts_within:
+        name = f"{'_'.join(within.parts)}__within"
+        parts = pl.sum_horizontal(*[pl.col(p).fill_null(0) for p in within.parts])
+        total = pl.col(within.total)
+        rules[name] = total.is_null() | (parts <= total)
+        checks.append(Check(name, "parts_exceed_total", within.parts[0],
+                            _fmt(f"{' + '.join(within.parts)} = {{}} is more than {within.total} {{}}", parts, total)))
     for req in spec.required_when:
         name = f"{req.column}__required_when"
         condition = pl.col(req.when).is_not_null()
@@ -246,7 +273,7 @@ def _identifier_kinds(spec: Table, frame: pl.DataFrame, typed: pl.DataFrame, ext
     listed open code, is never an identifier."""
     out = []
     for column in spec.columns:
-        if column.kind not in ("vocab", "code"):
+        if column.kind not in ("vocab", "code", "codes"):
             continue
         c = column.name
         if column.kind == "vocab":
@@ -314,8 +341,11 @@ def _typed_column(column: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series 
             return normal.cast(pl.String).alias(name), None
         typed = normal.cast(dtype_of(column), strict=False)
         return typed.alias(name), (normal.is_not_null() & typed.is_null()).alias(_bad(name))
-    if column.kind == "id":
+    if column.kind in ("id", "key"):
         return raw.cast(pl.String).alias(name), None
+    if column.kind == "codes":
+        frame = raw.to_frame(name)
+        return frame.select(_parse(column, pl.col(name), raw.dtype).alias(name)).to_series(), None
     frame = raw.to_frame(name)
     parsed = frame.select(_parse(column, pl.col(name), raw.dtype).cast(dtype_of(column)).alias(name)).to_series()
     failed = frame.with_columns(parsed.alias("wb_parsed")).select(

@@ -46,7 +46,10 @@ class Indicator:
     records: str
     population: tuple[dict, ...]
     breakdowns: tuple[str, ...]
-    distinct: str | None = None
+    #: A column counted once per value, or a list: the first recorded of them (``[activity_key, activity_id]``).
+    distinct: str | tuple[str, ...] | None = None
+    #: For a count: the sum of this column (aggregate counts such as participants) instead of rows.
+    sum: str | None = None
     numerator: tuple[dict, ...] = ()
     days: tuple[str, str] | None = None
     age_at: Any = None
@@ -153,6 +156,12 @@ def _rule_unit(entry: dict, dims: set[str]) -> list[str]:
         problems.append(f"{entry.get('id')}: a {unit} needs 'days: [from, to]'")
     if unit == "ratio" and "distinct" not in entry:
         problems.append(f"{entry.get('id')}: a ratio needs 'distinct' (its denominator)")
+    if "sum" in entry and unit != "count":
+        problems.append(f"{entry.get('id')}: 'sum' is for a count (the sum of a column), not a {unit}")
+    distinct = entry.get("distinct")
+    if distinct is not None and not (isinstance(distinct, str) or (
+            isinstance(distinct, list) and distinct and all(isinstance(d, str) for d in distinct))):
+        problems.append(f"{entry.get('id')}: 'distinct' is a column or a list of columns")
     return problems
 
 
@@ -216,7 +225,8 @@ def build_catalogue(data: dict) -> Catalogue:
             id=e["id"], family=e["family"], unit=e["unit"], label=dict(e["label"]),
             definition=dict(e["definition"]), tables=tuple(e["tables"]), records=e["records"],
             population=tuple(e.get("population") or []), breakdowns=tuple(e["breakdowns"]),
-            distinct=e.get("distinct"), numerator=tuple(e.get("numerator") or []),
+            distinct=tuple(e["distinct"]) if isinstance(e.get("distinct"), list) else e.get("distinct"),
+            sum=e.get("sum"), numerator=tuple(e.get("numerator") or []),
             days=tuple(e["days"]) if e.get("days") else None, age_at=e.get("age_at"),
             multi=tuple(e.get("multi") or []), params=dict(e.get("params") or {}),
             notes=dict(e.get("notes") or {}), order=i, audiences=tuple(e.get("audiences") or ()),

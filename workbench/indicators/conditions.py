@@ -18,6 +18,9 @@ pure expressions. ``start`` and ``end`` are the period's first and last days.
                                     with ``by``, a mapping from that column's codes to limits)
 ``{overdue: {dates, limit}}``       days(first recorded of dates → end) > limit
 ``{flagged_by_end: flag}``          the person has that protection flag identified on or before end
+``{mapped_in: {table, match}}``     a row of ``table`` matches the record on every ``match`` pair
+                                    (records column: table column), e.g. a referral whose
+                                    service type and partner are in the services directory
 ==================================  =====================================================
 """
 
@@ -35,7 +38,7 @@ PERSON = "person_id"
 
 #: Every kind of condition, as written in a catalogue.
 KINDS = ("in_period", "overlaps", "open_at_end", "set", "is_true", "in", "not_in", "minor_at", "minor_at_first",
-         "within_days", "overdue", "flagged_by_end")
+         "within_days", "overdue", "flagged_by_end", "mapped_in")
 
 
 def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
@@ -50,6 +53,8 @@ def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
         return [str(arg[k]) for k in ("from", "to", "by") if arg.get(k)], arg.get("limit")
     if kind == "overdue" and isinstance(arg, dict):
         return [str(c) for c in arg.get("dates") or []], arg.get("limit")
+    if kind == "mapped_in" and isinstance(arg, dict):
+        return [str(c) for c in (arg.get("match") or {})], None
     return [], None
 
 
@@ -121,12 +126,34 @@ def expression(cond: dict, w: Window) -> pl.Expr:
     if kind == "overdue":
         latest = pl.coalesce(*[pl.col(c) for c in arg["dates"]])
         return ((w.hi - latest).dt.total_days() > _limit(arg, w)).fill_null(False)
+    if kind == "mapped_in":
+        return pl.col(_mapped_column(arg)).fill_null(False)
     raise WorkbenchError(f"unknown condition '{kind}' in the catalogue")
+
+
+def _mapped_column(arg: dict) -> str:
+    return "_mapped_" + arg["table"]
+
+
+def prepare(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
+    """Join what a numerator condition reads from another table (``mapped_in``); others unchanged."""
+    (kind, arg), = cond.items()
+    if kind != "mapped_in":
+        return lf
+    on = {str(k): str(v) for k, v in arg["match"].items()}
+    table = w.tables[arg["table"]]
+    found = (table.select(*[pl.col(v).cast(pl.String).alias(k) for k, v in on.items()]).drop_nulls().unique()
+             .with_columns(pl.lit(True).alias(_mapped_column(arg))))
+    return (lf.with_columns(pl.col(k).cast(pl.String).alias(f"_on_{k}") for k in on)
+            .join(found.rename({k: f"_on_{k}" for k in on}), on=[f"_on_{k}" for k in on], how="left")
+            .drop([f"_on_{k}" for k in on]))
 
 
 def apply(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
     """Apply one population condition (a filter, or a join for the conditions that need one)."""
     (kind, arg), = cond.items()
+    if kind == "mapped_in":
+        return prepare(lf, cond, w).filter(expression(cond, w))
     if kind == "minor_at_first":
         first = pl.col(arg).min().over(PERSON)
         return lf.filter((age_at(first) < 18).fill_null(False))

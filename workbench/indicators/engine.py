@@ -42,6 +42,8 @@ DIMENSION_VOCABULARY = {
     "case_type": "case_type", "risk_level": "risk_level", "closure_reason": "closure_reason",
     "service_type": "referral_service", "outcome": "detention_outcome", "action_type": "action_type",
     "protection_flag": "protection_flag", "status": "referral_status",
+    "activity_type": "activity_type", "theme": "topic", "court_level": "court_level",
+    "appointment_outcome": "appointment_outcome", "ages": "ages_served",
 }
 # Dimensions whose records column has another name. The protection flag is a breakdown called
 # `flag` in the reference, but `flag` is also the table's status column: the output column is
@@ -87,14 +89,20 @@ class Context:
 
     @property
     def extra_dimensions(self) -> tuple[str, ...]:
-        return ("organisation",) if "organisation" in self.persons().columns else ()
+        """``organisation`` in a combined extract (persons, or a network's tables, carry that column)."""
+        if self.has("persons"):
+            return ("organisation",) if "organisation" in self.persons().columns else ()
+        held = [t for t in TABLES if self.has(t)]
+        return ("organisation",) if any("organisation" in self.extract.table(t).columns for t in held) else ()
 
     def enriched(self, table: str) -> pl.DataFrame:
-        """``table`` with its persons' attributes (the persons table: the extract's own persons)."""
+        """``table`` with its persons' attributes (the persons table: the extract's own persons).
+
+        A table without persons (activities, services, a network's legal actions) is taken as it is."""
         key = ("enriched", table)
         if key not in self._memo:
             frame = self.extract.table(table)
-            if table != "persons":
+            if table != "persons" and PERSON in frame.columns and self.has("persons"):
                 attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
                 frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
                 frame = frame.join(attrs, on=PERSON, how="left")
@@ -210,7 +218,13 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: 
     lf = _lookups(lf, ind, ctx, dims, cat)
     for cond in ind.population:
         lf = conditions.apply(lf, cond, w)
+    for cond in ind.numerator:
+        lf = conditions.prepare(lf, cond, w)
     extra = []
+    if isinstance(ind.distinct, (list, tuple)):
+        extra.append(pl.coalesce(*[pl.col(c).cast(pl.String) for c in ind.distinct]).alias(UNIT))
+    if ind.sum:
+        extra.append(pl.col(ind.sum).fill_null(0).alias("_sum"))
     if ind.numerator:
         num = pl.lit(True)
         for cond in ind.numerator:
@@ -219,21 +233,47 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: 
     if ind.days:
         extra.append(conditions.days_between(*ind.days).alias("_days"))
     extra += [_dimension(d, ind, cat) for d in dims]
-    keep = [PERSON] + ([ind.distinct] if ind.distinct and ind.distinct != PERSON else [])
+    names = lf.collect_schema().names()
+    keep = [PERSON] if PERSON in names else []
+    if isinstance(ind.distinct, str) and ind.distinct != PERSON:
+        keep.append(ind.distinct)
+    if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
+        extra.append(pl.lit(True).alias("_row"))
     return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
 
 
+#: The working column of a unit counted once: the first recorded of ``distinct: [key, id]``.
+UNIT = "_unit"
+
+
+def _unit(ind: Indicator) -> str | None:
+    if isinstance(ind.distinct, (list, tuple)):
+        return UNIT
+    return ind.distinct
+
+
 def _aggregations(ind: Indicator) -> list[pl.Expr]:
+    unit = _unit(ind)
     if ind.unit == "count":
-        n = pl.col(ind.distinct).n_unique() if ind.distinct else pl.len()
+        if ind.sum:
+            # A sum of aggregate counts (participants); a unit shared by several rows (an activity
+            # co-organised by several members) adds its count once, its first row's.
+            values = pl.col("_sum") if unit is None else pl.col("_sum").filter(pl.col(unit).is_first_distinct())
+            n = values.sum()
+        else:
+            n = pl.col(unit).n_unique() if unit else pl.len()
         return [n.cast(pl.Int64).alias("numerator"), pl.lit(None, dtype=pl.Int64).alias("denominator"),
+                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+    if ind.unit == "rate" and unit == UNIT:  # units shared by several rows count once
+        return [pl.col(unit).filter(pl.col("_num")).n_unique().cast(pl.Int64).alias("numerator"),
+                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
     if ind.unit == "rate":
         return [pl.col("_num").sum().cast(pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
     if ind.unit == "ratio":
         return [pl.len().cast(pl.Int64).alias("numerator"),
-                pl.col(ind.distinct).n_unique().cast(pl.Int64).alias("denominator"),
+                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
     stat = pl.col("_days").median() if ind.unit == "median" else pl.col("_days").sum()
     return [pl.lit(None, dtype=pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),

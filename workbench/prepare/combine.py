@@ -11,6 +11,11 @@ extract in which
 * every table has an ``organisation`` column, so every indicator can be broken down by
   organisation (:func:`workbench.disclosure.compute` offers the ``organisation``
   breakdown whenever persons carry that column);
+* shared keys (``activity_key``, ``action_key``: the same activity or action in several
+  members' extracts) are kept as they are, so that an activity co-organised by several members,
+  or an action they bring together, is counted once (the indicators count ``activity_key``, else
+  the member's own id), while the ``organisation`` breakdown shows it in each member's row;
+* network-level members (``level: network``, no persons) give a network-level extract;
 * site, centre and partner codes are kept when only one member uses them or when every
   member that uses them gives the same label (a shared partner); otherwise they are
   prefixed with the organisation code (``nord_accueil``), so that two members' "accueil"
@@ -44,7 +49,7 @@ from workbench.extract.files import METADATA_FILE
 from workbench.exceptions import WorkbenchError
 from workbench.prepare.pseudonymise import _write_yaml, check_output, moved, write_reports, write_tables
 from workbench.publish import publishing
-from workbench.contract.schema import SCHEMA_VERSION, TABLE_ORDER, TABLES
+from workbench.contract.schema import NETWORK, SCHEMA_VERSION, TABLE_ORDER, TABLES
 from workbench.extract.rules import QUARANTINE_SCHEMA
 
 __all__ = ["CombineError", "Member", "CombineResult", "combine", "organisation_code", "REPORT_FOLDER"]
@@ -125,8 +130,8 @@ def load_members(inputs: Sequence[str | Path | tuple[str, str | Path]]) -> list[
             ex = extract_mod.load(path)
         except WorkbenchError as exc:
             raise type(exc)(f"cannot combine {path}: {exc}") from None
-        if "organisation" in ex.table("persons").columns:
-            raise CombineError(f"{path} is already a combined extract (its persons have an organisation column); "
+        if any("organisation" in frame.columns for frame in ex.tables.values()):
+            raise CombineError(f"{path} is already a combined extract (its tables have an organisation column); "
                                "combine the members' own extracts instead.")
         if code is None:
             code = organisation_code(ex.meta.organisation or path.name)
@@ -149,11 +154,7 @@ def _id_columns(table: str) -> list[str]:
 
 def _code_columns(table: str) -> dict[str, str]:
     """Open-code columns of a table → the label dimension (site, centre, partner)."""
-    out = {}
-    for c in TABLES[table].columns:
-        if c.kind == "code":
-            out[c.name] = c.name if c.name in _LABELLED else "site"
-    return out
+    return {c.name: c.name for c in TABLES[table].columns if c.kind == "code" and c.name in _LABELLED}
 
 
 def _labels(members: list[Member]) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], list[str]]:
@@ -246,6 +247,8 @@ def combine(inputs: Sequence[str | Path | tuple[str, str | Path]], output: str |
             warnings.append(f"{table}: not in the extracts of {', '.join(codes)}; its indicators cover the other "
                             "members only.")
     meta = {"organisation": name or "Combined: " + ", ".join(m.code for m in members)}
+    if all(m.extract.meta.level == NETWORK for m in members):
+        meta["level"] = NETWORK
     if dates:
         meta["extracted_on"] = max(dates)
     meta["schema_version"] = SCHEMA_VERSION

@@ -112,13 +112,16 @@ def _linked(column: str, parents: pl.DataFrame | None, key: str, otherwise: pl.E
 
 def _site_rules(ex, sites: list[str]) -> dict[str, pl.Expr]:
     at_site = pl.col("site").is_in(sites)
+    if not ex.has("persons"):  # a network's extract: its activities take place at sites
+        return {"activities": at_site}
     seen = [ex.table("persons").filter(at_site).select(PERSON)]
     seen += [ex.table(t).filter(at_site).select(PERSON) for t in ("contacts", "cases") if ex.has(t)]
     seen_here = _of(pl.concat(seen).unique())
     cases = ex.table("cases").filter(at_site) if ex.has("cases") else None
     return {"persons": at_site, "contacts": at_site, "cases": at_site, "detention_stays": seen_here,
             "protection_flags": seen_here, "referrals": _linked("case_id", cases, "case_id", seen_here),
-            "legal_actions": _linked("case_id", cases, "case_id", seen_here)}
+            "legal_actions": _linked("case_id", cases, "case_id", seen_here), "appointments": at_site,
+            "activities": at_site}
 
 
 def _centre_rules(ex, centres: list[str]) -> dict[str, pl.Expr]:
@@ -198,14 +201,21 @@ def _restrict(ex, selection: Selection, year: int | None):
     if selection.centres:
         rules.append(_centre_rules(ex, list(selection.centres)))
     everyone = ex.attributes if ex.attributes is not None else ex.table("persons")
-    condition = _attributes(selection, year, everyone.schema)
+    condition = _attributes(selection, year, everyone.schema) if everyone is not None else None
+    dropped: set[str] = set()
     if condition is not None:
         matching = _of(everyone.filter(condition).select(PERSON))
-        rules.append({t: matching for t in ex.tables})
+        rules.append({t: matching for t, f in ex.tables.items() if PERSON in f.columns})
+        # Tables without persons (activities, services, a network's actions) cannot be restricted to
+        # persons' attributes: they are left out, so their indicators read "not available", never a
+        # figure of everyone presented as the selection's.
+        dropped = {t for t, f in ex.tables.items() if PERSON not in f.columns}
     # Every rule is computed from the given extract's tables, then all apply at once: the
     # filters do not depend on one another's order.
     tables = {}
     for name, frame in ex.tables.items():
+        if name in dropped:
+            continue
         keep = [r[name] for r in rules if name in r]
         tables[name] = frame.filter(pl.all_horizontal(keep)) if keep else frame
     return dataclasses.replace(ex, tables=tables, attributes=everyone)

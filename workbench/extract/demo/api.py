@@ -14,7 +14,9 @@ from workbench.contract import schema
 from workbench.exceptions import ParameterError
 from workbench.extract.demo.setting import (
     CENTRES, CHILD_PROTECTION_SITES, DEFAULT_PERSONS, DEFAULT_SEED, DETENTION_SITES, EXTRACTED_ON, FORMATS,
-    LEGAL_AID_SITES, NA, ORGANISATIONS, PARTNERS, PROFILES, PROFILE_SHARES, PROFILE_TABLES, _OPEN_CODES)
+    LEGAL_AID_SITES, NA, ORGANISATIONS, PARTNERS, PROFILES, PROFILE_SHARES, PROFILE_TABLES, _OPEN_CODES,
+    ALL_PARTS, BEYOND_TABLES)
+from workbench.extract.demo import beyond
 from workbench.extract.demo.events import _PARTNER_CATS
 from workbench.extract.demo.legal_aid import _LA_REFERRAL_SERVICE, _LA_REFERRAL_SERVICE_MINORS, _legal_aid
 from workbench.extract.demo.detention import _DET_PARTNERS, _DET_REFERRAL_SERVICE, _detention
@@ -72,24 +74,38 @@ def generate(persons: int = DEFAULT_PERSONS, seed: int = DEFAULT_SEED,
     """A synthetic case extract: contract tables by name, typed as the contract says.
 
     ``profile`` is ``all`` (default: the three organisations together), ``legal_aid``,
-    ``detention`` or ``child_protection``; each profile gives the tables it fills
-    (``all`` gives the seven). The same arguments give the same tables.
+    ``detention``, ``child_protection`` or ``network`` (a network's activities and strategic
+    litigation, no persons: ``persons`` is not used); each profile gives the tables it fills
+    (``all`` gives every table). The same arguments give the same tables.
     """
     _check(persons, seed, profile)
+    if profile == "network":
+        return beyond.network(int(seed))
     split = _split(int(persons), profile)
     parts = []
     for name, count in split.items():
         rng = np.random.default_rng(np.random.SeedSequence([int(seed), _STREAMS[name]]))
         parts.append(_GENERATORS[name](rng, count))
-    used = {t for name in split for t in PROFILE_TABLES[name]}
+    later = {t for name in split for t in BEYOND_TABLES.get(name, ())}
+    used = {t for name in split for t in PROFILE_TABLES[name]} - later
     tables = [t for t in schema.TABLE_ORDER if t in used]
-    return _assemble(parts, tables, int(seed))
+    frames = _assemble(parts, tables, int(seed))
+    if "appointments" in later:
+        frames["appointments"] = beyond.appointments(frames["persons"], int(seed))
+    if "activities" in later:
+        frames["activities"] = beyond.case_conferences(int(seed))
+        cases = frames["cases"].filter(pl.col("site").is_in(list(CHILD_PROTECTION_SITES))).select("case_id")
+        frames["services"] = beyond.services(frames["referrals"].join(cases, on="case_id", how="semi"), int(seed))
+    return {t: frames[t] for t in schema.TABLE_ORDER if t in frames}
 
 
 def metadata(profile: str = "all") -> dict:
     """The content of ``extract.yaml`` for a demo extract of ``profile``."""
     _check(0, 0, profile)
-    names = PROFILES[1:] if profile == "all" else (profile,)
+    if profile == "network":
+        return {"organisation": ORGANISATIONS[profile], "extracted_on": EXTRACTED_ON, "level": "network",
+                "sites": dict(beyond.NETWORK_SITES), "schema_version": schema.SCHEMA_VERSION}
+    names = ALL_PARTS if profile == "all" else (profile,)
     sites: dict[str, str] = {}
     partners: set[str] = set()
     if "legal_aid" in names:

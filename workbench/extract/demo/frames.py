@@ -107,7 +107,10 @@ def _assemble(parts: list[dict[str, dict[str, np.ndarray]]], tables: list[str],
         table = schema.TABLES[name]
         total = int(offsets[name][-1])
         columns = []
+        provided = {c for part in parts for c in part.get(name, {})}
         for column in table.columns:
+            if column.name != table.id_column and column.name not in provided and not column.required:
+                continue  # optional columns no profile draws (a network's litigation columns) stay absent
             if column.name == table.id_column:
                 values = np.arange(total, dtype=np.int64)
             else:

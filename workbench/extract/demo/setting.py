@@ -7,7 +7,9 @@ import datetime as dt
 
 DEFAULT_PERSONS = 3000
 DEFAULT_SEED = 20240101
-PROFILES = ("all", "legal_aid", "detention", "child_protection")
+PROFILES = ("all", "legal_aid", "detention", "child_protection", "network")
+#: The organisation profiles ``all`` brings together (``network`` has no persons and stands apart).
+ALL_PARTS = ("legal_aid", "detention", "child_protection")
 FORMATS = ("parquet", "csv", "xlsx")
 
 START = dt.date(2024, 1, 1)
@@ -19,18 +21,22 @@ PROFILE_SHARES = {"legal_aid": 0.70, "detention": 0.15, "child_protection": 0.15
 
 #: The tables each organisation profile fills.
 PROFILE_TABLES = {
-    "legal_aid": ("persons", "contacts", "cases", "referrals", "legal_actions", "protection_flags"),
+    "legal_aid": ("persons", "contacts", "cases", "referrals", "legal_actions", "protection_flags", "appointments"),
     "detention": ("persons", "contacts", "detention_stays", "referrals", "legal_actions",
                   "protection_flags"),
     "child_protection": ("persons", "contacts", "cases", "referrals", "legal_actions",
-                         "protection_flags"),
+                         "protection_flags", "activities", "services"),
+    "network": ("legal_actions", "activities"),
 }
+#: Tables drawn after the person-level ones (:mod:`.beyond`), from their own random streams.
+BEYOND_TABLES = {"legal_aid": ("appointments",), "child_protection": ("activities", "services")}
 
 ORGANISATIONS = {
     "all": "Démo — plateforme d'accueil, d'aide juridique et de protection",
     "legal_aid": "Démo — permanence d'accueil et d'aide juridique (Grand Tunis)",
     "detention": "Démo — équipe d'assistance juridique en rétention",
     "child_protection": "Démo — centre de jour pour la protection de l'enfance",
+    "network": "Démo — réseau d'associations à la frontière (Calais)",
 }
 
 LEGAL_AID_SITES = {

@@ -48,8 +48,10 @@ def canonical_type(column: Column) -> FType:
         return FType("id", column.name.removesuffix("_id"))
     if column.kind == "vocab":
         return FType("country") if column.vocab == "nationality" else FType("code", column.vocab)
-    if column.kind == "code":
-        return FType("code")
+    if column.kind in ("code", "codes", "key"):
+        return FType("code")  # a shared key is written as agreed in the network, never pseudonymised
+    if column.kind == "count":
+        return FType("year")  # a whole number
     return FType({"date": "date", "bool": "boolean", "year": "year"}[column.kind])
 
 
