@@ -24,6 +24,8 @@ with these changes, all on the server side:
 
 from __future__ import annotations
 
+import logging
+
 import hmac
 import os
 
@@ -145,6 +147,15 @@ def _fresh_when_handed_out(kernel_manager):
     return get_rendered_notebook
 
 
+class _Quiet(logging.Filter):
+    """Drops the "Notebook … is not trusted" warning: the server shows only the workbench's own pages,
+    each run in a kernel it starts, so notebook trust (JupyterLab's guard for notebooks opened from
+    elsewhere) does not apply, and the line alarms a coordinator reading the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "is not trusted" not in record.getMessage()
+
+
 class WorkbenchVoila(Voila):
     """Voilà with a keyed request socket, a cap on viewers and a quiet kernel websocket."""
 
@@ -153,7 +164,9 @@ class WorkbenchVoila(Voila):
 
     def init_settings(self) -> dict:
         self.kernel_websocket_connection_class = QuietConnection
+        self.log.addFilter(_Quiet())
         settings = super().init_settings()
+        self.contents_manager.log.addFilter(_Quiet())
         settings["workbench_max_viewers"] = self.max_viewers
         settings["default_handler_class"] = _NotFound
         if hasattr(self.kernel_manager, "get_rendered_notebook"):

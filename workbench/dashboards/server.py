@@ -105,7 +105,7 @@ class Server:
         pages = own if own is not None and own.is_dir() else notebooks_dir()
         cmd = [sys.executable, "-m", "workbench.dashboards.gate", str(pages), "--no-browser", f"--port={self.port}",
                "--Voila.port_retries=0",  # the port printed is the port served, or Voilà stops
-               f"--Voila.ip={HOST}", f"--Voila.config_file_paths={json.dumps([str(config_dir), str(resources.packaged())])}"]
+               f"--Voila.ip={HOST}", f"--Voila.config_file_paths={config_dir}", f"--Voila.config_file_paths={resources.packaged()}"]
         if self.pool_size is not None:
             if self.pool_size <= 0:
                 cmd.append("--VoilaConfiguration.preheat_kernel=False")
