@@ -237,9 +237,9 @@ class IndicatorPicker(w.VBox):
     """A drop-down of the page's indicators and the chosen one's definition."""
 
     def __init__(self, session: views.Session, page: views.Page, view: views.View) -> None:
-        cat, lang = load_catalogue(), view.lang
+        cat, lang = session.catalogue, view.lang
         families = cat.families
-        self.lang = lang
+        self.lang, self.catalogue = lang, cat
         self.dropdown = w.Dropdown(
             options=[(f"{families[cat[i].family][lang]} · {cat[i].label[lang]}", i)
                      for i in session.indicator_choices(page)],
@@ -252,7 +252,7 @@ class IndicatorPicker(w.VBox):
 
     def show(self, view: views.View) -> None:
         self.dropdown.value = view.indicator
-        ind = load_catalogue()[view.indicator]
+        ind = self.catalogue[view.indicator]
         note = f" {ind.notes[view.lang]}" if ind.notes.get(view.lang) else ""
         self.definition.value = f"<div class='wb-definition'>{html.escape(ind.definition[view.lang] + note)}</div>"
 
@@ -260,17 +260,42 @@ class IndicatorPicker(w.VBox):
 class BreakdownPicker(w.Dropdown):
     """A drop-down of the breakdowns the chosen indicator allows."""
 
-    def __init__(self, view: views.View) -> None:
+    def __init__(self, view: views.View, session: views.Session | None = None) -> None:
         super().__init__(description=text("dashboard.breakdown", view.lang), style={"description_width": "initial"},
                          layout=w.Layout(width="320px"))
         self.add_class("wb-breakdown")
+        self.catalogue = session.catalogue if session is not None else None
         self.show(view)
 
+    def _options(self, view: views.View) -> list[tuple[str, str | None]]:
+        return [(labels.dimension_label(d, view.lang, self.catalogue), d)
+                for d in views.breakdowns_of(view.indicator, self.catalogue)]
+
     def show(self, view: views.View) -> None:
-        options = [(labels.dimension_label(d, view.lang), d) for d in views.breakdowns_of(view.indicator)]
+        options = self._options(view)
         if self.options != tuple(options):
             self.options = options
         self.value = view.breakdown
+
+
+class CrossPicker(BreakdownPicker):
+    """A second breakdown ("× …"): the table becomes a cross-table of the two."""
+
+    def __init__(self, view: views.View, session: views.Session | None = None) -> None:
+        super().__init__(view, session)
+        self.description = "×"
+        self.layout.width = "260px"
+        self.remove_class("wb-breakdown")
+        self.add_class("wb-cross")
+
+    def _options(self, view: views.View) -> list[tuple[str, str | None]]:
+        return [("—", None)] + [o for o in super()._options(view) if o[1] != view.breakdown]
+
+    def show(self, view: views.View) -> None:
+        options = self._options(view)
+        if self.options != tuple(options):
+            self.options = options
+        self.value = view.cross
 
 
 # --------------------------------------------------------------------------- outputs
@@ -378,19 +403,25 @@ class ChartArea(w.HBox):
 
     def show_trend(self, series, view: views.View) -> None:
         """``series``: the :class:`~workbench.disclosure.IndicatorTable` of the trend periods."""
-        ind, lang, k = view.indicator, view.lang, series.k
-        rows = charts.trend_data(series.frame, ind, lang, k=k)
-        title = f"{load_catalogue()[ind].label[lang]} — {text('dashboard.trend', lang).lower()}"
+        ind, lang, k, cat = view.indicator, view.lang, series.k, labels.catalogue_of(series)
+        rows = charts.trend_data(series.frame, ind, lang, k=k, catalogue=cat)
+        title = f"{cat[ind].label[lang]} — {text('dashboard.trend', lang).lower()}"
         spec = self._spec(("trend", ind, lang, rows.height), rows,
-                          lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title))
+                          lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title, catalogue=cat))
         self.trend.value = self._html(spec, lang, f"{ind}/trend")
 
 
 class TableView(w.HTML):
     """The table shown: the chosen indicator's total and breakdown (great-tables)."""
 
-    def show(self, table: pl.DataFrame, view: views.View, meta, k: int | None) -> None:
-        gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta, k=k)
+    def show(self, table, view: views.View, meta, k: int | None) -> None:
+        """``table``: the view's :class:`~workbench.disclosure.IndicatorTable` (a cross-table with a cross)."""
+        from workbench.present.crosses import cross_table
+
+        if view.cross:
+            gt = cross_table(table, view.indicator, view.breakdown, view.cross, view.lang, meta, k=k)
+        else:
+            gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta, k=k)
         self.value = tables.to_html(gt)
 
 
@@ -400,7 +431,8 @@ def _safe_name(*parts: str) -> str:
 
 def download_rows(table, view: views.View) -> pl.DataFrame:
     """The rows of the table shown, as exported (with the filters in force, when any)."""
-    rows = table.select("indicator", "period", view.breakdown, "value", "numerator", "denominator", "flag")
+    rows = table.select("indicator", "period", view.breakdown, *([view.cross] if view.cross else []), "value",
+                        "numerator", "denominator", "flag")
     active = view.selection.active()
     if active:
         described = "; ".join(f"{name}={'|'.join(codes)}" for name, codes in active.items())
@@ -413,7 +445,7 @@ class Downloads(w.HTML):
 
     def show(self, table, view: views.View, k: int | None) -> None:
         rows = download_rows(table, view)
-        name = _safe_name("workbench", view.indicator, view.period.code, view.breakdown)
+        name = _safe_name("workbench", view.indicator, view.period.code, view.breakdown, view.cross or "")
         csv = exports.to_csv(rows, k).encode("utf-8")
         lang = view.lang
         xlsx = exports.to_xlsx({"indicators": rows}, k, lang=lang)
@@ -468,7 +500,8 @@ class Dashboard(w.VBox):
         self.tiles = KeyFigureTiles()
         self.summary = _html(cls="wb-summary")
         self.picker = IndicatorPicker(session, page, view)
-        self.breakdown_picker = BreakdownPicker(view)
+        self.breakdown_picker = BreakdownPicker(view, session)
+        self.cross_picker = CrossPicker(view, session)
         self.scope = _html()
         self.charts = ChartArea()
         self.table = TableView()
@@ -482,13 +515,14 @@ class Dashboard(w.VBox):
         self.children = [
             _html(STYLE), self.header, self.notices, self.filters, self.scope, self.status, self.tiles,
             section("summary_title", dimension=dim), self.summary,
-            _row([self.picker, self.breakdown_picker]),
+            _row([self.picker, self.breakdown_picker, self.cross_picker]),
             self.charts, self.table, self.downloads, self.link_box,
         ]
         for control in self.filters.controls():
             control.observe(self._on_filters, names="value")
         self.picker.dropdown.observe(self._on_indicator, names="value")
         self.breakdown_picker.observe(self._on_breakdown, names="value")
+        self.cross_picker.observe(self._on_cross, names="value")
 
     # -- state
 
@@ -523,6 +557,7 @@ class Dashboard(w.VBox):
             self.filters.show(self.view)
             self.picker.show(self.view)
             self.breakdown_picker.show(self.view)
+            self.cross_picker.show(self.view)
 
     def _set_notices(self, notices) -> None:
         self.notices.value = "".join(f"<div class='wb-notice'>{n.html(self.view.lang)}</div>" for n in notices)
@@ -559,17 +594,24 @@ class Dashboard(w.VBox):
 
         def make():
             indicator = change["new"]
-            dims = views.breakdowns_of(indicator)
+            dims = self.session.breakdowns_of(indicator)
             keep = self.view.breakdown if self.view.breakdown in dims else \
                 self.page.breakdown if self.page.breakdown in dims else dims[0]
-            return replace(self.view, indicator=indicator, breakdown=keep)
+            cross = self.view.cross if self.view.cross in dims and self.view.cross != keep else None
+            return replace(self.view, indicator=indicator, breakdown=keep, cross=cross)
 
         self._change(make)
 
     def _on_breakdown(self, change) -> None:
         from dataclasses import replace
 
-        self._change(lambda: replace(self.view, breakdown=change["new"]))
+        self._change(lambda: replace(self.view, breakdown=change["new"],
+                                     cross=None if self.view.cross == change["new"] else self.view.cross))
+
+    def _on_cross(self, change) -> None:
+        from dataclasses import replace
+
+        self._change(lambda: replace(self.view, cross=change["new"]))
 
     # -- output
 
@@ -608,16 +650,16 @@ class Dashboard(w.VBox):
             self.status.value = ""
             self._part("header", view.lang, lambda: setattr(self.header, "value", self._header()))
             self._part("scope", view, lambda: setattr(self.scope, "value", self._scope()))
-            shown = (*who, view.period, view.indicator, view.breakdown)
+            shown = (*who, view.period, view.indicator, view.breakdown, view.cross)
             if self._shown.get("breakdown") != shown:
                 breakdown = s.breakdown(view)
-                self.charts.show_breakdown(breakdown.frame, view, meta, breakdown.k)
+                self.charts.show_breakdown(breakdown, view, meta, breakdown.k)
             self._part("tiles", (*who, view.period, view.compare), lambda: self.tiles.show(
                 s.key_figures(view, self.page.tiles).frame, self.page.tiles, view, s.k))
             self._part("trend", (*who, tuple(s.trend_periods(view)), view.indicator),
                        lambda: self.charts.show_trend(s.trend(view), view))
             if self._shown.get("breakdown") != shown:
-                self.table.show(breakdown.frame, view, meta, breakdown.k)
+                self.table.show(breakdown, view, meta, breakdown.k)
                 self.downloads.show(breakdown.frame, view, breakdown.k)
                 self._shown["breakdown"] = shown
             self._part("summary", (*who, view.period), self._show_summary)
@@ -653,5 +695,5 @@ def explorer(extract, audience: str = "internal", threshold: int | None = None, 
     return Dashboard(session, views.page(page))
 
 
-__all__ = ["BreakdownPicker", "ChartArea", "Dashboard", "Downloads", "FilterPanel", "IndicatorPicker",
+__all__ = ["BreakdownPicker", "ChartArea", "CrossPicker", "Dashboard", "Downloads", "FilterPanel", "IndicatorPicker",
            "KeyFigureTiles", "TableView", "download_rows", "explorer"]
