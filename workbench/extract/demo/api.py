@@ -83,7 +83,9 @@ def generate(persons: int = DEFAULT_PERSONS, seed: int = DEFAULT_SEED,
         parts.append(_GENERATORS[name](rng, count))
     used = {t for name in split for t in PROFILE_TABLES[name]}
     tables = [t for t in schema.TABLE_ORDER if t in used]
-    return _assemble(parts, tables, int(seed))
+    from workbench.extract.demo.own_columns import add_own_columns
+
+    return add_own_columns(_assemble(parts, tables, int(seed)), int(seed))
 
 
 def metadata(profile: str = "all") -> dict:
