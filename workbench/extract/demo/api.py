@@ -83,9 +83,7 @@ def generate(persons: int = DEFAULT_PERSONS, seed: int = DEFAULT_SEED,
         parts.append(_GENERATORS[name](rng, count))
     used = {t for name in split for t in PROFILE_TABLES[name]}
     tables = [t for t in schema.TABLE_ORDER if t in used]
-    from workbench.extract.demo.own_columns import add_own_columns
-
-    return add_own_columns(_assemble(parts, tables, int(seed)), int(seed))
+    return _assemble(parts, tables, int(seed))
 
 
 def metadata(profile: str = "all") -> dict:
@@ -122,8 +120,13 @@ def write(output: str | Path, persons: int = DEFAULT_PERSONS, seed: int = DEFAUL
     ``format`` is ``parquet`` or ``csv`` (one file per table; returns the folder) or
     ``xlsx`` (``extract.xlsx`` with one sheet per table; returns the workbook's path).
     """
+    from workbench.extract.demo.own_columns import add_own_columns
+
     _check_format(format)
-    return write_frames(generate(persons, seed, profile), output, profile=profile, format=format)
+    frames = generate(persons, seed, profile)
+    if format != "xlsx":  # the extra columns an organisation's own catalogue reads (the contract's unchanged)
+        frames = add_own_columns(frames, int(seed))
+    return write_frames(frames, output, profile=profile, format=format)
 
 
 def write_frames(frames: Mapping[str, pl.DataFrame], output: str | Path, profile: str = "all",

@@ -7,7 +7,8 @@
 - ``protection_flags.exploitation_type``: the type of exploitation (sexual, labour, domestic
   servitude, forced begging, forced criminality) of a trafficking identification.
 
-They are drawn from their own random stream, after the contract tables are made, so every
+They are added by :func:`~workbench.extract.demo.write` (Parquet and CSV), drawn from their own
+random stream after the contract tables are made ( :func:`generate` gives the contract alone), so every
 contract column keeps the values it has without them, and the same seed gives the same
 columns.
 """
