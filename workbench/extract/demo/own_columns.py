@@ -7,7 +7,7 @@
 - ``protection_flags.exploitation_type``: the type of exploitation (sexual, labour, domestic
   servitude, forced begging, forced criminality) of a trafficking identification.
 
-They are added by :func:`~workbench.extract.demo.write` (Parquet and CSV), drawn from their own
+They are added by :func:`~workbench.extract.demo.write_frames` (Parquet and CSV), drawn from their own
 random stream after the contract tables are made ( :func:`generate` gives the contract alone), so every
 contract column keeps the values it has without them, and the same seed gives the same
 columns.
@@ -36,12 +36,12 @@ def add_own_columns(frames: dict[str, pl.DataFrame], seed: int) -> dict[str, pl.
     """The tables with the extra columns added (the contract columns unchanged)."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), _STREAM]))
     out = dict(frames)
-    if "cases" in out:
+    if "cases" in out and "concern_type" not in out["cases"].columns:
         cases = out["cases"]
         concern = _draw(rng, CONCERNS, CONCERN_WEIGHTS, cases.height, 0.12)
         concern[(cases["site"] != CHILD_PROTECTION_SITE).fill_null(True).to_numpy()] = None
         out["cases"] = cases.with_columns(pl.Series("concern_type", concern.tolist(), dtype=pl.String))
-    if "protection_flags" in out:
+    if "protection_flags" in out and "exploitation_type" not in out["protection_flags"].columns:
         flags = out["protection_flags"]
         kind = _draw(rng, EXPLOITATION, EXPLOITATION_WEIGHTS, flags.height, 0.10)
         kind[(flags["flag"] != "trafficking_suspected").fill_null(True).to_numpy()] = None
