@@ -251,7 +251,26 @@ def test_parquet_round_trips_typed(tmp_path: Path):
     frames = demo.generate(400, seed=4, profile="child_protection")
     folder = demo.write(tmp_path, persons=400, seed=4, profile="child_protection")
     for name, frame in frames.items():
-        assert pl.read_parquet(folder / f"{name}.parquet").equals(frame), name
+        written = pl.read_parquet(folder / f"{name}.parquet")
+        assert written.select(frame.columns).equals(frame), name  # every contract column unchanged
+        assert set(written.columns) - set(frame.columns) <= {"concern_type", "exploitation_type"}, name
+
+
+def test_the_extra_columns_of_the_demo_leave_the_contract_tables_unchanged(tmp_path: Path):
+    """The columns an organisation's own catalogue reads are added after the contract tables are drawn,
+    from their own stream: the same seed gives the same contract values and the same extra columns."""
+    frames = demo.generate(1500, seed=11)
+    a = demo.write(tmp_path / "a", persons=1500, seed=11)
+    b = demo.write(tmp_path / "b", persons=1500, seed=11)
+    cases = pl.read_parquet(a / "cases.parquet")
+    assert cases.drop("concern_type").equals(frames["cases"])
+    assert cases["concern_type"].equals(pl.read_parquet(b / "cases.parquet")["concern_type"])
+    concerns = cases.filter(pl.col("concern_type").is_not_null())
+    assert set(concerns["site"].unique()) == {"centre_jour"} and concerns["concern_type"].n_unique() == 5
+    flags = pl.read_parquet(a / "protection_flags.parquet")
+    assert flags.drop("exploitation_type").equals(frames["protection_flags"])
+    typed = flags.filter(pl.col("exploitation_type").is_not_null())
+    assert typed.height > 0 and set(typed["flag"].unique()) == {"trafficking_suspected"}
 
 
 def test_csv_is_plain_text_with_iso_dates_and_lower_case_booleans(tmp_path: Path):

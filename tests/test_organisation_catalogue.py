@@ -172,6 +172,8 @@ def test_internal_only_indicator_is_withheld_from_partners(org_extract):
 def test_a_missing_extra_column_makes_the_indicator_unavailable(tmp_path):
     folder = tmp_path / "plain"
     demo.write(folder, persons=300)
+    cases = pl.read_parquet(folder / "cases.parquet")
+    cases.drop("concern_type").write_parquet(folder / "cases.parquet")  # the demo's own extra column, taken out
     table = disclosure.compute(extract.load(folder), "2025", org_ids(), catalogue=str(ORG_YAML))
     assert table.frame.height == 0
     assert set(table.unavailable) == set(org_ids())

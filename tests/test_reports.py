@@ -292,7 +292,7 @@ def test_the_notebook_refuses_a_misspelled_parameter(report_extract, tmp_path):
 def test_parameter_files_are_validated_whole(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("report: detention_report\nextract: data\nperiod: 2025-Q5\naudiance: public\n"
-                    "language: de\nsites: [a]\ncadence: weekly\n")
+                    "language: de\nsites: [a]\ncadence: fortnightly\n")
     with pytest.raises(ParameterError) as err:
         load(path)
     text = str(err.value)

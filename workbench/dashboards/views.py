@@ -41,6 +41,7 @@ import yaml
 from workbench import disclosure, selection as filters
 from workbench.indicators.engine import Context, unavailable_indicators
 from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.organisation import catalogue_for
 from workbench.indicators.engine import unavailable_indicators
 from workbench.present.texts import text
 from workbench.disclosure.suppression import Audience, resolve_audience
@@ -80,11 +81,18 @@ class Page:
     summary_indicators: tuple[str, ...]
     about: dict[str, str] = field(default_factory=dict)
     scope: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Whether the picker also offers the organisation's own indicators (``own_indicators: true``).
+    own_indicators: bool = False
 
     @property
     def indicators(self) -> tuple[str, ...]:
-        """The indicators the page's picker offers, in catalogue order."""
-        return tuple(i.id for i in load_catalogue() if i.family in self.families)
+        """The built-in indicators the page's picker offers, in catalogue order."""
+        return self.indicators_in(load_catalogue())
+
+    def indicators_in(self, cat) -> tuple[str, ...]:
+        """The indicators of ``cat`` the page offers: its families', and an organisation's own
+        (ids ``namespace.name``) on a page that takes them."""
+        return tuple(i.id for i in cat if i.family in self.families or (self.own_indicators and "." in i.id))
 
 
 PAGES = ("overview", "detention", "case_management", "explore")
@@ -100,12 +108,13 @@ def page(name: str) -> Page:
                 tiles=tuple(p["tiles"]), indicator=p["indicator"], breakdown=p["breakdown"],
                 summary_dimension=p["summary"]["dimension"], summary_indicators=tuple(p["summary"]["indicators"]),
                 about=dict(p.get("about") or {}),
-                scope={name: tuple(codes) for name, codes in (p.get("scope") or {}).items()})
+                scope={name: tuple(codes) for name, codes in (p.get("scope") or {}).items()},
+                own_indicators=bool(p.get("own_indicators", False)))
 
 
-def breakdowns_of(indicator: str) -> tuple[str, ...]:
+def breakdowns_of(indicator: str, cat=None) -> tuple[str, ...]:
     """The single-dimension breakdowns an indicator allows, in catalogue order."""
-    return load_catalogue()[indicator].breakdowns
+    return (cat or load_catalogue())[indicator].breakdowns
 
 
 # --------------------------------------------------------------------------- the view
@@ -120,6 +129,8 @@ class View:
     indicator: str = "persons_received"
     breakdown: str = "site"
     lang: str = "fr"
+    #: A second breakdown: the table becomes a cross-table breakdown × cross (``None``: none).
+    cross: str | None = None
 
     @property
     def comparison(self) -> Period | None:
@@ -139,6 +150,8 @@ def to_query(view: View) -> str:
     """The query string that gives this view back (for a bookmark or a link)."""
     items: list[tuple[str, str]] = [("period", view.period.code), ("compare", view.compare),
                                     ("indicator", view.indicator), ("by", view.breakdown), ("lang", view.lang)]
+    if view.cross:
+        items.append(("cross", view.cross))
     for key, name in FILTER_KEYS.items():
         items += [(key, code) for code in getattr(view.selection, name)]
     return urlencode(items)
@@ -184,7 +197,9 @@ class Session:
         self.lang = lang
         self.choices = filters.choices(extract)
         self.first_day, self.last_day = _span(extract)
-        self.unavailable = unavailable_indicators(Context(extract), list(load_catalogue()))
+        #: The extract's catalogue (``catalogue:`` of its extract.yaml), an organisation's indicators included.
+        self.catalogue = catalogue_for(extract)
+        self.unavailable = unavailable_indicators(Context(extract), list(self.catalogue), self.catalogue)
         self._results = _LRU(256)
 
     # -- what the controls offer
@@ -227,15 +242,18 @@ class Session:
         return p
 
     def indicator_choices(self, pg: Page) -> tuple[str, ...]:
-        return tuple(i for i in pg.indicators if i not in self.unavailable)
+        return tuple(i for i in pg.indicators_in(self.catalogue) if i not in self.unavailable)
+
+    def breakdowns_of(self, indicator: str) -> tuple[str, ...]:
+        return breakdowns_of(indicator, self.catalogue)
 
     def default_view(self, pg: Page) -> View:
         offered = self.indicator_choices(pg)
         if not offered:
-            why = sorted(set(self.unavailable[i] for i in pg.indicators if i in self.unavailable))
+            why = sorted(set(self.unavailable[i] for i in pg.indicators_in(self.catalogue) if i in self.unavailable))
             raise ParameterError(f"This extract has nothing for the {pg.name} dashboard ({'; '.join(why)}).")
         indicator = pg.indicator if pg.indicator in offered else offered[0]
-        dims = breakdowns_of(indicator)
+        dims = self.breakdowns_of(indicator)
         return View(period=self.default_period(), indicator=indicator, selection=self.scope(pg),
                     breakdown=pg.breakdown if pg.breakdown in dims else dims[0], lang=self.lang)
 
@@ -258,8 +276,11 @@ class Session:
             raise ParameterError(f"Unknown comparison '{view.compare}': use {', '.join(COMPARISONS)}.")
         if view.indicator not in self.indicator_choices(pg):
             raise ParameterError(f"Indicator '{view.indicator}' is not offered on this page.")
-        if view.breakdown not in breakdowns_of(view.indicator):
+        if view.breakdown not in self.breakdowns_of(view.indicator):
             raise ParameterError(f"'{view.indicator}' cannot be broken down by '{view.breakdown}'.")
+        if view.cross is not None and (view.cross == view.breakdown
+                                       or view.cross not in self.breakdowns_of(view.indicator)):
+            raise ParameterError(f"'{view.indicator}' cannot be crossed by '{view.breakdown}' × '{view.cross}'.")
         if view.lang not in LANGUAGES:
             raise ParameterError(f"Unknown language '{view.lang}'.")
         if not view.selection.is_empty and view.selection != self.scope(pg):  # the page's own scope is no filter
@@ -293,9 +314,9 @@ class Session:
         def make():
             if q is None:
                 return disclosure.compute(self.extract, view.period, list(ids), audience=self.audience,
-                                          selection=view.selection)
+                                          selection=view.selection, catalogue=self.catalogue)
             return disclosure.change(self.extract, view.period, compare_to=q, indicators=list(ids),
-                                     audience=self.audience, selection=view.selection)
+                                     audience=self.audience, selection=view.selection, catalogue=self.catalogue)
 
         return self._compute(key, make)
 
@@ -310,14 +331,19 @@ class Session:
         run = self.trend_periods(view)
         key = ("trend", view.selection, tuple(run), view.indicator)
         return self._compute(key, lambda: disclosure.series(self.extract, run, [view.indicator],
-                                                            audience=self.audience, selection=view.selection))
+                                                            audience=self.audience, selection=view.selection,
+                                                            catalogue=self.catalogue))
 
     def breakdown(self, view: View) -> disclosure.IndicatorTable:
-        """The view's indicator for the period: total, then its breakdown."""
-        key = ("breakdown", view.selection, view.age_year, view.period, view.indicator, view.breakdown)
+        """The view's indicator for the period: total, then its breakdown (with a cross: the cross and
+        both margins, each protected as its own breakdown)."""
+        from workbench.present.crosses import cross_breakdowns
+
+        by = cross_breakdowns(view.breakdown, view.cross) if view.cross else [view.breakdown]
+        key = ("breakdown", view.selection, view.age_year, view.period, view.indicator, tuple(by))
         return self._compute(key, lambda: disclosure.compute(self.extract, view.period, [view.indicator],
-                                                             by=[view.breakdown], audience=self.audience,
-                                                             selection=view.selection))
+                                                             by=by, audience=self.audience,
+                                                             selection=view.selection, catalogue=self.catalogue))
 
     def summary(self, view: View, pg: Page) -> disclosure.IndicatorTable:
         """The page's summary indicators by its summary dimension."""
@@ -325,7 +351,7 @@ class Session:
         key = ("summary", view.selection, view.age_year, view.period, ids, pg.summary_dimension)
         return self._compute(key, lambda: disclosure.compute(self.extract, view.period, list(ids),
                                                              by=[pg.summary_dimension], audience=self.audience,
-                                                             selection=view.selection))
+                                                             selection=view.selection, catalogue=self.catalogue))
 
 
 def registering_without_contacts(frame: pl.DataFrame, dimension: str) -> tuple[str, ...]:
@@ -441,16 +467,21 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
             notices.append(Notice("compare", compare, "invalid", f"compare={view.compare}"))
     if (indicator := first("indicator")) is not None:
         if indicator in session.indicator_choices(pg):
-            dims = breakdowns_of(indicator)
+            dims = session.breakdowns_of(indicator)
             view = replace(view, indicator=indicator,
                            breakdown=view.breakdown if view.breakdown in dims else dims[0])
         else:
             notices.append(Notice("indicator", indicator, "invalid", f"indicator={view.indicator}"))
     if (by := first("by")) is not None:
-        if by in breakdowns_of(view.indicator):
+        if by in session.breakdowns_of(view.indicator):
             view = replace(view, breakdown=by)
         else:
             notices.append(Notice("by", by, "invalid", f"by={view.breakdown}"))
+    if (cross := first("cross")) is not None:
+        if cross in session.breakdowns_of(view.indicator) and cross != view.breakdown:
+            view = replace(view, cross=cross)
+        else:
+            notices.append(Notice("cross", cross, "invalid"))
     chosen: dict[str, tuple[str, ...]] = {}
     for key, name in FILTER_KEYS.items():
         if key not in params:
@@ -471,7 +502,7 @@ def from_query(query: str, pg: Page, session: Session) -> tuple[View, list[Notic
         view = replace(view, selection=view.selection.replace(**chosen))
     for key in params:
         if key not in FILTER_KEYS and key not in FOREIGN_KEYS and \
-                key not in ("lang", "period", "compare", "indicator", "by"):
+                key not in ("lang", "period", "compare", "indicator", "by", "cross"):
             notices.append(Notice(key, ",".join(params[key]), "unknown"))
     return session.check(view, pg), notices
 

@@ -58,14 +58,14 @@ def publication_periods(extract) -> list[Period]:
 
 def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] | None = None) -> dict:
     """Everything the page can show: periods, indicators with their breakdowns, and every figure."""
-    from workbench.indicators.catalogue import load_catalogue
+    from workbench.indicators.organisation import catalogue_for
     from workbench.present import cells, labels
     from workbench.present.texts import text
 
     if audience not in OUTSIDE:
         raise DistributionError(f"Static dashboards are for outside audiences (partner, public), not '{audience}'; "
                                 "internal users have `workbench dashboard`.")
-    cat = load_catalogue()
+    cat = catalogue_for(extract)  # the extract's catalogue: an organisation's own indicators included
     periods = publication_periods(extract)
     if not periods:
         raise DistributionError("The extract covers no whole quarter up to its extraction date: nothing to publish.")
@@ -84,7 +84,7 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
             unit = cat[r["indicator"]].unit
             shown = cells.cell(r["value"], r["flag"], unit, lang, k)
             per.setdefault(r["indicator"], {}).setdefault(dim, []).append(
-                [code, labels.code_label(dim, code, lang, extract.meta) if dim else text("ui.total", lang),
+                [code, labels.code_label(dim, code, lang, extract.meta, cat) if dim else text("ui.total", lang),
                  r["value"], r["flag"], shown])
         available |= set(per)
         rows[p.code] = per
@@ -94,7 +94,7 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
             continue
         ind = cat[ind_id]
         inds.append({"id": ind_id, "label": ind.label[lang], "unit": ind.unit,
-                     "breakdowns": [{"id": d, "label": labels.dimension_label(d, lang)} for d in ind.breakdowns]})
+                     "breakdowns": [{"id": d, "label": labels.dimension_label(d, lang, cat)} for d in ind.breakdowns]})
     return {"audience": audience, "k": k, "language": lang,
             "periods": [{"code": p.code, "label": p.label(lang)} for p in periods],
             "indicators": inds, "rows": rows}

@@ -373,6 +373,19 @@ class Found:
         return read_csv(path, table)
 
 
+def _declared_catalogue(folder: Path) -> str | None:
+    """The file name ``catalogue:`` of the folder's ``extract.yaml`` names (``None``: none)."""
+    from workbench import safeyaml
+
+    meta = folder / METADATA_FILE
+    try:
+        data = safeyaml.load(meta.read_text(encoding="utf-8")) if meta.is_file() else None
+    except Exception:  # a broken extract.yaml is reported where it is read as metadata
+        return None
+    declared = data.get("catalogue") if isinstance(data, dict) else None
+    return Path(str(declared)).name if declared and Path(str(declared)).parent == Path(".") else None
+
+
 def discover(source: Path) -> Found:
     """Find the tables of an extract in a folder or workbook; refuse what cannot be an extract."""
     if not source.exists():
@@ -383,7 +396,9 @@ def discover(source: Path) -> Found:
                 f"{source.name}: an extract is a folder of tables (Parquet or CSV) or one .xlsx workbook.",
                 file=source.name)
         return _discover_workbook(source)
-    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    own = _declared_catalogue(source)  # the organisation's catalogue file is not a table
+    files = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))
+                   and p.name != own)
     by_table: dict[str, list[Path]] = {}
     ignored: list[str] = []
     workbooks = [p for p in files if p.suffix.lower() == ".xlsx"]

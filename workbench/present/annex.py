@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from workbench import disclosure
-from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.catalogue import resolve
 from workbench.present import cells, labels
 from workbench.present.texts import text
 from workbench.publish import XLSX_OPTIONS, safe_text
@@ -39,16 +39,16 @@ def _dims(rows: pl.DataFrame) -> list[str]:
     return [c for c in rows.columns if c not in ("indicator", "period", *FIGURES)]
 
 
-def _label_of(row: Mapping[str, Any], dims: list[str], lang: str, meta) -> tuple[str, str]:
+def _label_of(row: Mapping[str, Any], dims: list[str], lang: str, meta, cat=None) -> tuple[str, str]:
     """(breakdown, category) of a row: the dimensions it is broken down by, and its categories."""
     used = [d for d in dims if row.get(d) is not None]
     if not used:
         return text("ui.total", lang), text("ui.total", lang)
-    return (" × ".join(labels.dimension_label(d, lang) for d in used),
-            " × ".join(labels.code_label(d, row[d], lang, meta) for d in used))
+    return (" × ".join(labels.dimension_label(d, lang, cat) for d in used),
+            " × ".join(labels.code_label(d, row[d], lang, meta, cat) for d in used))
 
 
-def _ordered(rows: pl.DataFrame, lang: str, meta) -> list[dict[str, Any]]:
+def _ordered(rows: pl.DataFrame, lang: str, meta, cat=None) -> list[dict[str, Any]]:
     """Rows in the report's order: indicators as they first appear, each total first, then its
     breakdowns as they first appear, categories in the report's sort order."""
     dims = _dims(rows)
@@ -60,10 +60,10 @@ def _ordered(rows: pl.DataFrame, lang: str, meta) -> list[dict[str, Any]]:
             groups.setdefault(tuple(d for d in dims if row.get(d) is not None), []).append(row)
         for used in sorted(groups, key=lambda u: len(u) > 0):  # the total first, then breakdowns in order
             group = groups[used]
-            if len(used) == 1:
-                rank = {c: n for n, c in enumerate(labels.sort_codes(used[0], [r[used[0]] for r in group],
-                                                                       lang, meta))}
-                group = sorted(group, key=lambda r: rank[r[used[0]]])
+            if used:  # categories in the report's order, the first dimension first (a cross by rows)
+                ranks = [{c: n for n, c in enumerate(labels.sort_codes(d, [r[d] for r in group], lang, meta, cat))}
+                         for d in used]
+                group = sorted(group, key=lambda r: tuple(rank[r[d]] for rank, d in zip(ranks, used)))
             out += group
     return out
 
@@ -142,8 +142,8 @@ def _figure_header(lang: str, fractions: bool) -> list[str]:
 
 
 def _write_rows(sheet: _Sheet, rows: list[dict], lead: list[str], fractions: bool, lang: str, k: int | None,
-                meta, with_period: bool) -> None:
-    cat = load_catalogue()
+                meta, with_period: bool, cat=None) -> None:
+    cat = resolve(cat)
     dims = sorted({d for r in rows for d in r if d not in ("indicator", "period", *FIGURES)})
     for row in rows:
         ind = cat[row["indicator"]] if row["indicator"] in cat else None
@@ -157,7 +157,7 @@ def _write_rows(sheet: _Sheet, rows: list[dict], lead: list[str], fractions: boo
             sheet.put(col, parse_period(row["period"]).label(lang))
             col += 1
         else:
-            breakdown, category = _label_of(row, dims, lang, meta)
+            breakdown, category = _label_of(row, dims, lang, meta, cat)
             sheet.put(col, breakdown)
             sheet.put(col + 1, category)
             col += 2
@@ -172,16 +172,20 @@ def _write_rows(sheet: _Sheet, rows: list[dict], lead: list[str], fractions: boo
 
 
 def annex_xlsx(rows: pl.DataFrame, lang: str = "fr", k: int | None = None, period: str | None = None,
-               meta=None, document_date: dt.date | None = None) -> bytes:
+               meta=None, document_date: dt.date | None = None, catalogue=None) -> bytes:
     """The annex workbook of a report's indicator rows (see the module docstring).
 
     ``period`` is the report's period (other periods' rows go to the trend sheet); ``meta``
-    names sites and centres; ``document_date`` becomes the workbook's creation date.
+    names sites and centres; ``document_date`` becomes the workbook's creation date; ``catalogue``
+    (default: the one an indicator table was computed with, else the built-in one) labels an
+    organisation's own indicators, dimensions and codes. A cross (two dimensions) is a block of
+    its own, rows in the order of the first dimension then the second.
     """
     import xlsxwriter
 
+    cat = labels.catalogue_of(rows, catalogue)
+    rows, k = disclosure.frame_and_k(rows, k)
     disclosure.check(rows, k)
-    cat = load_catalogue()
     period = period or (rows["period"][0] if rows.height else None)
     current = rows.filter(pl.col("period") == period) if period else rows
     trend = rows.filter(pl.col("period") != period) if period else rows.clear()
@@ -191,7 +195,7 @@ def annex_xlsx(rows: pl.DataFrame, lang: str = "fr", k: int | None = None, perio
     with xlsxwriter.Workbook(buf, {"in_memory": True, **XLSX_OPTIONS}) as book:
         book.set_properties({"created": when, "title": "", "author": "", "company": ""})
         styles = _styles(book)
-        ordered = _ordered(current, lang, meta)
+        ordered = _ordered(current, lang, meta, cat)
         families = list(dict.fromkeys(family_of.get(r["indicator"], "data_quality") for r in ordered))
         names: set[str] = set()
         for family in families:
@@ -202,23 +206,23 @@ def annex_xlsx(rows: pl.DataFrame, lang: str = "fr", k: int | None = None, perio
             name = _sheet_name(cat.families[family][lang] if family in cat.families
                                else text("annex.data_quality", lang), names)
             _write_rows(_Sheet(book, name, lead + _figure_header(lang, fractions), styles), part, lead, fractions,
-                        lang, k, meta, with_period=False)
+                        lang, k, meta, with_period=False, cat=cat)
         if trend.height:
             lead = [text("annex.indicator", lang), text("ui.period", lang)]
             sheet = _Sheet(book, _sheet_name(text("annex.trends", lang), names), lead + _figure_header(lang, False),
                            styles)
             order = {i: n for n, i in enumerate(trend["indicator"].unique(maintain_order=True).to_list())}
             trend_rows = sorted(trend.to_dicts(), key=lambda r: order[r["indicator"]])  # stable: periods in order
-            _write_rows(sheet, trend_rows, lead, False, lang, k, meta, with_period=True)
+            _write_rows(sheet, trend_rows, lead, False, lang, k, meta, with_period=True, cat=cat)
         _definitions(book, styles, [i for i in rows["indicator"].unique(maintain_order=True).to_list() if i in cat],
-                     lang, names)
+                     lang, names, cat)
         _legend(book, styles, set(rows["flag"].drop_nulls().to_list()) if "flag" in rows.columns else set(),
                 lang, k, names)
     return buf.getvalue()
 
 
-def _definitions(book, styles: dict, indicators: list[str], lang: str, names: set[str]) -> None:
-    cat = load_catalogue()
+def _definitions(book, styles: dict, indicators: list[str], lang: str, names: set[str], cat=None) -> None:
+    cat = resolve(cat)
     header = [text("annex.indicator", lang), text("annex.family", lang), text("ui.unit", lang),
               text("annex.definition", lang)]
     sheet = _Sheet(book, _sheet_name(text("annex.definitions", lang), names), header, styles)

@@ -19,7 +19,6 @@ from workbench import disclosure
 
 from workbench.present import cells, labels
 from workbench.present.texts import is_rtl, text
-from workbench.indicators.catalogue import load_catalogue
 from workbench.present.tables import dimensions_of
 
 FONT = "DejaVu Sans"
@@ -53,11 +52,12 @@ def _k(table: pl.DataFrame, k: int | None) -> int | None:
 
 
 def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
-                   k: int | None = None) -> pl.DataFrame:
+                   k: int | None = None, catalogue=None) -> pl.DataFrame:
     """The rows of one breakdown block, labelled, ready to chart (suppressed rows keep no value)."""
-    k = _k(table, k)
+    cat = labels.catalogue_of(table, catalogue)
+    table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
-    ind = load_catalogue()[indicator]
+    ind = cat[indicator]
     dims = dimensions_of(table)
     others = [d for d in dims if d != dimension]
     rows = table.filter((pl.col("indicator") == indicator) & pl.col(dimension).is_not_null()
@@ -69,19 +69,20 @@ def breakdown_data(table: pl.DataFrame, indicator: str, dimension: str, lang: st
     shown = []
     for i, row in enumerate(rows.iter_rows(named=True)):
         value = row["value"]
-        shown.append({"order": i, "category": labels.code_label(dimension, row[dimension], lang, meta),
+        shown.append({"order": i, "category": labels.code_label(dimension, row[dimension], lang, meta, cat),
                       "value": value, "text": cells.cell(value, row["flag"], ind.unit, lang, k)})
     return pl.DataFrame(shown, schema={"order": pl.Int32, "category": pl.String, "value": pl.Float64,
                                        "text": pl.String})
 
 
 def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
-                    k: int | None = None, title: str | None = None, width: int = 420):
+                    k: int | None = None, title: str | None = None, width: int = 420, catalogue=None):
     """A horizontal bar chart of one breakdown of one indicator."""
     import altair as alt
 
-    data = breakdown_data(table, indicator, dimension, lang, meta, k)
-    ind = load_catalogue()[indicator]
+    cat = labels.catalogue_of(table, catalogue)
+    data = breakdown_data(table, indicator, dimension, lang, meta, k, cat)
+    ind = cat[indicator]
     # A layered chart drops a plain SortField; an EncodingSortField keeps the rows' order.
     sort = alt.EncodingSortField("order", op="min")
     height = max(60, 22 * max(1, data.height))
@@ -92,7 +93,7 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
     bars = base.mark_bar(color=COLOR).encode(
         x=alt.X("value:Q", title=text(f"ui.unit_{ind.unit}", lang), axis=_value_axis(ind.unit),
                 scale=alt.Scale(reverse=rtl)),
-        tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang)),
+        tooltip=[alt.Tooltip("category:N", title=labels.dimension_label(dimension, lang, cat)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
     figures = base.mark_text(align=side, dx=dx, fontSize=12).encode(
@@ -102,17 +103,19 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
                                                              text="text:N")
     chart = alt.layer(bars, figures, suppressed).properties(
         width=width, height=height,
-        title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang)}")
+        title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang, cat)}")
     return _config(chart, lang)
 
 
-def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None) -> pl.DataFrame:
+def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None,
+               catalogue=None) -> pl.DataFrame:
     """The total rows of one indicator over periods, labelled."""
     from workbench.periods import parse_period
 
-    k = _k(series, k)
+    cat = labels.catalogue_of(series, catalogue)
+    series, k = disclosure.frame_and_k(series, k)
     disclosure.check(series, k)
-    ind = load_catalogue()[indicator]
+    ind = cat[indicator]
     dims = dimensions_of(series)
     rows = series.filter((pl.col("indicator") == indicator)
                          & pl.all_horizontal([pl.col(d).is_null() for d in dims] or [pl.lit(True)]))
@@ -126,12 +129,13 @@ def trend_data(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | 
 
 
 def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int | None = None,
-                title: str | None = None, width: int = 420):
+                title: str | None = None, width: int = 420, catalogue=None):
     """A line chart of an indicator's totals over a run of periods (gaps where suppressed)."""
     import altair as alt
 
-    data = trend_data(series, indicator, lang, k)
-    ind = load_catalogue()[indicator]
+    cat = labels.catalogue_of(series, catalogue)
+    data = trend_data(series, indicator, lang, k, cat)
+    ind = cat[indicator]
     base = alt.Chart(data).encode(x=alt.X("period:N", sort=alt.EncodingSortField("order", op="min"), title=None,
                                           axis=alt.Axis(labelAngle=0 if data.height <= 4 else -40,
                                                         labelAlign="center" if data.height <= 4 else "right")))

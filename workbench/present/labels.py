@@ -16,13 +16,21 @@ import datetime as dt
 import gettext
 from functools import cache
 
-from workbench.indicators.catalogue import load_catalogue
+from workbench.indicators.catalogue import Catalogue, resolve
 from workbench.periods import LOCALES as _LOCALES
 from workbench.present.cells import number
 from workbench.present.texts import LANGUAGES, check_language, pick, section, text
 
 __all__ = ["LANGUAGES", "check_language", "country_name", "code_label", "indicator_label", "dimension_label",
-           "format_value", "format_count", "format_date"]
+           "format_value", "format_count", "format_date", "catalogue_of"]
+
+
+def catalogue_of(table=None, catalogue: Catalogue | None = None) -> Catalogue:
+    """The catalogue a figure is shown with: the one given, else the one its indicator table was
+    computed with (an organisation's indicators and dimensions included), else the built-in one."""
+    if catalogue is not None:
+        return catalogue
+    return resolve(getattr(table, "catalogue", None))
 
 
 def _labels() -> dict:
@@ -71,20 +79,19 @@ def collation_key(label: str) -> tuple:
     return (base.casefold().replace("'", " ").replace("’", " "), label)
 
 
-def sort_codes(dimension: str, codes, lang: str = "fr", meta=None) -> list:
-    """Categories of a breakdown in the report's order: a closed vocabulary's own order (age groups,
-    risk levels…), open codes (nationalities, sites, centres) by their label in the report's
-    language; ``other`` and ``unknown`` last."""
-    from workbench.contract.schema import vocabulary
-    from workbench.indicators.engine import DIMENSION_VOCABULARY, FIXED_ORDER
+def sort_codes(dimension: str, codes, lang: str = "fr", meta=None, catalogue: Catalogue | None = None) -> list:
+    """Categories of a breakdown in the report's order: a declared order (age groups, risk levels,
+    an organisation's code list or bands…), open codes (nationalities, sites, centres) by their
+    label in the report's language; ``other`` and ``unknown`` last."""
+    from workbench.indicators.engine import dimension_order
 
     codes = list(codes)
-    if dimension in FIXED_ORDER or dimension in DIMENSION_VOCABULARY:
-        order = list(FIXED_ORDER.get(dimension) or vocabulary(DIMENSION_VOCABULARY[dimension]))
+    order = dimension_order(dimension, catalogue)
+    if order is not None:
         rank = {c: i for i, c in enumerate(order)}
         return sorted(codes, key=lambda c: (rank.get(c, len(order)), str(c)))
     return sorted(codes, key=lambda c: (c in _LAST, _LAST.index(c) if c in _LAST else 0,
-                                        collation_key(code_label(dimension, c, lang, meta))))
+                                        collation_key(code_label(dimension, c, lang, meta, catalogue))))
 
 
 def country_name(code: str | None, lang: str = "fr") -> str:
@@ -93,12 +100,17 @@ def country_name(code: str | None, lang: str = "fr") -> str:
     return _country_names(lang).get(code, code)
 
 
-def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None) -> str:
-    """The label of a breakdown category (``None`` is the total)."""
+def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None,
+               catalogue: Catalogue | None = None) -> str:
+    """The label of a breakdown category (``None`` is the total); an organisation's code list
+    gives its own codes' labels."""
     check_language(lang)
     labels = _labels()
     if code is None:
         return text("ui.total", lang)
+    declared = ((catalogue.dimensions.get(dimension) or {}).get("codes") if catalogue is not None else None)
+    if isinstance(declared, dict) and code in declared:
+        return declared[code][lang]
     if dimension == "nationality":
         return country_name(code, lang)
     if code in labels["common"] and (dimension not in labels or code not in labels[dimension]):
@@ -111,13 +123,12 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None) ->
     return pick(entry, lang, f"codes.{dimension}.{code}") if entry else code
 
 
-def indicator_label(indicator_id: str, lang: str = "fr") -> str:
-    return load_catalogue()[indicator_id].label[check_language(lang)]
+def indicator_label(indicator_id: str, lang: str = "fr", catalogue: Catalogue | None = None) -> str:
+    return resolve(catalogue)[indicator_id].label[check_language(lang)]
 
 
-def dimension_label(dimension: str, lang: str = "fr") -> str:
-    dims = load_catalogue().dimensions
-    spec = dims.get(dimension, {})
+def dimension_label(dimension: str, lang: str = "fr", catalogue: Catalogue | None = None) -> str:
+    spec = resolve(catalogue).dimensions.get(dimension, {})
     return spec.get(check_language(lang)) or spec.get("fr", dimension)
 
 

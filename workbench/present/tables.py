@@ -16,7 +16,6 @@ from workbench import disclosure
 
 from workbench.present import cells, labels
 from workbench.present.texts import text
-from workbench.indicators.catalogue import load_catalogue
 
 _FIGURE_COLUMNS = ("indicator", "period", "value", "numerator", "denominator", "flag", "previous_period",
                    "previous_value", "previous_flag", "change", "change_pct")
@@ -45,28 +44,29 @@ def block(table: pl.DataFrame, indicator: str, dimension: str | None) -> pl.Data
 
 
 def breakdown_table(table: pl.DataFrame, indicator: str, dimension: str, lang: str = "fr", meta=None,
-                    k: int | None = None, title: str | None = None):
+                    k: int | None = None, title: str | None = None, catalogue=None):
     """One indicator: total then the categories of one breakdown."""
+    cat = labels.catalogue_of(table, catalogue)
     table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
-    ind = load_catalogue()[indicator]
+    ind = cat[indicator]
     total = block(table, indicator, None)
     rows = block(table, indicator, dimension)
-    rank = {c: n for n, c in enumerate(labels.sort_codes(dimension, rows[dimension].to_list(), lang, meta))}
+    rank = {c: n for n, c in enumerate(labels.sort_codes(dimension, rows[dimension].to_list(), lang, meta, cat))}
     rows = rows.sort(pl.col(dimension).replace_strict(rank, return_dtype=pl.Int64), maintain_order=True)
     out = []
     for row in total.iter_rows(named=True):
         out.append({"category": text("ui.total", lang), "value": cells.row_cell(row, ind.unit, lang, k),
                     "fraction": cells.fraction(row, lang)})
     for row in rows.iter_rows(named=True):
-        out.append({"category": labels.code_label(dimension, row[dimension], lang, meta),
+        out.append({"category": labels.code_label(dimension, row[dimension], lang, meta, cat),
                     "value": cells.row_cell(row, ind.unit, lang, k), "fraction": cells.fraction(row, lang)})
     frame = pl.DataFrame(out, schema={"category": pl.String, "value": pl.String, "fraction": pl.String})
     if ind.unit not in ("rate", "ratio"):
         frame = frame.drop("fraction")
     gt = _gt(frame, f"{indicator}/{dimension}/{lang}")
-    gt = gt.tab_header(title or ind.label[lang], subtitle=labels.dimension_label(dimension, lang))
-    cols = {"category": labels.dimension_label(dimension, lang), "value": text(f"ui.unit_{ind.unit}", lang)}
+    gt = gt.tab_header(title or ind.label[lang], subtitle=labels.dimension_label(dimension, lang, cat))
+    cols = {"category": labels.dimension_label(dimension, lang, cat), "value": text(f"ui.unit_{ind.unit}", lang)}
     if "fraction" in frame.columns:
         cols["fraction"] = "n / N"
     gt = gt.cols_label(**cols).cols_align("right", columns=[c for c in frame.columns if c != "category"])
@@ -76,14 +76,14 @@ def breakdown_table(table: pl.DataFrame, indicator: str, dimension: str, lang: s
 
 
 def key_figures_table(current: pl.DataFrame, indicators: list[str], lang: str = "fr", k: int | None = None,
-                      previous_label: str | None = None, title: str | None = None):
+                      previous_label: str | None = None, title: str | None = None, catalogue=None):
     """Key figures: one row per indicator (its total), with the previous period and the change.
 
     ``current`` is the output of :func:`workbench.indicators.change` (or a plain table).
     """
+    cat = labels.catalogue_of(current, catalogue)
     current, k = disclosure.frame_and_k(current, k)
     disclosure.check(current, k)
-    cat = load_catalogue()
     out = []
     flags: list[str | None] = []
     for indicator in indicators:
@@ -154,25 +154,26 @@ def to_html(gt) -> str:
 
 
 def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
-                 k: int | None = None, title: str | None = None, subtitle: str | None = None):
+                 k: int | None = None, title: str | None = None, subtitle: str | None = None, catalogue=None):
     """Several indicators side by side: one row per category of ``dimension`` (total first).
 
     A category that an indicator's records never fall in reads 0 for a count and "—"
     otherwise; withheld cells read their mark with its legend as a note.
     """
+    cat = labels.catalogue_of(table, catalogue)
     table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
-    cat = load_catalogue()
     rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
                    for i in indicators}
     totals = {i: block(table, i, None) for i in indicators}
-    codes = labels.sort_codes(dimension, dict.fromkeys(c for i in indicators for c in rows_by_ind[i]), lang, meta)
+    codes = labels.sort_codes(dimension, dict.fromkeys(c for i in indicators for c in rows_by_ind[i]), lang, meta,
+                              cat)
     columns = [f"c{n}" for n in range(len(indicators))]
     out = []
     flags: list[str | None] = []
     for code in [None, *codes]:
         line = {"category": text("ui.total", lang) if code is None else
-                labels.code_label(dimension, code, lang, meta)}
+                labels.code_label(dimension, code, lang, meta, cat)}
         for col, ind_id in zip(columns, indicators):
             unit = cat[ind_id].unit
             if code is None:
@@ -189,7 +190,7 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
     gt = _gt(frame, f"matrix/{dimension}/{lang}/{','.join(indicators)}")
     if title:
         gt = gt.tab_header(title, subtitle=subtitle)
-    names = {"category": labels.dimension_label(dimension, lang)}
+    names = {"category": labels.dimension_label(dimension, lang, cat)}
     for col, ind_id in zip(columns, indicators):
         ind = cat[ind_id]
         names[col] = ind.label[lang]

@@ -166,11 +166,12 @@ def _fix_dates(pdf_path: Path, day: dt.date) -> None:
 # --------------------------------------------------------------------------- Excel
 
 def to_xlsx(rows, path: Path, lang: str = "fr", k: int | None = None, period: str | None = None, meta=None,
-            document_date: dt.date | None = None) -> Path:
+            document_date: dt.date | None = None, catalogue=None) -> Path:
     """The annex (:func:`workbench.present.annex.annex_xlsx`): the report's figures, in its language and order."""
     from workbench.present.annex import annex_xlsx
 
-    path.write_bytes(annex_xlsx(rows, lang, k, period=period, meta=meta, document_date=document_date))
+    path.write_bytes(annex_xlsx(rows, lang, k, period=period, meta=meta, document_date=document_date,
+                                catalogue=catalogue))
     return path
 
 

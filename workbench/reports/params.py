@@ -62,7 +62,7 @@ REPORTS: dict[str, dict[str, Any]] = {
     "detention_report": {"centres": None, **INDICATOR_KEYS},
     "case_management_report": {"sites": None, **INDICATOR_KEYS, **_DEADLINES},
     "data_quality_report": {},
-    "explore": {"sites": None, "centres": None, "indicators": None, "by": ["sex"], **INDICATOR_KEYS,
+    "explore": {"sites": None, "centres": None, "catalogue": None, "indicators": None, "by": ["sex"], **INDICATOR_KEYS,
                 **_DEADLINES, **_TRAFFICKING, "rendering": False},
 }
 #: Set to True by ``workbench render`` in the notebooks that take it: widgets have no live kernel in a
@@ -88,6 +88,22 @@ def catalogue_params() -> dict[str, Any]:
     from workbench.indicators.catalogue import load_catalogue
 
     return load_catalogue().default_params()
+
+
+def report_catalogue(values: Mapping[str, Any], base: Path = Path(".")):
+    """The catalogue of a report's parameters (see :meth:`ReportParams.catalogue`)."""
+    from workbench.indicators.organisation import catalogue_with
+
+    given = values.get("catalogue")
+    if given:
+        path = Path(str(given)).expanduser()
+        return catalogue_with(path if path.is_absolute() else base / path)
+    folder = Path(str(values.get("extract") or ".")).expanduser()
+    folder = folder if folder.is_absolute() else base / folder
+    meta = folder / "extract.yaml"
+    declared = safeyaml.load(meta.read_text(encoding="utf-8")) if folder.is_dir() and meta.is_file() else None
+    declared = declared.get("catalogue") if isinstance(declared, dict) else None
+    return catalogue_with(folder / str(declared) if declared else None)
 
 
 def notebook_keys(report: str) -> dict[str, Any]:
@@ -127,6 +143,11 @@ class ReportParams:
     def extract_path(self) -> Path:
         path = Path(self.values["extract"]).expanduser()
         return path if path.is_absolute() else (self.base / path)
+
+    def catalogue(self):
+        """The report's catalogue: its ``catalogue`` parameter (relative to the parameter file), else the
+        one the extract's ``extract.yaml`` names, else the built-in one."""
+        return report_catalogue(self.values, self.base)
 
     def resource_dirs(self) -> list[Path]:
         """The organisation's own resource folder, if the parameters name one (see :mod:`workbench.resources`)."""
@@ -316,7 +337,8 @@ def _whole(value: Any, key: str, problems: list[str], low: int, high: int | None
     return value
 
 
-def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+def _validate_values(report: str, data: Mapping[str, Any], problems: list[str],
+                     base: Path = Path(".")) -> dict[str, Any]:
     """Check and normalise the notebook parameters of ``report`` (missing keys get defaults)."""
     keys = notebook_keys(report)
     values = {k: data.get(k, default) for k, default in keys.items()}
@@ -344,19 +366,27 @@ def _validate_values(report: str, data: Mapping[str, Any], problems: list[str]) 
     if "trend_periods" in values:
         values["trend_periods"] = _whole(values["trend_periods"], "trend_periods", problems, *TREND_RANGE)
     if report == "explore":
-        _validate_explore(values, problems)
+        _validate_explore(values, problems, base)
     if report in INDICATOR_REPORTS:
         _validate_catalogue_params(values, problems)
     return values
 
 
-def _validate_explore(values: dict[str, Any], problems: list[str]) -> None:
+def _validate_explore(values: dict[str, Any], problems: list[str], base: Path = Path(".")) -> None:
+    from workbench.exceptions import WorkbenchError
     from workbench.indicators.catalogue import load_catalogue
 
     if not isinstance(values.get(RENDERING_KEY), bool):
         problems.append(f"'{RENDERING_KEY}' must be true or false, got {values.get(RENDERING_KEY)!r}.")
-
-    cat = load_catalogue()
+    if values.get("catalogue") is not None and not isinstance(values["catalogue"], str):
+        problems.append(f"'catalogue' must be the path of a catalogue file (.yaml or .xlsx), got "
+                        f"{values['catalogue']!r}.")
+        values["catalogue"] = None
+    try:
+        cat = report_catalogue(values, base)
+    except WorkbenchError as exc:
+        problems.append(f"'catalogue': {exc}")
+        cat = load_catalogue()
     ids = values.get("indicators")
     if isinstance(ids, str):
         ids = [ids]
@@ -436,7 +466,7 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
     for key in data:
         if key not in valid:
             problems.append(_unknown_key(key, report, valid))
-    values = _validate_values(report, data, problems)
+    values = _validate_values(report, data, problems, Path(base))
     render = _validate_render(data, problems)
     if problems:
         raise ParameterError(_problems_message(where, report, problems, valid))

@@ -220,7 +220,8 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
     day = meta.extracted_on if meta else None
     if "xlsx" in params.formats:
         say("writing Excel annex")
-        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k, params.period, meta, day)
+        files["xlsx"] = out.to_xlsx(rows, folder / f"{stem}.xlsx", lang, k, params.period, meta, day,
+                                    catalogue=params.catalogue())
     if params.template:
         say("filling the Excel template")
         files["template"] = _fill_template(params, extract, folder, stem, lang)

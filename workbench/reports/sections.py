@@ -33,9 +33,10 @@ import polars as pl
 from workbench.present import cells, labels
 from workbench.present.tables import block as tables_block
 from workbench.present.texts import fallbacks, section, text
-from workbench.indicators.catalogue import load_catalogue, translation_problems
+from workbench.indicators.catalogue import translation_problems
 from workbench.indicators.engine import TABLE_COLUMNS
 from workbench.selection import Selection
+from workbench.reports.trims import _top, _warm_up, from_first_data  # noqa: F401  (from_first_data: public)
 
 MIME = "application/vnd.workbench.indicators+json"
 _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
@@ -156,6 +157,14 @@ class Report:
         return self.extract.meta
 
     @property
+    def catalogue(self):
+        """The catalogue of the report: the parameter ``catalogue`` (an organisation's file), else the
+        one the extract names in ``extract.yaml``, else the built-in one."""
+        from workbench.indicators.organisation import catalogue_for
+
+        return self._remember("catalogue", lambda: catalogue_for(self.extract, self.values.get("catalogue")))
+
+    @property
     def params(self) -> dict[str, Any]:
         from workbench.reports.params import catalogue_params
 
@@ -163,7 +172,7 @@ class Report:
 
     def _kwargs(self) -> dict[str, Any]:
         return {"audience": self.values["audience"], "threshold": self.values.get("threshold"),
-                "params": self.params or None, "selection": self.selection}
+                "params": self.params or None, "selection": self.selection, "catalogue": self.catalogue}
 
     # -- figures ----------------------------------------------------------------------------------
     def figures(self, indicators: Sequence[str], by: Sequence[str] = ()) -> pl.DataFrame:
@@ -210,14 +219,14 @@ class Report:
             self.extract, period_run(self.period, n), indicators=list(indicators), **self._kwargs()).frame))
 
     def _available(self, indicators: Sequence[str]) -> tuple[list[str], list[str]]:
-        cat = load_catalogue()
+        cat = self.catalogue
         ok, missing = [], []
         for i in indicators:
             (ok if all(self.extract.has(t) for t in cat[i].tables) else missing).append(i)
         return ok, missing
 
     def _not_available(self, indicators: Sequence[str]) -> str:
-        cat = load_catalogue()
+        cat = self.catalogue
         parts = []
         for i in indicators:
             absent = [text(f"report.tables.{t}", self.lang) for t in cat[i].tables if not self.extract.has(t)]
@@ -292,7 +301,7 @@ class Report:
         return f'<div class="wb-commentary">{narrative.to_html(filled)}</div>'
 
     def _placeholder(self, indicator: str, field: str) -> str:
-        cat = load_catalogue()
+        cat = self.catalogue
         if indicator not in cat:
             raise KeyError(indicator)
         unit = cat[indicator].unit
@@ -308,7 +317,7 @@ class Report:
 
     def heading(self, key: str) -> Block:
         """A section heading: a catalogue family (``reception``…) or a heading of ``texts.yaml`` (``report.headings``)."""
-        fams = load_catalogue().families
+        fams = self.catalogue.families
         label = (fams[key][self.lang] if key in fams else
                  text(f"report.headings.{key}", self.lang) if key in section("report.headings") else key)
         return Block(f'<h2 class="wb-heading">{_e(label)}</h2>{self.commentary(key)}', label)
@@ -322,7 +331,7 @@ class Report:
         inner = f"<h2 class=\"wb-heading\">{_e(title or text('report.headings.key_figures', self.lang))}</h2>"
         if figures is not None:
             gt = key_figures_table(figures, list(indicators), self.lang, self.k, previous_label=self.compare.label(
-                self.lang))
+                self.lang), catalogue=self.catalogue)
             gt = gt.tab_source_note(text("report.text.compare_note", self.lang, period=self.compare.label(self.lang)))
             inner += to_html(gt)
         elif missing:
@@ -340,7 +349,7 @@ class Report:
         if ok:
             data = self.series(ok, n)
             for ind in ok:
-                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270), self.lang)
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270, catalogue=self.catalogue), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
         heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
@@ -354,21 +363,26 @@ class Report:
         from workbench.present.charts import breakdown_chart
         from workbench.present.tables import breakdown_table, to_html
 
+        from workbench.present.crosses import cross_split
+
+        if cross_split(by):  # "protection_flag,sex": two dimensions read as a cross-table
+            return self.cross(indicator, *cross_split(by), title=title)
         ok, missing = self._available([indicator])
         if not ok:
             return self._block("breakdown", self._not_available(missing), indicator, [])
         figures = self.figures([indicator], [by])
-        gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title)
+        gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title,
+                             catalogue=self.catalogue)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart:
             shown = _top(_current(figures), indicator, by, top)
             # The chart says what it breaks down, and that it shows only the largest categories.
             by_words = self.by_title(by)
-            chart_title = f"{load_catalogue()[indicator].label[self.lang]} — {by_words[:1].lower()}{by_words[1:]}"
+            chart_title = f"{self.catalogue[indicator].label[self.lang]} — {by_words[:1].lower()}{by_words[1:]}"
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
                 chart_title += f" ({text('report.text.top_categories', self.lang, n=top)})"
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
-                                             width=300), self.lang)
+                                             width=300, catalogue=self.catalogue), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
         inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>'
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
@@ -379,33 +393,61 @@ class Report:
         from workbench.present.charts import breakdown_chart
         from workbench.present.tables import matrix_table, to_html
 
-        cat = load_catalogue()
+        cat = self.catalogue
         ok, missing = self._available(indicators)
         ok = [i for i in ok if cat[i].allows((by,))]
         if not ok:
             return self._block("matrix", self._not_available(missing), ", ".join(indicators), [])
         figures = self.figures(ok, [by])
         title = title or self.by_title(by)
-        gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title)
+        gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title, catalogue=self.catalogue)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart and chart in ok:
-            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300),
-                             self.lang)
+            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,
+                                             catalogue=self.catalogue), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
         inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._not_available(missing)
         return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
+
+    def cross(self, indicator: str, rows: str, columns: str, title: str | None = None) -> Block:
+        """One indicator by two dimensions: a matrix of ``rows`` × ``columns`` with the row and column
+        totals, each margin protected as its own breakdown (:mod:`workbench.present.crosses`)."""
+        from workbench.present.crosses import cross_breakdowns, cross_table
+        from workbench.present.tables import to_html
+
+        ok, missing = self._available([indicator])
+        if not ok:
+            return self._block("cross", self._not_available(missing), indicator, [])
+        figures = self.figures([indicator], cross_breakdowns(rows, columns))
+        gt = cross_table(figures, indicator, rows, columns, self.lang, self.meta, self.k, title=title,
+                         catalogue=self.catalogue)
+        return self._block("cross", f'<div class="wb-table">{to_html(gt)}</div>', f"{indicator} by {rows} x {columns}",
+                           [_payload_table(figures, "current")])
+
+    def breakdowns(self, indicators: Sequence[str] | None, by: Sequence[str] = ()) -> Block:
+        """Each indicator by each breakdown it allows among ``by`` (a cross ``"a,b"`` as a matrix)."""
+        from workbench.present.crosses import cross_split
+
+        blocks = []
+        for ind in indicators or []:
+            for item in by:
+                dims = cross_split(item) or (item,)
+                if ind in self.catalogue and self.catalogue[ind].allows(tuple(dims)):
+                    blocks.append(self.breakdown(ind, item, top=None) if len(dims) == 1 else self.cross(ind, *dims))
+        tables = [t for b in blocks for t in (b.payload or {}).get("tables", [])]
+        return self._block("breakdowns", "".join(b.html for b in blocks), "breakdowns", tables)
 
     def by_title(self, dimension: str) -> str:
         """« Par site » / "By site"."""
         if f"by_{dimension}" in section("report.text"):
             return text(f"report.text.by_{dimension}", self.lang)
-        label = labels.dimension_label(dimension, self.lang)
+        label = labels.dimension_label(dimension, self.lang, self.catalogue)
         return text("report.text.by_dimension", self.lang, label=label[:1].lower() + label[1:])
 
     def about(self) -> Block:
         """How to read the report: audience and suppression, definitions, scope, parameters."""
         lang = self.lang
-        cat = load_catalogue()
+        cat = self.catalogue
         lines = [text("report.text.about_audience", lang, audience=self.audience_label())]
         if self.k:
             lines.append(text("report.text.about_suppression", lang, k=self.k, k_minus=self.k - 1))
@@ -528,44 +570,6 @@ class Report:
         gt = text_table(shown, {}, None, [text("report.text.explore_hint", self.lang)], right=list(TABLE_COLUMNS[:3]))
         return self._block("indicator-table", to_html(gt), f"{table.height} indicator rows",
                            [_payload_table(table, "current")])
-
-
-def from_first_data(series: pl.DataFrame) -> pl.DataFrame:
-    """A trend series from its first period with data: the periods before the extract's data starts
-    (every figure zero or empty, nothing withheld) are not plotted as zeros. The last period stays."""
-    if series.height == 0 or "period" not in series.columns:
-        return series
-    has_data = (pl.col("value").fill_null(0) != 0) | pl.col("flag").is_in(["suppressed", "withheld",
-                                                                            "small_population"])
-    periods = series["period"].unique(maintain_order=True).to_list()
-    with_data = set(series.filter(has_data)["period"].to_list())
-    first = next((i for i, p in enumerate(periods) if p in with_data), len(periods) - 1)
-    return series.filter(pl.col("period").is_in(periods[first:]))
-
-
-def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.DataFrame:
-    """The total and the ``top`` largest categories of one breakdown (for a readable chart)."""
-    rows = figures.filter((pl.col("indicator") == indicator) & pl.col(by).is_not_null())
-    if top is None or rows.height <= top:
-        return figures
-    keep = (rows.with_row_index("_i").sort([pl.col("value").is_null(), pl.col("value"), pl.col("_i")],
-                                          descending=[False, True, False])
-            .head(top)[by].to_list())
-    return figures.filter((pl.col("indicator") != indicator) | pl.col(by).is_null() | pl.col(by).is_in(keep))
-
-
-def _warm_up() -> None:
-    """Import the chart and table libraries and start vl-convert's JavaScript runtime while the
-    extract loads (the first chart would otherwise wait for them). Output is unaffected."""
-    try:
-        import altair  # noqa: F401
-        import great_tables  # noqa: F401
-        import vl_convert
-
-        vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
-                                    "encoding": {"x": {"field": "x", "type": "quantitative"}}})
-    except Exception:  # pragma: no cover - the real calls report any problem
-        pass
 
 
 def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:

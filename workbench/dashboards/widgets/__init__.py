@@ -49,7 +49,7 @@ from workbench.dashboards.widgets.dashboard import Dashboard  # noqa: E402
 from workbench.dashboards.widgets.downloads import Downloads, download_rows  # noqa: E402
 from workbench.dashboards.widgets.figures import ChartArea, TableView, screen_spec  # noqa: E402
 from workbench.dashboards.widgets.filters import FilterPanel  # noqa: E402
-from workbench.dashboards.widgets.pickers import BreakdownPicker, IndicatorPicker  # noqa: E402
+from workbench.dashboards.widgets.pickers import BreakdownPicker, CrossPicker, IndicatorPicker  # noqa: E402
 from workbench.dashboards.widgets.tiles import KeyFigureTiles  # noqa: E402
 
 
@@ -64,5 +64,5 @@ def explorer(extract, audience: str = "internal", threshold: int | None = None, 
     return Dashboard(session, views.page(page))
 
 
-__all__ = ["BreakdownPicker", "ChartArea", "Dashboard", "Downloads", "FilterPanel", "IndicatorPicker",
+__all__ = ["BreakdownPicker", "ChartArea", "CrossPicker", "Dashboard", "Downloads", "FilterPanel", "IndicatorPicker",
            "KeyFigureTiles", "TableView", "download_rows", "explorer"]

@@ -13,7 +13,7 @@ from workbench.dashboards.widgets.downloads import Downloads
 from workbench.dashboards.widgets.figures import ChartArea, TableView
 from workbench.dashboards.widgets.filters import FilterPanel
 from workbench.dashboards.widgets.parts import STYLE, _close, _html, _row
-from workbench.dashboards.widgets.pickers import BreakdownPicker, IndicatorPicker
+from workbench.dashboards.widgets.pickers import BreakdownPicker, CrossPicker, IndicatorPicker
 from workbench.dashboards.widgets.tiles import KeyFigureTiles
 from workbench.exceptions import WorkbenchError
 from workbench.present import labels, tables
@@ -66,7 +66,8 @@ class Dashboard(w.VBox):
         self.tiles = KeyFigureTiles()
         self.summary = _html(cls="wb-summary")
         self.picker = IndicatorPicker(session, page, view)
-        self.breakdown_picker = BreakdownPicker(view)
+        self.breakdown_picker = BreakdownPicker(view, session)
+        self.cross_picker = CrossPicker(view, session)
         self.scope = _html()
         self.charts = ChartArea()
         self.table = TableView()
@@ -80,13 +81,14 @@ class Dashboard(w.VBox):
         self.children = [
             _html(STYLE), self.header, self.notices, self.filters, self.scope, self.status, self.tiles,
             section("summary_title", dimension=dim), self.summary,
-            _row([self.picker, self.breakdown_picker]),
+            _row([self.picker, self.breakdown_picker, self.cross_picker]),
             self.charts, self.table, self.downloads, self.link_box,
         ]
         for control in self.filters.controls():
             control.observe(self._on_filters, names="value")
         self.picker.dropdown.observe(self._on_indicator, names="value")
         self.breakdown_picker.observe(self._on_breakdown, names="value")
+        self.cross_picker.observe(self._on_cross, names="value")
 
     # -- state
 
@@ -121,6 +123,7 @@ class Dashboard(w.VBox):
             self.filters.show(self.view)
             self.picker.show(self.view)
             self.breakdown_picker.show(self.view)
+            self.cross_picker.show(self.view)
 
     def _set_notices(self, notices) -> None:
         self.notices.value = "".join(f"<div class='wb-notice'>{n.html(self.view.lang)}</div>" for n in notices)
@@ -157,17 +160,24 @@ class Dashboard(w.VBox):
 
         def make():
             indicator = change["new"]
-            dims = views.breakdowns_of(indicator)
+            dims = self.session.breakdowns_of(indicator)
             keep = self.view.breakdown if self.view.breakdown in dims else \
                 self.page.breakdown if self.page.breakdown in dims else dims[0]
-            return replace(self.view, indicator=indicator, breakdown=keep)
+            cross = self.view.cross if self.view.cross in dims and self.view.cross != keep else None
+            return replace(self.view, indicator=indicator, breakdown=keep, cross=cross)
 
         self._change(make)
 
     def _on_breakdown(self, change) -> None:
         from dataclasses import replace
 
-        self._change(lambda: replace(self.view, breakdown=change["new"]))
+        self._change(lambda: replace(self.view, breakdown=change["new"],
+                                     cross=None if self.view.cross == change["new"] else self.view.cross))
+
+    def _on_cross(self, change) -> None:
+        from dataclasses import replace
+
+        self._change(lambda: replace(self.view, cross=change["new"]))
 
     # -- output
 
@@ -213,16 +223,16 @@ class Dashboard(w.VBox):
             self.status.value = ""
             self._part("header", view.lang, lambda: setattr(self.header, "value", self._header()))
             self._part("scope", view, lambda: setattr(self.scope, "value", self._scope()))
-            shown = (*who, view.period, view.indicator, view.breakdown)
+            shown = (*who, view.period, view.indicator, view.breakdown, view.cross)
             if self._shown.get("breakdown") != shown:
                 breakdown = s.breakdown(view)
-                self.charts.show_breakdown(breakdown.frame, view, meta, breakdown.k)
+                self.charts.show_breakdown(breakdown, view, meta, breakdown.k)
             self._part("tiles", (*who, view.period, view.compare), lambda: self.tiles.show(
                 s.key_figures(view, self.page.tiles).frame, self.page.tiles, view, s.k))
             self._part("trend", (*who, tuple(s.trend_periods(view)), view.indicator),
                        lambda: self.charts.show_trend(s.trend(view), view))
             if self._shown.get("breakdown") != shown:
-                self.table.show(breakdown.frame, view, meta, breakdown.k)
+                self.table.show(breakdown, view, meta, breakdown.k)
                 self.downloads.show(breakdown.frame, view, breakdown.k)
                 self._shown["breakdown"] = shown
             self._part("summary", (*who, view.period), self._show_summary)

@@ -19,7 +19,8 @@ def _safe_name(*parts: str) -> str:
 
 def download_rows(table, view: views.View) -> pl.DataFrame:
     """The rows of the table shown, as exported (with the filters in force, when any)."""
-    rows = table.select("indicator", "period", view.breakdown, "value", "numerator", "denominator", "flag")
+    rows = table.select("indicator", "period", view.breakdown, *([view.cross] if view.cross else []), "value",
+                        "numerator", "denominator", "flag")
     active = view.selection.active()
     if active:
         described = "; ".join(f"{name}={'|'.join(codes)}" for name, codes in active.items())
@@ -32,7 +33,7 @@ class Downloads(w.HTML):
 
     def show(self, table, view: views.View, k: int | None) -> None:
         rows = download_rows(table, view)
-        name = _safe_name("workbench", view.indicator, view.period.code, view.breakdown)
+        name = _safe_name("workbench", view.indicator, view.period.code, view.breakdown, view.cross or "")
         csv = exports.to_csv(rows, k).encode("utf-8")
         lang = view.lang
         xlsx = exports.to_xlsx({"indicators": rows}, k, lang=lang)

@@ -7,8 +7,7 @@ import polars as pl
 
 from workbench.dashboards import views
 from workbench.dashboards.widgets.parts import _html
-from workbench.indicators.catalogue import load_catalogue
-from workbench.present import charts, tables
+from workbench.present import charts, labels, tables
 from workbench.present.texts import text
 
 
@@ -75,17 +74,23 @@ class ChartArea(w.HBox):
 
     def show_trend(self, series, view: views.View) -> None:
         """``series``: the :class:`~workbench.disclosure.IndicatorTable` of the trend periods."""
-        ind, lang, k = view.indicator, view.lang, series.k
-        rows = charts.trend_data(series.frame, ind, lang, k=k)
-        title = f"{load_catalogue()[ind].label[lang]} — {text('dashboard.trend', lang).lower()}"
+        ind, lang, k, cat = view.indicator, view.lang, series.k, labels.catalogue_of(series)
+        rows = charts.trend_data(series.frame, ind, lang, k=k, catalogue=cat)
+        title = f"{cat[ind].label[lang]} — {text('dashboard.trend', lang).lower()}"
         spec = self._spec(("trend", ind, lang, rows.height), rows,
-                          lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title))
+                          lambda: charts.trend_chart(series.frame, ind, lang, k=k, title=title, catalogue=cat))
         self.trend.value = self._html(spec, lang, f"{ind}/trend")
 
 
 class TableView(w.HTML):
     """The table shown: the chosen indicator's total and breakdown (great-tables)."""
 
-    def show(self, table: pl.DataFrame, view: views.View, meta, k: int | None) -> None:
-        gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta, k=k)
+    def show(self, table, view: views.View, meta, k: int | None) -> None:
+        """``table``: the view's :class:`~workbench.disclosure.IndicatorTable` (a cross-table with a cross)."""
+        from workbench.present.crosses import cross_table
+
+        if view.cross:
+            gt = cross_table(table, view.indicator, view.breakdown, view.cross, view.lang, meta, k=k)
+        else:
+            gt = tables.breakdown_table(table, view.indicator, view.breakdown, view.lang, meta, k=k)
         self.value = tables.to_html(gt)

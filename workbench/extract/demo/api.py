@@ -137,13 +137,18 @@ def write(output: str | Path, persons: int = DEFAULT_PERSONS, seed: int = DEFAUL
     ``xlsx`` (``extract.xlsx`` with one sheet per table; returns the workbook's path).
     """
     _check_format(format)
-    return write_frames(generate(persons, seed, profile), output, profile=profile, format=format)
+    return write_frames(generate(persons, seed, profile), output, profile=profile, format=format, seed=seed)
 
 
 def write_frames(frames: Mapping[str, pl.DataFrame], output: str | Path, profile: str = "all",
-                 format: str = "parquet") -> Path:
-    """Write generated (or altered) demo tables as :func:`write` does."""
+                 format: str = "parquet", seed: int = DEFAULT_SEED) -> Path:
+    """Write generated (or altered) demo tables as :func:`write` does: Parquet and CSV files also
+    hold the extra columns of the example organisation catalogue (:mod:`.own_columns`)."""
+    from workbench.extract.demo.own_columns import add_own_columns
+
     _check_format(format)
+    if format != "xlsx":  # the contract's columns are unchanged
+        frames = add_own_columns(dict(frames), int(seed))
     if format == "xlsx":
         too_long = [n for n, f in frames.items() if f.height > _XLSX_MAX_ROWS]
         if too_long:
