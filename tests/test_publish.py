@@ -82,7 +82,8 @@ def _case_output_is_a_file(tmp_path, monkeypatch, extract_dir):
 
 def _case_render_output_is_a_file(tmp_path, monkeypatch, extract_dir):
     (tmp_path / "taken").write_text("a file")
-    return (["render", PARAMS, "--set", f"extract={extract_dir}", "--output-dir", str(tmp_path / "taken" / "sub")],
+    return (["render", PARAMS, "--set", f"extract={extract_dir}", "--set", "period=2024-Q4", "--output-dir",
+             str(tmp_path / "taken" / "sub")],
             "taken", "a file is where a folder is expected")
 
 
@@ -94,10 +95,11 @@ def _case_unreadable(tmp_path, monkeypatch, extract_dir):
 
 
 def _case_render_into_foreign_folder(tmp_path, monkeypatch, extract_dir):
-    foreign = tmp_path / "out" / "activity_report" / "2025-Q4" / "activity_report"
+    foreign = tmp_path / "out" / "activity_report" / "2024-Q4" / "activity_report"
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("not a report")
-    return (["render", PARAMS, "--set", f"extract={extract_dir}", "--output-dir", str(tmp_path / "out")],
+    return (["render", PARAMS, "--set", f"extract={extract_dir}", "--set", "period=2024-Q4", "--output-dir",
+             str(tmp_path / "out")],
             "activity_report", "no manifest.json")
 
 
@@ -111,7 +113,7 @@ def test_error_table(case, tmp_path, monkeypatch, valid_extract):
     line = _one_error_line(result)
     assert where in line and what in line, line
     if case is _case_render_into_foreign_folder:
-        notes = tmp_path / "out" / "activity_report" / "2025-Q4" / "activity_report" / "notes.txt"
+        notes = tmp_path / "out" / "activity_report" / "2024-Q4" / "activity_report" / "notes.txt"
         assert notes.read_text() == "not a report"
 
 

@@ -48,7 +48,7 @@ def test_public_site_holds_public_reports_only_and_is_reproducible(reports_dir, 
     assert second.exit_code == 0, second.output
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
     assert a == b
-    assert sorted(a) == ["dashboard-fr.html", "index.html",
+    assert sorted(a) == [".workbench-site", "dashboard-fr.html", "index.html",
                          "reports/detention_report/2025-Q4/detention_report/detention_report_2025-Q4.html"]
     index = a["index.html"].decode()
     assert 'href="reports/detention_report/2025-Q4/detention_report/detention_report_2025-Q4.html"' in index

@@ -297,7 +297,7 @@ def test_parameter_files_are_validated_whole(tmp_path):
         load(path)
     text = str(err.value)
     for expected in ("5 problems", "2025-Q5", "unknown parameter 'audiance' (did you mean 'audience'?)",
-                     "'language' must be fr or en", "'sites' is a parameter of activity_report",
+                     "'language' must be one of fr, en, ar, nl", "'sites' is a parameter of activity_report",
                      "'cadence' must be one of"):
         assert expected in text, text
 

@@ -45,7 +45,7 @@ def test_since_catches_up_and_outputs_make_it_idempotent(tmp_path):
 
 def test_files_without_cadence_are_skipped_and_bad_files_reported(tmp_path):
     plain = _file(tmp_path, "plain")
-    bad = _file(tmp_path, "bad", cadence="weekly")
+    bad = _file(tmp_path, "bad", cadence="fortnightly")
     assert schedule.scheduled_files(tmp_path) == [bad]
     entries = schedule.due([plain, bad], dt.date(2026, 1, 20))
     assert len(entries) == 1 and "'cadence' must be one of" in entries[0].error

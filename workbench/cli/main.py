@@ -201,6 +201,12 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
                                threshold=threshold, params=parse_params(params, cat.default_params()),
                                selection=selection, catalogue=cat)
     err = _console()
+    data = exports.write(table, output, fmt)
+    if output is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+    else:
+        err.print(f"written: {output} ({table.height} rows)", markup=False)
+    # Notes once the table is written (a refused write is one line and nothing else).
     grouped: dict[str, list[str]] = {}
     for ind, why in (table.unavailable or {}).items():
         grouped.setdefault(why, []).append(ind)
@@ -209,11 +215,6 @@ def indicators_command(extract_path, period, ids, by, audience, threshold, param
     if ex.quarantined:
         err.print(f"note: {ex.quarantined:,} rows of the extract were quarantined; figures count accepted rows "
                   "only (see `workbench validate`).", markup=False)
-    data = exports.write(table, output, fmt)
-    if output is None:
-        sys.stdout.write(data if isinstance(data, str) else data.decode())
-    else:
-        err.print(f"written: {output} ({table.height} rows)", markup=False)
 
 
 @main.command("catalogue")

@@ -13,15 +13,14 @@ stamps), written beside the target and swapped in place, so readers never see ha
 from __future__ import annotations
 
 import html
-import os
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from workbench.distribute.contacts import allowed_audiences
 from workbench.distribute.deliveries import RenderedRun, find_runs, verify_files, Delivery
 from workbench.exceptions import DistributionError
+from workbench.publish import publishing
 
 SITE_FILES = (".html", ".pdf", ".xlsx")
 _WORDS = {
@@ -36,20 +35,8 @@ _WORDS = {
 }
 
 
-def publish_folder(staged: Path, target: Path) -> None:
-    """Put a fully written folder in place of ``target`` (renames on one file system; the old one removed last)."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    try:
-        os.replace(staged, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+#: The file that marks a publication folder as the workbench's (only such a folder is ever replaced).
+SITE_MARKER = ".workbench-site"
 
 
 def _title(run: RenderedRun) -> str:
@@ -116,10 +103,7 @@ def build_site(output_dir: str | Path, site_dir: str | Path, *, audience: str = 
     if not root.is_dir():
         raise DistributionError(f"{root}: no reports folder there; render reports first (`workbench due --run`).")
     site = Path(site_dir).absolute()
-    site.parent.mkdir(parents=True, exist_ok=True)
-    staged = site.with_name(f".{site.name}.tmp-{uuid.uuid4().hex[:8]}")
-    staged.mkdir()
-    try:
+    with publishing(site, SITE_MARKER) as staged:
         runs = [r for r in find_runs(root) if r.audience in allowed_audiences(audience)]
         entries = [(run, _title(run), _copy_run(run, root, staged)) for run in runs]
         say(f"{len(runs)} report(s) for the {audience} audience")
@@ -135,8 +119,5 @@ def build_site(output_dir: str | Path, site_dir: str | Path, *, audience: str = 
                 dashboards.append((lang, name))
                 say(f"static dashboard ({lang}): {name}")
         (staged / "index.html").write_text(_index(entries, dashboards, staged, audience), encoding="utf-8")
-        publish_folder(staged, site)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+        (staged / SITE_MARKER).write_text("A publication folder written by `workbench publish`.\n", encoding="utf-8")
     return site

@@ -23,7 +23,7 @@ from typing import Any
 from workbench.contract.schema import TABLES
 from workbench.exceptions import CatalogueError
 from workbench.indicators import catalogue as builtin
-from workbench.indicators.catalogue import Catalogue, build_catalogue, closest, load_catalogue
+from workbench.indicators.catalogue import Catalogue, build_catalogue, closest, load_catalogue, translate
 from workbench.indicators.conditions import KINDS, condition_columns
 from workbench.indicators.declarations import Where, locate, read_declarations
 
@@ -240,12 +240,16 @@ def check(data: dict, where: Where, name: str, base: Catalogue | None = None) ->
         if not spec.get("bands"):
             spec.setdefault("column", dim.split(".", 1)[1])
         if spec.get("codes"):
-            spec["codes"] = {str(c["code"]): {"fr": str(c["fr"]), "en": str(c["en"])} for c in spec["codes"]}
+            spec["codes"] = {str(c["code"]): {"fr": str(c["fr"]), "en": str(c["en"]),
+                                              **{lang: str(c.get(lang) or c["fr"]) for lang in ("ar", "nl")}}
+                             for c in spec["codes"]}
         dims[dim] = spec
     families = {f: dict(v) for f, v in (data.get("families") or {}).items()}
     families.setdefault(scope.ns, {"fr": f"Indicateurs propres ({scope.ns})", "en": f"Own indicators ({scope.ns})"})
-    own = build_catalogue({"catalogue_version": str(data.get("catalogue_version", "0")), "families": families,
-                           "dimensions": dims, "indicators": data["indicators"]})
+    # An organisation writes French and English; Arabic and Dutch readers see the French text (listed by
+    # `workbench texts --check` like any missing translation of the built-in catalogue).
+    own = build_catalogue(translate({"catalogue_version": str(data.get("catalogue_version", "0")),
+                                     "families": families, "dimensions": dims, "indicators": data["indicators"]}, {}))
     return base.merge(own, scope.ns)
 
 
