@@ -35,7 +35,6 @@ import contextlib
 import html
 import logging
 import re
-import sys
 
 import ipywidgets as w
 import polars as pl
@@ -58,16 +57,6 @@ from workbench.periods import parse_period, period_containing
 
 log = logging.getLogger(__name__)
 
-
-def _skip_slow_iri_grammar() -> None:
-    """Spare every kernel 3 to 6 s: jsonschema (imported by altair) imports ``rfc3987_syntax`` when
-    it is installed (an extra of jupyter-events), which builds a parser at import; it serves only
-    the "iri" format check, which altair's schema validation never runs."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
-
-
-_skip_slow_iri_grammar()
 
 STYLE = """
 <style>
