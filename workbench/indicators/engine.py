@@ -89,28 +89,17 @@ class Context:
     def extra_dimensions(self) -> tuple[str, ...]:
         return ("organisation",) if "organisation" in self.persons().columns else ()
 
-    def _joined(self, table: str) -> pl.LazyFrame:
-        frame = self.extract.table(table).lazy()
-        if table == "persons":
-            return frame
-        attrs = self.persons().lazy().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
-        names = attrs.collect_schema().names()
-        frame = frame.select([c for c in frame.collect_schema().names() if c not in names or c == PERSON])
-        return frame.join(attrs, on=PERSON, how="left")
-
     def enriched(self, table: str) -> pl.DataFrame:
         """``table`` with its persons' attributes (the persons table: the extract's own persons)."""
         key = ("enriched", table)
         if key not in self._memo:
-            self._memo[key] = self._joined(table).collect()
+            frame = self.extract.table(table)
+            if table != "persons":
+                attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+                frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
+                frame = frame.join(attrs, on=PERSON, how="left")
+            self._memo[key] = frame
         return self._memo[key]
-
-    def enriched_lazy(self, table: str) -> pl.LazyFrame:
-        """:meth:`enriched` as a LazyFrame: the joined table when it was already joined (a dashboard
-        kernel prepares it), else the join itself, so that a period's filters on the table's own
-        columns run before it (the persons' attributes are joined to a quarter's rows, not all)."""
-        key = ("enriched", table)
-        return self._memo[key].lazy() if key in self._memo else self._joined(table)
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
@@ -119,7 +108,7 @@ class Context:
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
     """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (ctx.enriched_lazy("protection_flags")
+    first = (ctx.enriched("protection_flags").lazy()
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
@@ -168,7 +157,7 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str]) -> pl
     if ind.records in BUILDERS:
         lf = BUILDERS[ind.records](ctx, w)
     else:
-        lf = ctx.enriched_lazy(ind.records)
+        lf = ctx.enriched(ind.records).lazy()
     for cond in ind.population:
         lf = conditions.apply(lf, cond, w)
     extra = []
