@@ -169,3 +169,15 @@ def test_the_command_line_shares_the_cache(tmp_path, cache_dir):
     env[cache.ENV_CACHE] = "off"
     assert subprocess.run(cli + ["indicators", str(folder), "-p", "2024", "-i", "contacts"], env=env,
                           capture_output=True, text=True).stdout == out.stdout
+
+
+def test_a_changed_limit_is_validated_again(tmp_path, cache_dir, monkeypatch):
+    """The loader's settings are part of the key: a lower limit refuses an extract read before."""
+    from workbench.exceptions import UnreadableFileError
+    from workbench.extract import files
+
+    folder = spoiled(tmp_path)
+    loaded(folder)
+    monkeypatch.setattr(files, "MAX_COLUMNS", 3)
+    with pytest.raises(UnreadableFileError):
+        extract.load(folder)

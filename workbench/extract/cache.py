@@ -41,7 +41,6 @@ ENV_CACHE = "WORKBENCH_CACHE"
 OFF = ("off", "0", "false", "no", "")
 KEEP = 6  # entries kept (most recently used first)
 FORMAT = 1  # the layout of an entry; bump when it changes
-_CHUNK = 1 << 20
 
 #: The modules whose source decides what a validated extract is.
 _VALIDATION_SOURCES = ("contract", "extract/files.py", "extract/guard.py", "extract/rules.py",
@@ -73,6 +72,15 @@ def _validation_version() -> str:
     return digest.hexdigest()
 
 
+def _settings() -> dict[str, int | float | str]:
+    """The loader's settings in force (limits such as ``files.MAX_COLUMNS``, which can be changed at run time)."""
+    from workbench.extract import files, guard, rules
+
+    return {f"{module.__name__}.{name}": value for module in (files, guard, rules)
+            for name, value in sorted(vars(module).items())
+            if name.isupper() and isinstance(value, (int, float, str)) and not isinstance(value, bool)}
+
+
 def _file_digest(path: Path) -> str:
     with path.open("rb") as f:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
@@ -81,7 +89,7 @@ def _file_digest(path: Path) -> str:
 def key(found: Found) -> str:
     """The key of an extract as found on disk: its files' names and contents, and the validation version."""
     files = sorted(set(found.tables.values()) | ({found.metadata_file} if found.metadata_file.exists() else set()))
-    parts = {"validation": _validation_version(), "kind": "workbook" if found.workbook is not None else "folder",
+    parts = {"validation": _validation_version(), "settings": _settings(), "kind": "workbook" if found.workbook is not None else "folder",
              "tables": {t: p.name for t, p in sorted(found.tables.items())},
              "files": {p.name: _file_digest(p) for p in files}, "warnings": list(found.warnings)}
     return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=20).hexdigest()
