@@ -182,8 +182,13 @@ def _available() -> int:
 def _kernels(server: Server) -> int:
     import psutil
 
-    return sum(1 for p in psutil.Process(server.proc.pid).children(recursive=True)
-               if "ipykernel_launcher" in " ".join(p.cmdline()))
+    count = 0
+    for p in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            count += "ipykernel_launcher" in " ".join(p.cmdline())
+        except psutil.Error:  # gone, or a zombie being reaped: not a live kernel
+            continue
+    return count
 
 
 def viewers(persons: int, count: int, browser, logs: Path) -> dict:
