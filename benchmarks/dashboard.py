@@ -14,6 +14,13 @@ to the chart being redrawn (*update*) and to the whole page being updated (*all*
 the same way. Medians of ``--repeat`` runs are printed, with each run.
 
 Targets (issue): cold under 5 s, preheated under 1.5 s, update under 250 ms at 1M contacts.
+
+``--viewers 10``: the server as served by default (voila.json's preheated pool); ten viewers
+open the overview at once (ten browser contexts, navigations started together) and each one's
+wait for its first figures is read; the memory each extra viewer costs is the drop of the
+machine's available memory (``MemAvailable``, browser pages included) divided by the viewers;
+then the pages are closed and the time until their kernels are gone is read (target, issue 17:
+median first figures <= 5 s on 2 cores, <= 100 MB a viewer, kernels released within a minute).
 """
 
 from __future__ import annotations
@@ -167,12 +174,64 @@ def measure(persons: int, repeat: int, browser, logs: Path) -> dict:
     return result
 
 
+def _available() -> int:
+    with open("/proc/meminfo") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+
+
+def _kernels(server: Server) -> int:
+    import psutil
+
+    count = 0
+    for p in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            count += "ipykernel_launcher" in " ".join(p.cmdline())
+        except psutil.Error:  # gone, or a zombie being reaped: not a live kernel
+            continue
+    return count
+
+
+def viewers(persons: int, count: int, browser, logs: Path) -> dict:
+    """``count`` viewers opening the overview at once, on the server as served by default."""
+    extract = extract_for(persons)
+    server = Server(extract, 1, logs / f"viewers-{persons}.log")
+    try:
+        server.wait_preheated(1)
+        time.sleep(2)
+        idle = _kernels(server)
+        before = _available()
+        pages = []
+        for _ in range(count):
+            context = browser.new_context(viewport={"width": 1280, "height": 1800})
+            page = context.new_page()
+            page.add_init_script(OBSERVER)
+            page.goto(server.url, wait_until="commit")
+            pages.append((context, page))
+        waits = []
+        for _context, page in pages:
+            page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=600_000)
+            waits.append(page.evaluate("window.__wb.rendered") / 1000)
+        time.sleep(2)
+        after = _available()
+        live = _kernels(server)
+        for context, _page in pages:
+            context.close()
+        closed = time.monotonic()
+        while _kernels(server) > idle + 1 and time.monotonic() - closed < 180:  # + 1: the pool refilled
+            time.sleep(1)
+        released = time.monotonic() - closed
+    finally:
+        server.stop()
+    return {"waits": waits, "per_viewer": (before - after) / count, "kernels": live, "released": released}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[3000, PERSONS_FOR_1M_CONTACTS],
                         help="persons of the demo extracts (default: 3,000 and 340,000, about 1M contacts)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--viewers", type=int, help="only: this many viewers at once (on each of --sizes)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -181,7 +240,16 @@ def main() -> None:
     results = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        for persons in args.sizes:
+        for persons in args.sizes if args.viewers else ():
+            r = viewers(persons, args.viewers, browser, logs)
+            print(f"{persons:>9,} persons, {args.viewers} viewers at once: first figures median "
+                  f"{statistics.median(r['waits']):.1f} s (max {max(r['waits']):.1f} s; target <= 5 s); "
+                  f"{r['per_viewer'] / 2**20:,.0f} MiB a viewer by MemAvailable, browser pages included "
+                  f"(target <= 100 MB); {r['kernels']} kernels; released {r['released']:.0f} s after the pages "
+                  f"closed (target <= 60 s)")
+            print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"])))
+            results.append(r)
+        for persons in () if args.viewers else args.sizes:
             r = measure(persons, args.repeat, browser, logs)
             results.append(r)
             med = {k: statistics.median(r[k]) for k in ("cold", "preheated", "update_chart", "update_all")}

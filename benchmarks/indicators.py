@@ -90,7 +90,7 @@ def usable_dims() -> tuple[list[str], list[str]]:
     and those it cannot."""
     from workbench.extract import demo
     from workbench import extract
-    from workbench import indicators
+    from workbench import disclosure
 
     dims, broken = catalogue_dims(), []
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +117,7 @@ def child(engine: str, task: str, folder: str, repeat: int, dims: list[str]) -> 
 
     started = time.perf_counter()
     if engine == "workbench":
-        from workbench import indicators
+        from workbench import disclosure
 
         def quarter():
             return disclosure.compute(ex, QUARTER, by=dims).frame.height
@@ -198,7 +198,7 @@ def ensure_extract(persons: int) -> Path:
         t0 = time.perf_counter()
         # in a child process, so that this process stays small
         subprocess.run([sys.executable, "-c",
-                        f"from workbench import demo; demo.write({str(folder)!r}, persons={persons})"],
+                        f"from workbench.extract import demo; demo.write({str(folder)!r}, persons={persons})"],
                        check=True)
         print(f"  generated in {time.perf_counter() - t0:.1f} s", flush=True)
     return folder
@@ -215,7 +215,7 @@ def check(folder: Path, dims: list[str], pandas: bool) -> None:
     from tests import reference_sql
     from tests.test_reference import differences
     from workbench import extract
-    from workbench import indicators
+    from workbench import disclosure
 
     ex = extract.load(folder)
     ours = reference_sql.tidy(disclosure.compute(ex, QUARTER, by=dims).frame)
@@ -283,6 +283,70 @@ def report(results: list[dict], repeat: int) -> None:
           "'peak RSS process': including the load.")
 
 
+# --------------------------------------------------------------------------- whole processes
+
+DUCKDB_SCRIPT = r"""
+import sys
+import duckdb
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from tests import reference_sql
+folder, period, dims, out = Path(sys.argv[2]), sys.argv[3], sys.argv[4].split(","), sys.argv[5]
+con = duckdb.connect()
+for file in sorted(folder.glob("*.parquet")):
+    con.execute(f'CREATE TABLE "{file.stem}" AS SELECT * FROM read_parquet(?)', [str(file)])
+con.execute(reference_sql.MACROS)
+reference_sql.compute(con, period, dims=dims).write_csv(out)
+"""
+
+
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+print(json.dumps({"seconds": time.perf_counter() - t0, "code": done.returncode, "err": done.stderr.decode()[-2000:],
+                  "peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+"""
+
+
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+    """Wall-clock seconds and peak RSS (bytes) of one whole process, measured by a small parent
+    process of its own (so that the peak is not this process's, inherited at fork)."""
+    out = json.loads(subprocess.run([sys.executable, "-c", _MEASURE, *cmd], env=env, capture_output=True,
+                                    text=True, check=True).stdout)
+    if out["code"] not in (0, 1):  # indicators exits 1 when some indicators are not available
+        raise SystemExit(f"failed: {' '.join(cmd[:4])} ... ({out['err']})")
+    return out["seconds"], out["peak"]
+
+
+def whole_process(folder: Path, dims: list[str], repeat: int) -> dict[str, tuple[float, int]]:
+    """``workbench indicators`` (cold: an empty validation cache; warm: the extract already validated)
+    beside a DuckDB script doing the same from the Parquet files, loading included."""
+    workbench = str(Path(sys.executable).with_name("workbench"))
+    cli = [workbench, "indicators", str(folder), "--period", QUARTER, *[a for d in dims for a in ("-b", d)]]
+    runs: dict[str, list[tuple[float, int]]] = {"workbench (cold cache)": [], "workbench (validated once)": [],
+                                                 "duckdb script": []}
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+        warm = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / "warm"))
+        _timed(cli + ["-o", str(Path(tmp) / "out.csv")], warm)  # validates once, fills the cache
+        for i in range(repeat):
+            cold = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / f"cold{i}"))
+            runs["workbench (cold cache)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], cold))
+            runs["workbench (validated once)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], warm))
+            runs["duckdb script"].append(_timed([sys.executable, "-c", DUCKDB_SCRIPT, str(ROOT), str(folder),
+                                                 QUARTER, ",".join(dims), str(Path(tmp) / "duck.csv")]))
+    return {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in runs.items()}
+
+
+def report_whole(folder: Path, dims: list[str], repeat: int) -> None:
+    figures = whole_process(folder, dims, repeat)
+    duck_s, duck_m = figures["duckdb script"]
+    print(f"\nwhole process, {folder.name}, {QUARTER}, whole catalogue, every single breakdown; "
+          f"median of {repeat} (target: <= 0.5x the DuckDB time, peak memory <= 1x)")
+    for label, (sec, peak) in figures.items():
+        print(f"  {label:<28} {sec:6.2f} s  {mib(peak):>10}   time {sec / duck_s:5.2f}x  memory {peak / duck_m:5.2f}x")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -291,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="first compare the engines' tables for the quarter")
     parser.add_argument("--scale", action="store_true", help="workbench only, on --scale-persons")
     parser.add_argument("--scale-persons", type=int, default=10_000_000)
+    parser.add_argument("--whole", action="store_true",
+                        help="only the whole-process comparison (CLI vs a DuckDB script), also on --independent")
+    parser.add_argument("--independent", action="store_true",
+                        help="also on an extract from benchmarks/independent_generate.py")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "TASK", "FOLDER"), help=argparse.SUPPRESS)
     parser.add_argument("--dims", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -310,6 +378,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"left out of every engine (the workbench fails on them): breakdown(s) {', '.join(broken)}")
     if args.check:
         check(folder, dims, pandas=not (args.skip_pandas or args.scale))
+    folders = [folder]
+    if args.independent:
+        other = HERE / "data" / f"indep-{persons}"
+        if not (other / "persons.parquet").exists():
+            subprocess.run([sys.executable, str(HERE / "independent_generate.py"), "--persons", str(persons),
+                            "--output", str(other)], check=True)
+        folders.append(other)
+    for each in folders:
+        report_whole(each, dims, args.repeat)
+    if args.whole:
+        return 0
 
     if args.scale:  # series last: it holds the most memory
         wanted = [("workbench", "quarter"), ("workbench", "loop"), ("workbench", "series")]

@@ -14,6 +14,7 @@ The valid extract has every table, a few rows each, and every row is accepted wh
 from __future__ import annotations
 
 import copy
+import os
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
@@ -211,6 +212,12 @@ def quarantine_of(ex, table: str | None = None) -> list[dict]:
 def contract_part(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     """The contract columns of an accepted table, in contract order."""
     return frame.select(TABLES[table].column_names)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_validation_cache(tmp_path_factory):
+    """The validation cache of the tests (and of the processes they start) is a folder of their own."""
+    os.environ.setdefault("WORKBENCH_CACHE", str(tmp_path_factory.mktemp("validation-cache")))
 
 
 @pytest.fixture

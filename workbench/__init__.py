@@ -45,11 +45,25 @@ True
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 from workbench.exceptions import WorkbenchError
 
 __version__ = "0.1.0"
+
+
+def _spare_iri_grammar() -> None:
+    """Spare every process that uses the workbench (the command, report and dashboard kernels)
+    1.5 to 6 s: jsonschema, imported by altair, imports ``rfc3987_syntax`` when it is installed
+    (an extra of jupyter-events), which builds a grammar at import. It serves only jsonschema's
+    "iri" format check, which altair's schema validation never runs; without it jsonschema
+    skips that one format. Done here, the package's first module, so it holds for every process."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+_spare_iri_grammar()
 
 #: The front door: name → (module, attribute), imported on first use. One table, so the
 #: functions can be pointed elsewhere (e.g. audience-aware versions) in one place.

@@ -27,7 +27,7 @@ import yaml
 
 from workbench import safeyaml
 
-from workbench.extract import guard
+from workbench.extract import cache, guard
 
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
@@ -262,10 +262,27 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
     ExtractError
         When the extract as a whole cannot be read: missing table or column, empty or
         unreadable file, direct identifiers.
+
+    An extract already validated (the same files, byte for byte) is read back from the
+    validation cache (:mod:`workbench.extract.cache`) instead of being validated again.
     """
     source = Path(path)
     note = progress or (lambda table, step: None)
     found = readers.discover(source)
+    entry = cache.key(found) if cache.folder() is not None else None
+    if entry is not None:
+        note("extract", "cache")
+        kept = cache.read(entry, source)
+        if kept is not None:
+            return kept
+    extract = _validate(source, found, note)
+    if entry is not None:
+        cache.write(entry, extract)
+    return extract
+
+
+def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Extract:
+    """Read and check every table of an extract found on disk."""
     meta = read_metadata(found.metadata_file)
     for table in required_tables(meta.level):
         if table not in found.tables:

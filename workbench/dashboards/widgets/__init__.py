@@ -30,27 +30,14 @@ partner or public audience every tile, table, chart and download is suppressed.
 
 from __future__ import annotations
 
-import sys
-
-
-def _skip_slow_iri_grammar() -> None:
-    """Spare every kernel 3 to 6 s: jsonschema (imported by altair) imports ``rfc3987_syntax`` when
-    it is installed (an extra of jupyter-events), which builds a parser at import; it serves only
-    the "iri" format check, which altair's schema validation never runs."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
-
-
-_skip_slow_iri_grammar()
-
-from workbench.dashboards import views  # noqa: E402
-from workbench.dashboards.widgets.choosers import CodeChooser  # noqa: E402
-from workbench.dashboards.widgets.dashboard import Dashboard  # noqa: E402
-from workbench.dashboards.widgets.downloads import Downloads, download_rows  # noqa: E402
-from workbench.dashboards.widgets.figures import ChartArea, TableView, screen_spec  # noqa: E402
-from workbench.dashboards.widgets.filters import FilterPanel  # noqa: E402
-from workbench.dashboards.widgets.pickers import BreakdownPicker, CrossPicker, IndicatorPicker  # noqa: E402
-from workbench.dashboards.widgets.tiles import KeyFigureTiles  # noqa: E402
+from workbench.dashboards import views
+from workbench.dashboards.widgets.choosers import CodeChooser
+from workbench.dashboards.widgets.dashboard import Dashboard
+from workbench.dashboards.widgets.downloads import Downloads, download_rows
+from workbench.dashboards.widgets.figures import ChartArea, TableView, screen_spec
+from workbench.dashboards.widgets.filters import FilterPanel
+from workbench.dashboards.widgets.pickers import BreakdownPicker, CrossPicker, IndicatorPicker
+from workbench.dashboards.widgets.tiles import KeyFigureTiles
 
 
 def explorer(extract, audience: str = "internal", threshold: int | None = None, lang: str = "fr",

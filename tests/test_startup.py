@@ -1,0 +1,33 @@
+"""Process start-up: importing the workbench spares every process altair's slow IRI grammar."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_importing_workbench_then_altair_skips_the_iri_grammar():
+    """jsonschema (through altair) would build ``rfc3987_syntax``'s grammar for seconds; the package's
+    first module keeps it out of every process, and altair's validation still works."""
+    script = ("import sys, workbench, altair as alt\n"
+              "assert sys.modules.get('rfc3987_syntax') is None, 'the IRI grammar was imported'\n"
+              "import jsonschema\n"
+              "chart = alt.Chart({'values': [{'a': 1}]}).mark_bar().encode(x='a:Q')\n"
+              "chart.to_dict(validate=True)\n"
+              "try:\n"
+              "    alt.Chart({'values': []}).mark_bar().encode(x='a:Nonsense').to_dict(validate=True)\n"
+              "except Exception as exc:\n"
+              "    print(type(exc).__name__)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()  # an invalid chart is still refused
+
+
+def test_the_command_line_does_not_import_the_iri_grammar(tmp_path):
+    script = ("import sys\n"
+              "from workbench.cli.main import main\n"
+              "import altair\n"
+              "print(sys.modules.get('rfc3987_syntax'))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "None"

@@ -1,0 +1,190 @@
+"""The validation cache: an extract validated once is not validated again.
+
+:func:`workbench.extract.load` looks here first. An entry is keyed by the content of the extract's
+files (every table file and ``extract.yaml``, hashed with BLAKE2b, with their names) and by the
+version of the validation itself (the workbench version and the source of the contract and of
+the loader's modules): change one byte of a file, or the rules, and the key changes, so the
+extract is validated again. Indicators are computed from the loaded extract and are not
+cached, so the catalogue does not enter the key.
+
+An entry holds nothing that is not already in the extract: the accepted rows of each table
+(Arrow IPC files, LZ4-compressed: they read back as fast as the original Parquet is read,
+types included), the quarantine as :meth:`Extract.write_quarantine` would
+write it (its values already masked), and the counts, warnings and ``extract.yaml``
+metadata as JSON. Entries live in the user's cache folder (``~/.cache/workbench/extracts`` on
+Linux, private to the user), or in ``$WORKBENCH_CACHE``; ``WORKBENCH_CACHE=off`` turns the
+cache off. Only the most recently used :data:`KEEP` entries are kept.
+
+>>> key = cache.key(found)                                   # doctest: +SKIP
+>>> cache.read(key, source, files) or cache.write(key, validated)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+if TYPE_CHECKING:  # the loader imports this module
+    from workbench.extract.files import Found
+    from workbench.extract.loading import Extract
+
+ENV_CACHE = "WORKBENCH_CACHE"
+OFF = ("off", "0", "false", "no", "")
+KEEP = 6  # entries kept (most recently used first)
+FORMAT = 1  # the layout of an entry; bump when it changes
+
+#: The modules whose source decides what a validated extract is.
+_VALIDATION_SOURCES = ("contract", "extract/files.py", "extract/guard.py", "extract/rules.py",
+                       "extract/loading.py", "extract/cache.py")
+
+
+def folder() -> Path | None:
+    """The cache folder, or None when the cache is off."""
+    setting = os.environ.get(ENV_CACHE)
+    if setting is not None and setting.strip().lower() in OFF:
+        return None
+    if setting:
+        return Path(setting).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("workbench", appauthor=False)) / "extracts"
+
+
+def _validation_version() -> str:
+    import workbench
+
+    digest = hashlib.blake2b(f"{workbench.__version__}/{FORMAT}".encode(), digest_size=16)
+    root = Path(workbench.__file__).parent
+    for name in _VALIDATION_SOURCES:
+        path = root / name
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _settings() -> dict[str, int | float | str]:
+    """The loader's settings in force (limits such as ``files.MAX_COLUMNS``, which can be changed at run time)."""
+    from workbench.extract import files, guard, rules
+
+    return {f"{module.__name__}.{name}": value for module in (files, guard, rules)
+            for name, value in sorted(vars(module).items())
+            if name.isupper() and isinstance(value, (int, float, str)) and not isinstance(value, bool)}
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
+
+
+def key(found: Found) -> str:
+    """The key of an extract as found on disk: its files' names and contents, and the validation version."""
+    files = sorted(set(found.tables.values()) | ({found.metadata_file} if found.metadata_file.exists() else set()))
+    parts = {"validation": _validation_version(), "settings": _settings(), "kind": "workbook" if found.workbook is not None else "folder",
+             "tables": {t: p.name for t, p in sorted(found.tables.items())},
+             "files": {p.name: _file_digest(p) for p in files}, "warnings": list(found.warnings)}
+    return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=20).hexdigest()
+
+
+def _meta_to_json(meta) -> dict:
+    out = {k: getattr(meta, k) for k in meta.__dataclass_fields__}
+    out["extracted_on"] = meta.extracted_on.isoformat() if meta.extracted_on else None
+    return out
+
+
+def write(key: str, extract: Extract) -> Path | None:
+    """Keep a validated extract under ``key``; None when the cache is off or cannot be written.
+
+    Written to a temporary folder and renamed, so a reader never sees half an entry.
+    """
+    root = folder()
+    if root is None:
+        return None
+    target = root / key
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+        save(extract, scratch)
+        try:
+            scratch.rename(target)
+        except OSError:  # another process wrote the same entry first: keep theirs
+            shutil.rmtree(scratch, ignore_errors=True)
+        _prune(root)
+    except OSError:
+        return None  # a full disk or a read-only home slows the next load down, nothing more
+    return target
+
+
+def save(extract: Extract, where: Path, *, quarantine: bool = True) -> Path:
+    """Write an extract's accepted tables (Arrow IPC), quarantine and counts into folder ``where``."""
+    where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name, frame in extract.tables.items():
+        frame.write_ipc(where / f"{name}.arrow", compression="lz4")
+    (extract.quarantine if quarantine else extract.quarantine.clear()).write_ipc(
+        where / "quarantine.arrow", compression="lz4")
+    summary = {"format": FORMAT, "meta": _meta_to_json(extract.meta), "tables": list(extract.tables),
+               "reports": {n: r.to_dict() for n, r in extract.reports.items()},
+               "files": {n: p.name for n, p in extract.files.items()}, "warnings": list(extract.warnings)}
+    (where / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    return where
+
+
+def open_saved(where: Path, source: Path | None = None) -> Extract:
+    """An extract written by :func:`save`; ``source``: where its files are (default: ``where``)."""
+    from workbench.extract.loading import Extract, ExtractMeta, TableReport
+
+    summary = json.loads((where / "summary.json").read_text(encoding="utf-8"))
+    if summary.get("format") != FORMAT:
+        raise OSError(f"{where}: written by another version of the workbench")
+    meta = dict(summary["meta"])
+    if meta.get("extracted_on"):
+        meta["extracted_on"] = dt.date.fromisoformat(meta["extracted_on"])
+    tables = {n: pl.read_ipc(where / f"{n}.arrow") for n in summary["tables"]}
+    reports = {n: TableReport(**{**r, "table": n}) for n, r in summary["reports"].items()}
+    src = Path(source) if source is not None else where
+    base = src if src.is_dir() else src.parent
+    files = {n: (src if src.is_file() else base / name) for n, name in summary["files"].items()}
+    return Extract(source=src, meta=ExtractMeta(**meta), tables=tables,
+                   quarantine=pl.read_ipc(where / "quarantine.arrow"),
+                   reports=reports, files=files, warnings=tuple(summary["warnings"]))
+
+
+def read(key: str, source: Path) -> Extract | None:
+    """The extract kept under ``key``, or None (cache off, no such entry, or an unreadable one)."""
+    root = folder()
+    if root is None or not (root / key / "summary.json").exists():
+        return None
+    try:
+        extract = open_saved(root / key, source)
+        with contextlib.suppress(OSError):
+            os.utime(root / key)  # most recently used
+        return extract
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+        shutil.rmtree(root / key, ignore_errors=True)  # damaged: validate again
+        return None
+
+
+def _prune(root: Path) -> None:
+    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[KEEP:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def clear() -> None:
+    """Remove every entry of the cache."""
+    root = folder()
+    if root is not None and root.exists():
+        shutil.rmtree(root, ignore_errors=True)
+
+
+__all__ = ["ENV_CACHE", "clear", "folder", "key", "open_saved", "read", "save", "write"]
