@@ -13,14 +13,17 @@ GOLDEN = Path(__file__).parent / "golden"
 def test_golden_notebooks_re_execute_identically(tmp_path):
     from conftest_reports import write_report_extract
 
+    from workbench.extract import demo
+
     sys.path.insert(0, str(GOLDEN))
     try:
         from regenerate import GOLDEN_PERSONS
     finally:
         sys.path.remove(str(GOLDEN))
     write_report_extract(tmp_path / "demo", persons=GOLDEN_PERSONS)
+    demo.network_beside(tmp_path / "demo")
     notebooks = sorted(GOLDEN.glob("*.ipynb"))
-    assert len(notebooks) == 5
+    assert len(notebooks) == 6
     for nb in notebooks:
         shutil.copy(nb, tmp_path / nb.name)
     done = subprocess.run(

@@ -20,7 +20,8 @@ ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT), str(HERE.parent)]
 
 GOLDEN_PERSONS = 300
-REPORTS = ("activity_report", "detention_report", "case_management_report", "data_quality_report", "explore")
+REPORTS = ("activity_report", "detention_report", "case_management_report", "data_quality_report", "explore",
+           "network_report")
 OVERRIDES = ["extract=demo", "audience=partner"]
 
 
@@ -29,7 +30,8 @@ def golden_parameters(report: str, base: Path) -> dict:
     from workbench import reports, resources
 
     data = report_params.read_file(resources.packaged("parameters") / f"{report}.yaml")
-    data = report_params.apply_overrides(data, [o for o in OVERRIDES])
+    overrides = [*OVERRIDES, "extract=demo/network"] if report in report_params.NETWORK_REPORTS else OVERRIDES
+    data = report_params.apply_overrides(data, list(overrides))
     params = report_params.from_mapping(data, base=base)
     return reports.injected(params)
 
@@ -38,12 +40,14 @@ def main() -> None:
     import papermill
 
     from conftest_reports import write_report_extract
+    from workbench.extract import demo
     from workbench.reports import notebooks as notebook_tools
     from workbench import reports, resources
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_report_extract(work / "demo", persons=GOLDEN_PERSONS)
+        demo.network_beside(work / "demo")
         for report in REPORTS:
             out = work / f"{report}.ipynb"
             papermill.execute_notebook(str(resources.packaged("notebooks") / f"{report}.ipynb"), str(out),

@@ -69,6 +69,9 @@ def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: 
     console.print(f"Demo extract written to [bold]{folder}[/]")
     ex = load_with_progress(folder)
     print_summary(ex, console)
+    if profile == "all":  # the network report's extract (no persons), beside it
+        network = demo_data.network_beside(folder, **({"seed": seed} if seed is not None else {}))
+        console.print(f"Network extract (no persons) written to [bold]{network}[/]")
     if no_reports or profile != "all":
         console.print(f"\nNext: `workbench validate {folder}`, `workbench indicators {folder} --period 2025-Q4`")
         return

@@ -119,8 +119,13 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None,
         if meta is not None:
             return meta.label(dimension, code) or code
         return code
-    entry = labels.get(dimension, {}).get(code)
-    return pick(entry, lang, f"codes.{dimension}.{code}") if entry else code
+    section_name = dimension if dimension in labels else _VOCABULARY_LABELS.get(dimension, dimension)
+    entry = labels.get(section_name, {}).get(code)
+    return pick(entry, lang, f"codes.{section_name}.{code}") if entry else code
+
+
+#: Dimensions labelled with another dimension's codes (the same vocabulary): a network's legal theme.
+_VOCABULARY_LABELS = {"theme": "topic"}
 
 
 def indicator_label(indicator_id: str, lang: str = "fr", catalogue: Catalogue | None = None) -> str:

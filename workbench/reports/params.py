@@ -62,13 +62,16 @@ REPORTS: dict[str, dict[str, Any]] = {
     "detention_report": {"centres": None, **INDICATOR_KEYS},
     "case_management_report": {"sites": None, **INDICATOR_KEYS, **_DEADLINES},
     "data_quality_report": {},
+    "network_report": {"sites": None, **INDICATOR_KEYS},
     "explore": {"sites": None, "centres": None, "catalogue": None, "indicators": None, "by": ["sex"], **INDICATOR_KEYS,
                 **_DEADLINES, **_TRAFFICKING, "rendering": False},
 }
 #: Set to True by ``workbench render`` in the notebooks that take it: widgets have no live kernel in a
 #: rendered report, so the explorer shows a note instead.
 RENDERING_KEY = "rendering"
-INDICATOR_REPORTS = ("activity_report", "detention_report", "case_management_report", "explore")
+INDICATOR_REPORTS = ("activity_report", "detention_report", "case_management_report", "explore", "network_report")
+#: Reports on a network-level extract (no persons): ``workbench demo`` renders them on its network extract.
+NETWORK_REPORTS = ("network_report",)
 
 #: Keys for the renderer and the scheduler (not passed to the notebook).
 RENDER_KEYS: dict[str, Any] = {

@@ -340,9 +340,16 @@ def demo_parameter_files() -> list[Path]:
     return out
 
 
+def _report_of(params_file: Path) -> str | None:
+    data = safeyaml.load(params_file.read_text(encoding="utf-8"))
+    return data.get("report") if isinstance(data, dict) else None
+
+
 def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", jobs: int = 2,
                 overrides: Sequence[str] = (), pdf: bool = True) -> list[Path]:
-    """Render every example report of ``parameters/`` on the demo extract at ``extract_dir``.
+    """Render every example report of ``parameters/`` on the demo extract at ``extract_dir``
+    (the network reports on the network extract beside it, ``<extract_dir>/network/``, written
+    there when missing).
 
     Returns the HTML files written (one per report, in the order of the parameter
     files). ``overrides`` apply to every report (e.g. ``["audience=partner"]``);
@@ -354,9 +361,18 @@ def render_demo(extract_dir: str | Path, output_dir: str | Path = "reports", job
     if not files:
         raise ReportError(f"No example parameter files in {resources.packaged('parameters')}: the package "
                           "was installed without its data files; reinstall workbench from its wheel or checkout.")
+    from workbench.extract.demo import network_beside
+    from workbench.reports.params import NETWORK_REPORTS
+
     extract = Path(extract_dir).resolve()
     extra = [] if pdf else ["formats=[html, xlsx]"]
-    outcomes = batch(files, [f"extract={extract}", *extra, *overrides], Path(output_dir).resolve(), jobs=jobs)
+    person_files = [f for f in files if _report_of(f) not in NETWORK_REPORTS]
+    network_files = [f for f in files if _report_of(f) in NETWORK_REPORTS]
+    out = Path(output_dir).resolve()
+    outcomes = batch(person_files, [f"extract={extract}", *extra, *overrides], out, jobs=jobs)
+    if network_files:  # network reports read the network extract beside the demo's (no persons)
+        outcomes += batch(network_files, [f"extract={network_beside(extract)}", *extra, *overrides], out, jobs=jobs)
+    outcomes.sort(key=lambda o: files.index(Path(o.params_file)))
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise ReportError("Some demo reports failed:\n" + "\n".join(f"  - {o.params_file}: {o.error}"

@@ -37,12 +37,12 @@ referrals, contacts shared by the profiles), one module per profile
 (pseudonyms and typed columns) and :mod:`.api` (generate, metadata, write).
 """
 
-from workbench.extract.demo.api import generate, metadata, write, write_frames
+from workbench.extract.demo.api import NETWORK_FOLDER, generate, metadata, network_beside, write, write_frames
 from workbench.extract.demo.setting import (
     CENTRES, CHILD_PROTECTION_SITES, DEFAULT_PERSONS, DEFAULT_SEED, DETENTION_SITES, END, EXTRACTED_ON, FORMATS,
     LEGAL_AID_SITES, ORGANISATIONS, PARTNERS, PROFILE_SHARES, PROFILE_TABLES, PROFILES, START)
 
 __all__ = [
     "DEFAULT_PERSONS", "DEFAULT_SEED", "PROFILES", "FORMATS", "START", "END", "EXTRACTED_ON",
-    "generate", "metadata", "write", "write_frames",
+    "generate", "metadata", "write", "write_frames", "network_beside", "NETWORK_FOLDER",
 ]

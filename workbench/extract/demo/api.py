@@ -140,6 +140,21 @@ def write(output: str | Path, persons: int = DEFAULT_PERSONS, seed: int = DEFAUL
     return write_frames(generate(persons, seed, profile), output, profile=profile, format=format, seed=seed)
 
 
+#: The sub-folder of a demo extract that holds the network's extract (``--profile network``).
+NETWORK_FOLDER = "network"
+
+
+def network_beside(extract_dir: str | Path, seed: int = DEFAULT_SEED) -> Path:
+    """The network demo extract kept beside the person-level one (``<extract_dir>/network/``),
+    written there (``profile="network"``) when it is not yet. The extract reader ignores
+    sub-folders, so the person-level extract reads the same."""
+    base = Path(extract_dir)
+    folder = (base.parent if base.is_file() else base) / NETWORK_FOLDER  # an .xlsx extract: beside the workbook
+    if not (folder / "extract.yaml").is_file():
+        write(folder, seed=seed, profile="network")
+    return folder
+
+
 def write_frames(frames: Mapping[str, pl.DataFrame], output: str | Path, profile: str = "all",
                  format: str = "parquet", seed: int = DEFAULT_SEED) -> Path:
     """Write generated (or altered) demo tables as :func:`write` does: Parquet and CSV files also
