@@ -269,11 +269,11 @@ def _parse_column(raw: str, rule: Any, where: str, problems: _Problems) -> Colum
                             "e.g. to: sex")
         return None
     explicit_type = rule.get("type")
-    if explicit_type is not None and explicit_type not in USER_TYPES:
+    if explicit_type is not None and (not isinstance(explicit_type, str) or explicit_type not in USER_TYPES):
         problems.add(f"{where}.type", f"'{explicit_type}' is not a type (types: {', '.join(USER_TYPES)})")
         explicit_type = None
     vocab = rule.get("vocabulary")
-    if vocab is not None and vocab not in _vocabulary_names():
+    if vocab is not None and (not isinstance(vocab, str) or vocab not in _vocabulary_names()):
         problems.add(f"{where}.vocabulary", f"'{vocab}' is not a vocabulary "
                                             f"({', '.join(sorted(_vocabulary_names()))})")
         vocab = None
@@ -288,27 +288,30 @@ def _parse_column(raw: str, rule: Any, where: str, problems: _Problems) -> Colum
                                             "target (values are compared without case or accents)")
         value_pairs[key] = v
     unmapped = rule.get("unmapped")
-    if unmapped is not None and unmapped not in UNMAPPED_CHOICES:
+    if unmapped is not None and (not isinstance(unmapped, str) or unmapped not in UNMAPPED_CHOICES):
         problems.add(f"{where}.unmapped", f"'{unmapped}' is not one of {', '.join(UNMAPPED_CHOICES)}")
         unmapped = None
     formats = rule.get("date_format") or ()
     if isinstance(formats, str):
         formats = (formats,)
+    elif not isinstance(formats, list | tuple):
+        problems.add(f"{where}.date_format", "a date format (e.g. JJ/MM/AAAA) or a list of them")
+        formats = ()
     parsed_formats = []
     for f in formats:
-        fmt = _date_format(f)
+        fmt = _date_format(f) if isinstance(f, str) else None
         if fmt is None:
             problems.add(f"{where}.date_format", f"'{f}' is not a date format with a day, a month and a "
                                                  "four-digit year (e.g. JJ/MM/AAAA, %d/%m/%Y, DD-MMM-YYYY)")
         else:
             parsed_formats.append(fmt)
     pseudonym = rule.get("pseudonym")
-    if pseudonym is not None and pseudonym not in ID_PREFIXES:
+    if pseudonym is not None and (not isinstance(pseudonym, str) or pseudonym not in ID_PREFIXES):
         problems.add(f"{where}.pseudonym", f"'{pseudonym}' is not a kind of pseudonym "
                                            f"({', '.join(ID_PREFIXES)})")
         pseudonym = None
     keep = rule.get("keep")
-    if keep is not None and keep not in TABLES:
+    if keep is not None and (not isinstance(keep, str) or keep not in TABLES):
         problems.add(f"{where}.keep", f"'{keep}' is not a table; keep names the table the column is kept in")
         keep = None
     split = rule.get("split")
@@ -377,7 +380,7 @@ def _parse_derive(fname: str, rule: Any, where: str, problems: _Problems) -> Der
         problems.add(where, "year_from_age needs 'at': the date field the age was recorded at")
         return None
     if op == "pseudonym":
-        if rule["pseudonym"] not in ID_PREFIXES:
+        if not isinstance(rule["pseudonym"], str) or rule["pseudonym"] not in ID_PREFIXES:
             problems.add(f"{where}.pseudonym", f"'{rule['pseudonym']}' is not a kind of pseudonym "
                                                f"({', '.join(ID_PREFIXES)})")
             return None
