@@ -104,7 +104,9 @@ def test_every_demo_report_renders_in_arabic_and_dutch(runs):
         assert f'lang="{lang}"' in head
         assert f'dir="{"rtl" if lang == "ar" else "ltr"}"' in head
         title = re.search(r"<title>(.*?)</title>", source).group(1)
-        assert ARABIC.search(title) if lang == "ar" else not ARABIC.search(title)
+        own_title = "\ntitle: " in (packaged("parameters") / f"{page.parts[-2]}.yaml").read_text(encoding="utf-8")
+        if not own_title:  # a title written in the parameter file is shown as written, in every language
+            assert ARABIC.search(title) if lang == "ar" else not ARABIC.search(title)
         assert "Rapport" not in title and "Report" not in title
 
 
