@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test system-deps benchmarks clean
+.PHONY: demo test install install-test system-deps system-deps-optional benchmarks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,13 @@ install-test: $(BIN)/python system-deps
 system-deps:
 	@bash .ci/system-deps
 
+# The same, but never fails: without root or sudo it says so in one line and goes on.
+system-deps-optional:
+	@bash .ci/system-deps --optional
+
 # The demo installs Chromium and fonts when it can (root or sudo); without Chromium it renders HTML and
 # Excel and says in one line that the PDF was skipped.
-demo: install
-	@bash .ci/system-deps --optional
+demo: install system-deps-optional
 	$(BIN)/workbench demo --output demo
 
 test: install-test
