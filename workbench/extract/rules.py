@@ -92,17 +92,9 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         text = code_expr(expr.cast(pl.String))
         return text.replace_strict(BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean)
     if column.kind == "year":
-        if dtype.is_integer():
-            return expr.cast(pl.Int32, strict=False)
-        text = expr.cast(pl.String).str.strip_chars()
-        return pl.when(text.str.contains(r"^\d{1,4}(\.0+)?$")).then(
-            text.str.extract(r"^(\d+)").cast(pl.Int32, strict=False))
+        return _whole_number(expr, dtype, r"^\d{1,4}(\.0+)?$", pl.Int32)
     if column.kind == "count":
-        if dtype.is_integer():
-            return expr.cast(pl.Int64, strict=False)
-        text = expr.cast(pl.String).str.strip_chars()
-        return pl.when(text.str.contains(r"^-?\d{1,9}(\.0+)?$")).then(
-            text.str.extract(r"^(-?\d+)").cast(pl.Int64, strict=False))
+        return _whole_number(expr, dtype, r"^-?\d{1,9}(\.0+)?$", pl.Int64)
     if column.kind == "codes":
         # Open codes separated by ';' (or ','): each normalised, empty parts dropped, order kept.
         items = expr.cast(pl.String).str.replace_all(",", ";").str.split(";").list.eval(
@@ -115,6 +107,14 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if column.kind in ("vocab", "code"):
         return code_expr(expr.cast(pl.String))
     return expr.cast(pl.String).str.strip_chars()
+
+
+def _whole_number(expr: pl.Expr, dtype: pl.DataType, pattern: str, out: pl.DataType) -> pl.Expr:
+    """A whole number: an integer column as it is; text matching ``pattern`` (``12`` or ``12.0``), else null."""
+    if dtype.is_integer():
+        return expr.cast(out, strict=False)
+    text = expr.cast(pl.String).str.strip_chars()
+    return pl.when(text.str.contains(pattern)).then(text.str.extract(r"^(-?\d+)").cast(out, strict=False))
 
 
 def _not_known(raw: pl.Expr) -> pl.Expr:
