@@ -14,21 +14,24 @@ level first (docs/disclosure.md gives the argument why no hidden value can be is
 * **Crosses**: the categories shown in each dimension's single breakdown, then the same rule
   on the cells: while a cell is from 1 to k−1 in some unit, the category of that cell with
   the smallest sum joins its dimension's ``other``.
-* **Rates, ratios, means** of a row are withheld at a level unless, in every unit of the
-  level, their population is 0 or ≥ k and (rate) numerator and population − numerator,
-  (ratio) numerator, are 0 or ≥ k; a population under k is marked ``small_population``.
-  Medians: ``small_population`` per cell. Their numerator and denominator are not published.
+* **Rates, ratios, means, medians** of a row are withheld (``[c]``) in every unit of a level
+  unless, in every unit of the level, their population is 0 or ≥ k and (rate) numerator and
+  population − numerator, (ratio) numerator, are 0 or ≥ k. Their numerator and denominator
+  are not published.
+* At a withheld level every cell is ``[c]``, zeros included, so that no mark says "not zero"
+  or "from 1 to k−1" (with a coarser bound, such marks pin a value).
 * ``group_round`` then rounds every shown count to the audience's base (half up).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 import polars as pl
 
-from workbench.disclosure.flags import SMALL_POPULATION, WITHHELD
+from workbench.disclosure.flags import WITHHELD
 
 OTHER = "other"
 
@@ -164,8 +167,14 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
             level = shown[b][li]
             observed = [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
             folded_count[(u, b)] = sum(len(observed[i] - level[i]) for i in range(len(bdims)))
-            for key, n in fam.folded(b, u, level, grouped[b]).items():
-                if n == 0 and OTHER in key:
+            cells = fam.folded(b, u, level, grouped[b])
+            if hide:  # every cell of the level withheld, zeros too: no row says "not zero"
+                any_other = grouped[b] and any(observed[i] - level[i] for i in range(len(bdims)))
+                options = [sorted(level[i]) + ([OTHER] if any_other else []) for i in range(len(bdims))]
+                for key in itertools.product(*options):
+                    cells.setdefault(key, 0)
+            for key, n in cells.items():
+                if n == 0 and OTHER in key and not hide:
                     continue
                 out.append(_count_row(base, dict(zip(bdims, key)), n, hide, block=b))
     return out, folded_count
@@ -173,9 +182,8 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
 
 def _count_row(base: dict, keys: dict, n: int, hide: bool, block: int = 0) -> dict:
     row = {**base, **{d: None for d in base if d not in _FIXED}, **keys, "_block": block}
-    hidden = hide and n != 0
-    row.update(value=None if hidden else float(n), numerator=None if hidden else n, denominator=None,
-               flag=WITHHELD if hidden else None)
+    row.update(value=None if hide else float(n), numerator=None if hide else n, denominator=None,
+               flag=WITHHELD if hide else None)
     return row
 
 
@@ -194,24 +202,23 @@ def _bad(unit: str, num, den, k: int) -> bool:
 
 
 def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str) -> list[dict]:
-    """Rates, ratios, means and medians: withheld per row and level, small populations marked."""
+    """Rates, ratios, means and medians: a row is withheld on a whole level when it is unsafe in one unit.
+
+    "[p]" would say "a population from 1 to k−1", which subtraction can pin (a year [p] whose
+    population is the sum of k−1 months marked [p] is k−1), and "–" would say "zero": so on an
+    unsafe level every unit of the row is "[c]", whatever its population.
+    """
     level_of = {u.code: li for li, (_, units) in enumerate(levels) for u in units}
     bad_level: set = set()
-    if unit != "median":
-        for r in rows:
-            if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k):
-                bad_level.add((r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]))
+    for r in rows:
+        if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k):
+            bad_level.add((r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]))
     out = []
     for r in rows:
         if r["period"] not in level_of:
             continue
-        den = r["denominator"] or 0
         row = {**r, "numerator": None, "denominator": None}
-        if den == 0:
-            pass  # no_data stays as it is
-        elif den < k:
-            row.update(value=None, flag=SMALL_POPULATION)
-        elif (r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]) in bad_level:
+        if (r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]) in bad_level:
             row.update(value=None, flag=WITHHELD)
         out.append(row)
     return out
