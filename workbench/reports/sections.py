@@ -368,7 +368,7 @@ class Report:
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
-        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>'
+        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection([indicator], [by])
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
 
     def matrix(self, indicators: Sequence[str], by: str, title: str | None = None,
@@ -390,8 +390,19 @@ class Report:
             svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300),
                              self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
-        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._not_available(missing)
+        inner = (f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection(ok, [by])
+                 + self._not_available(missing))
         return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
+
+    def _protection(self, indicators: Sequence[str], by: Sequence[str]) -> str:
+        """The accounting line under a table for an outside audience: cells withheld, grouped, rounded."""
+        from workbench import disclosure
+
+        if not self.audience.outside:
+            return ""
+        table = disclosure.compute(self.extract, self.period, list(indicators), by=list(by), **self._kwargs())
+        counts = disclosure.protection_summary(table)
+        return f'<p class="wb-protection">{_e(text("report.text.protection_line", self.lang, **counts))}</p>'
 
     def by_title(self, dimension: str) -> str:
         """« Par site » / "By site"."""
@@ -405,7 +416,12 @@ class Report:
         lang = self.lang
         cat = load_catalogue()
         lines = [text("report.text.about_audience", lang, audience=self.audience_label())]
-        if self.k:
+        if self.k and self.audience.outside:
+            months = text("report.text.about_months", lang) if "month" in self.audience.calendar else ""
+            lines.append(text("report.text.about_group", lang, k=self.k, k_minus=self.k - 1, months=months))
+            if self.audience.rounds:
+                lines.append(text("report.text.about_group_round", lang, base=self.audience.base))
+        elif self.k:
             lines.append(text("report.text.about_suppression", lang, k=self.k, k_minus=self.k - 1))
         else:
             lines.append(text("report.text.about_no_suppression", lang))
