@@ -11,12 +11,12 @@ level first (docs/disclosure.md gives the argument why no hidden value can be is
   row ``other`` = total − Σ shown. While ``other`` is from 1 to k−1 in some unit, the shown
   category with the smallest sum over the level's units joins it. A ``multi`` dimension (a
   person in several categories) has no ``other`` row: grouped categories are left out.
-* **Crosses**: the categories shown in each dimension's single breakdown, then the same rule
-  on the cells: while a cell is from 1 to k−1 in some unit, the category of that cell with
-  the smallest sum joins its dimension's ``other``.
-* **Rates, ratios, means, medians** of a row are withheld (``[c]``) in every unit of a level
-  unless, in every unit of the level, their population is 0 or ≥ k and (rate) numerator and
-  population − numerator, (ratio) numerator, are 0 or ≥ k. Their numerator and denominator
+* **Crosses** group as their margins (each dimension's single breakdown) do; if a cell is then
+  from 1 to k−1 in some unit of a level, the cross is withheld at that level and every coarser one.
+* **Rates, ratios, means, medians** of a breakdown are withheld (``[c]``) in every unit of a
+  level, every category at once, unless in every unit of the level and every row their
+  population is 0 or ≥ k and (rate) numerator and population − numerator, (ratio) numerator,
+  are 0 or ≥ k (a small total withholds every breakdown of the level). Their numerator and denominator
   are not published.
 * At a withheld level every cell is ``[c]``, zeros included, so that no mark says "not zero"
   or "from 1 to k−1" (with a coarser bound, such marks pin a value).
@@ -96,33 +96,27 @@ class _Family:
             shown = level
         return out, grouped
 
-    def cross(self, b: int, singles: dict[str, list[set]]) -> tuple[list[list[set]], bool]:
-        """Per level the categories shown in each dimension of cross ``b``, and whether it has ``other`` cells."""
+    def cross(self, b: int, singles: dict[str, list[set]]) -> tuple[list[list[set]], bool, list[bool]]:
+        """Per level the categories of each dimension of cross ``b`` (those its single breakdowns
+        show), whether it has ``other`` cells, and whether the level is withheld.
+
+        The cross groups exactly as its margins do: a category grouped only inside the cross would
+        be known from its margin and could be told apart from the rest of ``other``. So when a cell
+        is from 1 to k−1 in some unit of a level, the whole cross is withheld at that level.
+        """
         dims = self.blocks[b]
         grouped = not (set(dims) & self.multi) and self._partitions(b)
-        shown = [{key[i] for per in self.values[b].values() for key in per} - ({OTHER} if grouped else set())
-                 for i in range(len(dims))]
-        out = []
+        observed = [{key[i] for per in self.values[b].values() for key in per} for i in range(len(dims))]
+        out, hidden = [], []
         for li, (_, units) in enumerate(self.levels):
-            level = [shown[i] & singles[d][li] if d in singles else set(shown[i]) for i, d in enumerate(dims)]
-            while True:
-                bad = set()
-                for u in units:
-                    for key, n in self.folded(b, u, level, grouped).items():
-                        if not _ok(n, self.k):
-                            bad.add(key)
-                if not bad:
-                    break
-                candidates = {(i, key[i]) for key in bad for i in range(len(dims)) if key[i] != OTHER}
-                if not candidates:
-                    candidates = {(i, c) for i in range(len(dims)) for c in level[i]}
-                if not candidates:
-                    break
-                i, c = min(candidates, key=lambda ic: (self._margin(b, units, ic), ic))
-                level[i].discard(c)
+            level = [observed[i] & singles[d][li] if d in singles else set() for i, d in enumerate(dims)]
+            bad = any(not _ok(n, self.k) for u in units for n in self.folded(b, u, level, grouped).values())
             out.append(level)
-            shown = level
-        return out, grouped
+            hidden.append(bad)
+        # A coarser cell is the sum of finer ones whose margins bound them from below: a cross shown
+        # at the year but withheld at the halves pins a half's cell when its bounds add up to the
+        # year's. So a cross withheld at a level is withheld at every coarser level too.
+        return out, grouped, [any(hidden[li:]) for li in range(len(hidden))]
 
     def _margin(self, b: int, units, ic: tuple[int, str]) -> int:
         i, c = ic
@@ -146,6 +140,7 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
     template = {r["period"]: r for r in rows if r["_block"] == 0}
     shown: dict[int, list[list[set]]] = {}
     grouped: dict[int, bool] = {}
+    cross_hidden: dict[int, list[bool]] = {}
     singles: dict[str, list[set]] = {}
     for b, bdims in fam.blocks.items():
         if len(bdims) == 1:
@@ -154,7 +149,7 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
             singles[bdims[0]] = per_level
     for b, bdims in fam.blocks.items():
         if len(bdims) > 1:
-            shown[b], grouped[b] = fam.cross(b, singles)
+            shown[b], grouped[b], cross_hidden[b] = fam.cross(b, singles)
     out: list[dict] = []
     folded_count: dict = {}
     for u, li in level_of.items():
@@ -164,6 +159,7 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
         hide = withheld[li]
         out.append(_count_row(base, {}, base["numerator"] or 0, hide))
         for b, bdims in fam.blocks.items():
+            hide = withheld[li] or (b in cross_hidden and cross_hidden[b][li])
             level = shown[b][li]
             observed = [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
             folded_count[(u, b)] = sum(len(observed[i] - level[i]) for i in range(len(bdims)))
@@ -212,13 +208,15 @@ def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str)
     bad_level: set = set()
     for r in rows:
         if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k):
-            bad_level.add((r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]))
+            bad_level.add((r["_block"], level_of[r["period"]]))
     out = []
     for r in rows:
         if r["period"] not in level_of:
             continue
         row = {**r, "numerator": None, "denominator": None}
-        if (r["_block"], tuple(r[d] for d in dims), level_of[r["period"]]) in bad_level:
+        li = level_of[r["period"]]
+        # A whole breakdown at once: the total and the other categories would give a withheld one back.
+        if (r["_block"], li) in bad_level or (0, li) in bad_level:
             row.update(value=None, flag=WITHHELD)
         out.append(row)
     return out

@@ -404,12 +404,10 @@ class Report(QualitySections):
 
     def _protection(self, indicators: Sequence[str], by: Sequence[str]) -> str:
         """The accounting line under a table for an outside audience: cells withheld, grouped, rounded."""
-        from workbench import disclosure
-
+        from workbench.disclosure import compute, protection_summary
         if not self.audience.outside:
             return ""
-        table = disclosure.compute(self.extract, self.period, list(indicators), by=list(by), **self._kwargs())
-        counts = disclosure.protection_summary(table)
+        counts = protection_summary(compute(self.extract, self.period, list(indicators), list(by), **self._kwargs()))
         return f'<p class="wb-protection">{_e(text("report.text.protection_line", self.lang, **counts))}</p>'
 
     def by_title(self, dimension: str) -> str:
@@ -424,15 +422,9 @@ class Report(QualitySections):
         lang = self.lang
         cat = self.catalogue
         lines = [text("report.text.about_audience", lang, audience=self.audience_label())]
-        if self.k and self.audience.outside:
-            months = text("report.text.about_months", lang) if "month" in self.audience.calendar else ""
-            lines.append(text("report.text.about_group", lang, k=self.k, k_minus=self.k - 1, months=months))
-            if self.audience.rounds:
-                lines.append(text("report.text.about_group_round", lang, base=self.audience.base))
-        elif self.k:
-            lines.append(text("report.text.about_suppression", lang, k=self.k, k_minus=self.k - 1))
-        else:
-            lines.append(text("report.text.about_no_suppression", lang))
+        method = ("about_no_suppression" if not self.k else "about_suppression" if not self.audience.outside
+                  else "about_group_round" if self.audience.rounds else "about_group")  # the audience's method
+        lines.append(text(f"report.text.{method}", lang, k=self.k, k_minus=(self.k or 1) - 1, base=self.audience.base))
         lines.append(text("report.text.about_definitions", lang, version=cat.version))
         if not self.audience.suppresses:  # commands are for the team, not for readers outside it
             lines.append(text("report.text.about_same_figures", lang))
