@@ -423,10 +423,11 @@ def test_partner_sees_only_suppressed_figures(partner, page, tmp_path):
         for indicator in ("persons_received", "new_persons", "contacts"):
             text, value = page.tile(indicator)
             row = cli_value(partner.extract, period, indicator, audience="partner")
-            assert (value is None) == (row["flag"] == "suppressed")
-        # Table and chart: "< 5" where the command line suppresses; no figure between 1 and 4 anywhere.
+            assert (value is None) == (row["flag"] in ("suppressed", "withheld", "small_population"))
+        # Table and chart: small nationalities grouped into "Autres" as on the command line (docs/disclosure.md);
+        # no figure between 1 and 4 anywhere.
         table = page.tab.inner_text(".wb-table-view")
-        assert "< 5" in table and "&lt; 5" in page.chart()
+        assert "Autres" in table and "< 5" not in table
         cells = page.tab.locator(".gt_table td").all_inner_texts()
         assert not [c for c in cells if re.fullmatch(r"[1-4]", c.strip())]
         with page.tab.expect_download() as download:
@@ -435,7 +436,7 @@ def test_partner_sees_only_suppressed_figures(partner, page, tmp_path):
         download.value.save_as(path)
         rows = pl.read_csv(path, schema_overrides={"value": pl.Float64, "numerator": pl.Int64,
                                                    "denominator": pl.Int64})
-        assert "suppressed" in rows["flag"].to_list()
+        assert "other" in rows["nationality"].to_list()
         disclosure.check(rows, 5)
         assert page.external == [] and page.errors == []
 

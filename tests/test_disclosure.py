@@ -24,14 +24,17 @@ from workbench.indicators.catalogue import load_catalogue
 P = "2024-Q2"
 UNITS = {i.id: i.unit for i in load_catalogue()}
 SUPPRESSED_STAT = (None, None, "suppressed")  # (value, denominator, flag)
+WITHHELD = (None, None, None, "withheld")
+SMALL_POP = (None, None, None, "small_population")
+SMALL_POP_STAT = (None, None, "small_population")
 
 
-def computed(ex, ids, by=None, audience="partner", threshold=None, period=P):
-    """The IndicatorTable: frame, audience and k."""
+def computed(ex, ids, by=None, audience="internal", threshold=5, period=P):
+    """The IndicatorTable: frame, audience and k (default: per-table suppression at k = 5)."""
     return disclosure.compute(ex, period, ids, by=by, audience=audience, threshold=threshold)
 
 
-def compute(ex, ids, by=None, audience="partner", threshold=None, period=P):
+def compute(ex, ids, by=None, audience="internal", threshold=5, period=P):
     return computed(ex, ids, by, audience, threshold, period).frame
 
 
@@ -83,7 +86,7 @@ def test_rates_over_a_population_of_4_are_suppressed_5_shown(tmp_path):
     # total 6 of 9 = 66.7 (population 9 >= 5); s_a population 4 < 5: suppressed; s_b 5 of 5 = 100.0
     assert total_cell(t, "interpreter_rate") == rate(66.7, 6, 9)
     # secondary suppression is for count indicators: s_b stays shown
-    assert cells(t, "interpreter_rate", "site") == {"s_a": SUPPRESSED, "s_b": rate(100.0, 5, 5)}
+    assert cells(t, "interpreter_rate", "site") == {"s_a": SMALL_POP, "s_b": rate(100.0, 5, 5)}
 
 
 def test_ratio_over_4_persons_is_suppressed(tmp_path):
@@ -93,8 +96,8 @@ def test_ratio_over_4_persons_is_suppressed(tmp_path):
               contacts=[{"person_id": f"x{i % 4}", "date": "2024-05-01"} for i in range(10)])
     t = compute(ex, ["contacts", "contacts_per_person"])
     assert total_cell(t, "contacts") == count(10)
-    assert total_cell(t, "contacts_per_person") == SUPPRESSED
-    t = compute(ex, ["contacts", "contacts_per_person"], audience="internal")
+    assert total_cell(t, "contacts_per_person") == SMALL_POP
+    t = compute(ex, ["contacts", "contacts_per_person"], threshold=None)
     assert total_cell(t, "contacts_per_person") == rate(2.5, 10, 4)
 
 
@@ -112,12 +115,12 @@ def test_means_and_medians_over_fewer_than_k_records_are_suppressed(tmp_path):
     assert total_cell(t, ids[0], STAT_FIELDS) == stat(6.7, 9)
     assert total_cell(t, ids[1], STAT_FIELDS) == stat(10.0, 9)
     for i in ids:
-        assert cells(t, i, "centre", STAT_FIELDS) == {"c_a": SUPPRESSED_STAT, "c_b": stat(10.0, 5)}
+        assert cells(t, i, "centre", STAT_FIELDS) == {"c_a": SMALL_POP_STAT, "c_b": stat(10.0, 5)}
 
 
 def test_no_data_is_shown_as_no_data(tmp_path):
     ex = load(tmp_path, persons=[{"person_id": "x"}], detention_stays=[])
-    t = compute(ex, ["removal_rate", "detention_duration_median_days", "detention_exits"], audience="public")
+    t = compute(ex, ["removal_rate", "detention_duration_median_days", "detention_exits"], threshold=10)
     assert total_cell(t, "removal_rate") == NO_DATA
     assert total_cell(t, "detention_duration_median_days", STAT_FIELDS) == NO_DATA_STAT
     assert total_cell(t, "detention_exits") == count(0)
@@ -131,7 +134,7 @@ def test_secondary_suppression_picks_the_smallest_other_non_zero_cell(tmp_path):
     # primary: s_a (1). It is alone in its block, so the smallest other cell, s_b (6), goes too:
     # otherwise s_a = 23 - 6 - 7 - 9.
     assert total_cell(t, "contacts") == count(23)
-    assert cells(t, "contacts", "site") == {"s_a": SUPPRESSED, "s_b": SUPPRESSED, "s_c": count(7),
+    assert cells(t, "contacts", "site") == {"s_a": SUPPRESSED, "s_b": WITHHELD, "s_c": count(7),
                                             "s_d": count(9)}
 
 
@@ -139,7 +142,7 @@ def test_secondary_suppression_on_a_tie_hides_one_of_the_tied_cells(tmp_path):
     ex = site_extract(tmp_path, {"s_a": 2, "s_b": 6, "s_c": 6, "s_d": 9})
     got = cells(compute(ex, ["contacts"], by=["site"]), "contacts", "site")
     assert got["s_a"] == SUPPRESSED and got["s_d"] == count(9)
-    assert sorted([got["s_b"], got["s_c"]], key=str) == sorted([SUPPRESSED, count(6)], key=str)
+    assert sorted([got["s_b"], got["s_c"]], key=str) == sorted([WITHHELD, count(6)], key=str)
 
 
 def test_no_secondary_suppression_when_two_cells_are_already_hidden(tmp_path):
@@ -155,7 +158,7 @@ def test_secondary_suppression_applies_to_each_block_of_separate_breakdowns(tmp_
                 for i in range(12)]
     ex = load(tmp_path, persons=persons, contacts=contacts)
     t = compute(ex, ["contacts"], by=["sex", "site"])
-    assert cells(t, "contacts", "sex") == {"female": SUPPRESSED, "male": SUPPRESSED}
+    assert cells(t, "contacts", "sex") == {"female": WITHHELD, "male": SUPPRESSED}
     assert cells(t, "contacts", "site") == {"s_a": count(6), "s_b": count(6)}
     assert total_cell(t, "contacts") == count(12)
 
@@ -169,7 +172,7 @@ def test_secondary_suppression_with_persons_in_several_categories(tmp_path):
     ex = load(tmp_path, persons=persons, contacts=contacts)
     t = compute(ex, ["persons_received"], by=["site"])
     assert total_cell(t, "persons_received") == count(8)
-    assert cells(t, "persons_received", "site") == {"s_a": SUPPRESSED, "s_b": SUPPRESSED}
+    assert cells(t, "persons_received", "site") == {"s_a": WITHHELD, "s_b": SUPPRESSED}
 
 
 def test_cross_breakdown_blocks_are_taken_along_each_dimension(tmp_path):
@@ -193,15 +196,15 @@ def test_cross_breakdown_blocks_are_taken_along_each_dimension(tmp_path):
     got = cells(t, "contacts", ["sex", "age_group"])
     assert total_cell(t, "contacts") == count(42)
     assert got[("female", "12-17")] == SUPPRESSED
-    assert got[("male", "12-17")] == SUPPRESSED
-    assert sum(got[("female", a)] == SUPPRESSED for a in ("18-59", "60+")) >= 1
+    assert got[("male", "12-17")] == WITHHELD
+    assert sum(got[("female", a)] == WITHHELD for a in ("18-59", "60+")) >= 1
     for fixed, free in (("sex", ("18-59", "12-17", "60+")), ("age_group", ("female", "male"))):
         for key_value in ({"female", "male"} if fixed == "sex" else {"18-59", "12-17", "60+"}):
             line = [v for (s, a), v in got.items() if (s if fixed == "sex" else a) == key_value]
-            assert sum(v == SUPPRESSED for v in line) != 1, (fixed, key_value, got)
+            assert sum(v in (SUPPRESSED, WITHHELD) for v in line) != 1, (fixed, key_value, got)
     # shown cells keep their true value
     for (s, a), v in got.items():
-        if v != SUPPRESSED:
+        if v not in (SUPPRESSED, WITHHELD):
             born = {"18-59": "1990", "12-17": "2010", "60+": "1960"}[a]
             assert v == count(grid[(s, born)])
 
@@ -213,11 +216,11 @@ ALL_SITES = {"s3": 3, "s7": 7, "s8": 8, "s12": 12}  # total 30
 
 @pytest.mark.parametrize("audience, threshold, shown", [
     ("internal", None, ALL_SITES),                   # no suppression
-    ("partner", None, {"s8": 8, "s12": 12}),         # k = 5: s3 (primary) and s7 (smallest other)
-    ("public", None, {"s12": 12}),                   # k = 10: s3, s7, s8 (primary)
-    ("partner", 3, ALL_SITES),                       # k = 3: nothing between 1 and 2
-    ("public", 8, {"s8": 8, "s12": 12}),             # k = 8: s3, s7 (primary)
-    ("partner", 13, {}),                             # k = 13: every site, the total 30 still shown
+    ("internal", 5, {"s8": 8, "s12": 12}),           # k = 5: s3 (primary) and s7 (smallest other)
+    ("internal", 10, {"s12": 12}),                   # k = 10: s3, s7, s8 (primary)
+    ("internal", 3, ALL_SITES),                      # k = 3: nothing between 1 and 2
+    ("internal", 8, {"s8": 8, "s12": 12}),           # k = 8: s3, s7 (primary)
+    ("internal", 13, {}),                            # k = 13: every site, the total 30 still shown
 ])
 def test_audience_and_threshold(tmp_path, audience, threshold, shown):
     ex = site_extract(tmp_path, ALL_SITES)
@@ -225,22 +228,41 @@ def test_audience_and_threshold(tmp_path, audience, threshold, shown):
     t = table.frame
     got = cells(t, "contacts", "site")
     assert list(got) == ["s12", "s3", "s7", "s8"]  # open codes alphabetically
-    assert {s for s, v in got.items() if v != SUPPRESSED} == set(shown)
+    assert {s for s, v in got.items() if v[3] is None} == set(shown)
     assert all(got[s] == count(n) for s, n in shown.items())
     assert total_cell(t, "contacts") == count(30)
     assert table.audience == audience
-    assert table.k == (threshold if threshold is not None else {"internal": None, "partner": 5,
-                                                                     "public": 10}[audience])
+    assert table.k == threshold
+    assert table.method == ("none" if threshold is None else "suppress")
 
 
-def test_partner_shows_what_public_hides(tmp_path):
-    ex = site_extract(tmp_path, {"s_a": 7, "s_b": 8})
-    # partner (k = 5): 7 and 8 shown; public (k = 10): both hidden, total 15 shown
-    assert cells(compute(ex, ["contacts"], by=["site"]), "contacts", "site") == {"s_a": count(7),
-                                                                                  "s_b": count(8)}
-    pub = compute(ex, ["contacts"], by=["site"], audience="public")
-    assert cells(pub, "contacts", "site") == {"s_a": SUPPRESSED, "s_b": SUPPRESSED}
-    assert total_cell(pub, "contacts") == count(15)
+def test_partner_groups_small_sites_and_public_rounds(tmp_path):
+    ex = site_extract(tmp_path, ALL_SITES)  # every contact on 2024-05-01
+    # partner (k = 5): s3 is 3 in May, Q2, H1 and 2024: grouped into "other" (3 alone < 5, so the
+    # smallest shown site, s7, joins it: other = 10)
+    partner = compute(ex, ["contacts"], by=["site"], audience="partner", threshold=None)
+    assert cells(partner, "contacts", "site") == {"s12": count(12), "s8": count(8), "other": count(10)}
+    assert total_cell(partner, "contacts") == count(30)
+    # public (k = 10): s3, s7, s8 grouped (18), then rounded to 5 (half up): 12 -> 10, 18 -> 20, 30 -> 30
+    public = compute(ex, ["contacts"], by=["site"], audience="public", threshold=None)
+    assert cells(public, "contacts", "site") == {"s12": count(10), "other": count(20)}
+    assert total_cell(public, "contacts") == count(30)
+    table = computed(ex, ["contacts"], by=["site"], audience="public", threshold=None)
+    assert (table.method, table.base, table.k) == ("group_round", 5, 10)
+    assert disclosure.protection_summary(table) == {"shown": 3, "withheld": 0, "grouped": 3, "rounded": 3}
+
+
+def test_a_small_total_withholds_its_whole_level_in_every_breakdown(tmp_path):
+    # 3 contacts in 2024-05 and 6 in 2024-08: the months are small (May 3): every month is [c],
+    # zeros too; the quarters (Q2 3) too; the halves (H1 3) too; the year (9) is shown.
+    persons = [{"person_id": f"x{i}"} for i in range(9)]
+    contacts = [{"person_id": f"x{i}", "date": "2024-05-01" if i < 3 else "2024-08-01"} for i in range(9)]
+    ex = load(tmp_path, persons=persons, contacts=contacts)
+    for period in ("2024-05", "2024-06", "2024-Q3", "2024-H2"):
+        t = compute(ex, ["contacts"], by=["sex"], audience="partner", threshold=None, period=period)
+        assert set(t["flag"]) == {"withheld"}, (period, t)
+    t = compute(ex, ["contacts"], by=["sex"], audience="partner", threshold=None, period="2024")
+    assert total_cell(t, "contacts") == count(9)
 
 
 # =============================================================================== properties
@@ -340,9 +362,13 @@ def _check_suppressed_table(shared: pl.DataFrame, internal: pl.DataFrame, k: int
                                                                                  *dims).rows()
     for s, i in zip(shared.iter_rows(named=True), internal.iter_rows(named=True)):
         unit = UNITS[s["indicator"]]
-        if s["flag"] == "suppressed":
-            # a suppressed row is empty but for its keys
+        if s["flag"] in disclosure.HIDDEN:
+            # a hidden row is empty but for its keys, and its mark says the truth
             assert (s["value"], s["numerator"], s["denominator"]) == (None, None, None), s
+            if s["flag"] == "suppressed":
+                assert unit == "count" and 1 <= i["numerator"] <= k - 1, (s, i)
+            if s["flag"] == "small_population":
+                assert unit != "count" and 1 <= i["denominator"] <= k - 1, (s, i)
             continue
         # a shown row is the internal row unchanged
         assert (s["value"], s["numerator"], s["denominator"], s["flag"]) == (
@@ -359,21 +385,71 @@ def _check_suppressed_table(shared: pl.DataFrame, internal: pl.DataFrame, k: int
     for ind, desc, members in _blocks(shared):
         if UNITS[ind] != "count":
             continue
-        hidden = [m for m in members if m["flag"] == "suppressed"]
-        others = [m for m in members if m["flag"] != "suppressed" and m["value"] > 0]
+        hidden = [m for m in members if m["flag"] in disclosure.HIDDEN]
+        others = [m for m in members if m["flag"] is None and m["value"] > 0]
         assert len(hidden) != 1 or not others, (ind, desc, members)
 
 
+def _check_grouped_table(shared: pl.DataFrame, internal: pl.DataFrame, k: int, base: int | None) -> None:
+    """Outside audiences: every shown count is the internal one (or its rounding), every ``other`` the
+    sum of the internal categories not shown, no count from 1 to k−1, no figure over a small population."""
+    dims = _dims(shared)
+    truth = {(r["indicator"], r["period"], *[r[d] for d in dims]): r for r in internal.iter_rows(named=True)}
+
+    def rounded(n):
+        return n if base is None else (2 * n + base) // (2 * base) * base
+
+    for s in shared.iter_rows(named=True):
+        unit = UNITS[s["indicator"]]
+        assert s["flag"] in (None, "no_data", "withheld"), s  # no "< k", no "[p]" outside
+        if s["flag"] == "withheld":
+            assert (s["value"], s["numerator"], s["denominator"]) == (None, None, None), s
+            continue
+        if unit != "count":
+            assert s["numerator"] is None and s["denominator"] is None, s
+            i = truth[(s["indicator"], s["period"], *[s[d] for d in dims])]
+            den = i["denominator"] or 0
+            assert s["value"] == i["value"] and (den == 0 or den >= k), (s, i)
+            continue
+        set_dims = [d for d in dims if s[d] is not None]
+        if any(s[d] == "other" for d in set_dims):
+            # other = the internal cells of this block whose grouped categories are not listed
+            block = shared.filter(pl.col("indicator") == s["indicator"], pl.col("period") == s["period"],
+                                  *[pl.col(d).is_not_null() if d in set_dims else pl.col(d).is_null() for d in dims])
+            listed = {d: set(block[d]) - {"other"} for d in set_dims}
+            inside = internal.filter(pl.col("indicator") == s["indicator"], pl.col("period") == s["period"],
+                                     *[pl.col(d).is_not_null() if d in set_dims else pl.col(d).is_null()
+                                       for d in dims])
+            for d in set_dims:
+                inside = inside.filter(~pl.col(d).is_in(sorted(listed[d])) if s[d] == "other" else pl.col(d) == s[d])
+            true = int(inside["numerator"].sum() or 0)
+        else:
+            true = truth[(s["indicator"], s["period"], *[s[d] for d in dims])]["numerator"]
+        assert s["value"] == rounded(true), (s, true)
+        assert true == 0 or true >= k, (s, true)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=small_extracts(), audience=st.sampled_from(["partner", "public"]),
-       threshold=st.sampled_from([None, None, 3]))
-def test_property_suppressed_tables_disclose_nothing_below_k(data, audience, threshold):
+@given(data=small_extracts(), threshold=st.sampled_from([3, 5, 10]))
+def test_property_suppressed_tables_disclose_nothing_below_k(data, threshold):
     ex = _load(data)
     internal = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY).frame
+    shared = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY, audience="internal", threshold=threshold)
+    assert shared.k == threshold and shared.method == "suppress"
+    _check_suppressed_table(shared.frame, internal, threshold)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=small_extracts(), audience=st.sampled_from(["partner", "public"]),
+       threshold=st.sampled_from([None, None, 3]))
+def test_property_grouped_tables_disclose_nothing_below_k(data, audience, threshold):
+    ex = _load(data)
     shared = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY, audience=audience, threshold=threshold)
+    internal = disclosure.compute(ex, P, PROPERTY_IDS, by=PROPERTY_BY).frame
     k = threshold or {"partner": 5, "public": 10}[audience]
     assert shared.k == k
-    _check_suppressed_table(shared.frame, internal, k)
+    disclosure.check(shared.frame, k)
+    _check_grouped_table(shared.frame, internal, k, shared.base)
 
 
 PARTITIONS = [("contacts", "site"), ("contacts", "service"), ("contacts", "sex"), ("contacts", "age_group"),

@@ -72,6 +72,18 @@ class DisclosureError(WorkbenchError):
     """An output would show figures that the audience requires to be suppressed."""
 
 
+class AudienceDeclarationError(DisclosureError):
+    """The audiences declaration (audiences.yaml) breaks its rules; the message lists every problem."""
+
+
+class UnpublishedPeriodError(ParameterError):
+    """A period that the audience's publication calendar does not publish (a range, a week, an unfinished period)."""
+
+
+class UnpublishedSelectionError(ParameterError):
+    """A selection (sites, centres, persons) that is not published to an outside audience."""
+
+
 class MappingError(WorkbenchError):
     """A mapping file or a raw export cannot be turned into a case extract."""
 

@@ -44,6 +44,7 @@ from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.organisation import catalogue_for
 from workbench.indicators.engine import unavailable_indicators
 from workbench.present.texts import text
+from workbench.disclosure.calendar import publication_end, require_published
 from workbench.disclosure.suppression import Audience, resolve_audience
 from workbench.exceptions import ParameterError, PeriodError
 from workbench.periods import Period, closed_periods, parse_period, period_containing, period_run
@@ -213,14 +214,21 @@ class Session:
     def k(self) -> int | None:
         return self.audience.k if self.audience.suppresses else None
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds of period offered: an outside audience's publication calendar, else every kind."""
+        return self.audience.calendar if self.audience.outside else KINDS
+
     def periods(self, kind: str) -> list[Period]:
-        """The calendar periods of ``kind`` that hold data, most recent first."""
-        if kind not in KINDS or kind == "range":
+        """The calendar periods of ``kind`` that hold data (outside audiences: those published), most recent first."""
+        if kind not in self.kinds or kind == "range":
             raise ParameterError(f"Unknown kind of period '{kind}'.")
         out = []
         p = period_containing(self.last_day, kind)
+        end = publication_end(self.extract) if self.audience.outside else None
         while p.end >= self.first_day:
-            out.append(p)
+            if end is None or p.end <= end:
+                out.append(p)
             p = p.previous()
         return out
 
@@ -231,7 +239,7 @@ class Session:
 
     def check_period(self, period: str | Period) -> Period:
         """A period offered by the controls: a calendar period with data, or a range in the data's years."""
-        p = parse_period(period)
+        p = require_published(period, self.audience, self.extract)
         if p.kind == "range":
             lo, hi = dt.date(self.first_day.year, 1, 1), dt.date(self.last_day.year, 12, 31)
             if p.start < lo or p.end > hi:

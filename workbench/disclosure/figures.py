@@ -23,7 +23,11 @@ from typing import Any
 
 import polars as pl
 
-from workbench.disclosure.suppression import Audience, resolve_audience, suppress
+from workbench.disclosure import family
+from workbench.disclosure.audiences import Audience, resolve_audience
+from workbench.disclosure.calendar import require_published
+from workbench.disclosure.scopes import require_scope
+from workbench.disclosure.suppression import suppress
 from workbench.exceptions import ParameterError
 from workbench.indicators.catalogue import Catalogue
 from workbench.indicators.engine import HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, select_indicators, sort_rows
@@ -58,6 +62,11 @@ class IndicatorTable:
     selection: Selection = field(default_factory=Selection)
     #: The catalogue the figures were computed with (labels, units, footnotes of its indicators).
     catalogue: Catalogue | None = None
+    #: The protection method (``none``, ``suppress``, ``group``, ``group_round``) and its rounding base.
+    method: str = "none"
+    base: int | None = None
+    #: Categories grouped into ``other`` (or left out of a ``multi`` breakdown) in this table.
+    grouped: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "unavailable", _frozen(self.unavailable))  # construction only
@@ -92,9 +101,25 @@ def frame_and_k(table: IndicatorTable | pl.DataFrame, k: int | None = None) -> t
 
 
 def _table(frame: pl.DataFrame, aud: Audience, ev: Evaluation, selection: Selection, cat: Catalogue,
-           withheld: Mapping[str, str]) -> IndicatorTable:
-    return IndicatorTable(frame.drop([c for c in HELPER_COLUMNS if c in frame.columns]), aud.name, aud.k,
-                          {**ev.unavailable, **withheld}, ev.params, selection, cat)
+           withheld: Mapping[str, str], grouped: int = 0) -> IndicatorTable:
+    method = aud.method if aud.suppresses else "none"
+    return IndicatorTable(frame.drop([c for c in HELPER_COLUMNS if c in frame.columns]), aud.name,
+                          aud.k if aud.suppresses else None, {**ev.unavailable, **withheld}, ev.params, selection,
+                          cat, method, aud.base if aud.rounds else None, grouped)
+
+
+def _protected(extract, periods: list[Period], chosen, by, params, selection: Selection, cat: Catalogue,
+               aud: Audience, withheld, extra_keys: tuple[str, ...] = ()) -> IndicatorTable:
+    """Evaluate and protect: outside audiences through their calendar year, others per table."""
+    if aud.outside:
+        periods = [require_published(p, aud, extract) for p in periods]
+        require_scope(extract, selection, aud)
+        frame, _, ev, grouped = family.published(extract, periods, chosen, by, params, selection, cat, aud,
+                                                 _evaluate)
+        return _table(frame, aud, ev, selection, cat, withheld, grouped)
+    ev = _evaluate(extract, periods, chosen, by, params, selection, cat)
+    frame = suppress(ev.frame, list(ev.dimensions), aud, cat, extra_keys=extra_keys)
+    return _table(frame, aud, ev, selection, cat, withheld)
 
 
 def _for_audience(indicators, aud: Audience, cat: Catalogue) -> tuple[list[str], dict[str, str]]:
@@ -137,8 +162,11 @@ def compute(extract, period: str | Period, indicators: Iterable[str] | str | Non
         Breakdowns: each a dimension (``"sex"``) or a cross-breakdown (``"sex,age_group"``
         or a tuple). Each applies to the indicators that allow it.
     audience, threshold
-        ``internal`` (no suppression), ``partner`` (k = 5) or ``public`` (k = 10);
-        ``threshold`` sets k.
+        ``internal`` (no protection), ``partner`` (k = 5) or ``public`` (k = 10), as declared in
+        ``audiences.yaml``; ``threshold`` sets k (``internal`` with a threshold: per-table
+        suppression). Outside audiences receive calendar periods only
+        (:class:`~workbench.exceptions.UnpublishedPeriodError` otherwise) and the whole extract
+        or a scope declared in ``extract.yaml``.
     params
         Catalogue parameters (``assessment_deadlines``, ``care_plan_deadline``,
         ``review_overdue_days``, ``trafficking_referral_days``).
@@ -156,9 +184,7 @@ def compute(extract, period: str | Period, indicators: Iterable[str] | str | Non
     selection = selection or Selection()
     cat = _catalogue(extract, catalogue)
     chosen, withheld = _for_audience(indicators, aud, cat)
-    ev = _evaluate(extract, [p], chosen, by, params, selection, cat)
-    frame = suppress(ev.frame, list(ev.dimensions), aud, cat)
-    return _table(frame, aud, ev, selection, cat, withheld)
+    return _protected(extract, [p], chosen, by, params, selection, cat, aud, withheld)
 
 
 def _catalogue(extract, catalogue: Catalogue | str | None) -> Catalogue:
@@ -172,7 +198,7 @@ def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] |
     """The same indicators over several periods (e.g. ``period_run("2025-Q4", 8)``), in one call.
 
     Rows are ordered by period (oldest first), then as in :func:`compute`; each period's
-    cells are suppressed on their own, so each period's rows equal :func:`compute`'s.
+    rows equal :func:`compute`'s (outside audiences: each calendar year is protected as a whole).
     """
     ps = sorted({parse_period(p) for p in periods})
     if not ps:
@@ -181,9 +207,7 @@ def series(extract, periods: Sequence[str | Period], indicators: Iterable[str] |
     selection = selection or Selection()
     cat = _catalogue(extract, catalogue)
     chosen, withheld = _for_audience(indicators, aud, cat)
-    ev = _evaluate(extract, ps, chosen, by, params, selection, cat)
-    frame = suppress(ev.frame, list(ev.dimensions), aud, cat, extra_keys=("period",))
-    return _table(frame, aud, ev, selection, cat, withheld)
+    return _protected(extract, ps, chosen, by, params, selection, cat, aud, withheld, extra_keys=("period",))
 
 
 def change(extract, period: str | Period, compare_to: str | Period | None = None, **kwargs) -> IndicatorTable:

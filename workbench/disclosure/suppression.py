@@ -1,61 +1,30 @@
-"""Disclosure control: small cells suppressed for shared figures.
+"""Per-table suppression: the ``suppress`` method (``internal`` with an explicit threshold only).
 
-Audiences: ``internal`` (no suppression), ``partner`` (k = 5), ``public`` (k = 10);
-``threshold`` sets k for any audience.
+1. Primary: a count from 1 to k−1 is ``suppressed`` ("< k"); a rate, ratio, mean or median
+   whose population (denominator) is from 1 to k−1 is ``small_population`` ("[p]"). Zeros
+   and ``no_data`` are shown.
+2. Secondary: in each block of breakdown rows of a count indicator, when exactly one cell is
+   hidden, the smallest other non-zero cell of the block is ``withheld`` ("[c]", any value;
+   the first in row order on a tie). In a cross-breakdown the blocks are taken along each
+   dimension, repeatedly, until no block has exactly one hidden cell.
+3. A hidden cell keeps its row with empty value, numerator and denominator.
 
-1. Primary: a count with 0 < value < k is suppressed; a rate, ratio, mean or median
-   whose population (denominator) is below k is suppressed. Zeros are shown, and so is
-   ``no_data`` (an empty population has no figure to hide).
-2. Secondary: in each block of breakdown rows of a count indicator, when exactly one
-   cell is suppressed, the smallest other non-zero cell of the block is suppressed too
-   (the first in row order on a tie). In a cross-breakdown the blocks are taken along
-   each dimension, repeatedly, until no block has exactly one suppressed cell.
-3. A suppressed cell keeps its row with empty value, numerator and denominator, and
-   flag ``suppressed``.
-
-:func:`check` verifies any frame in the indicator-table shape before it is shown or
-exported, so a table that was transformed after suppression cannot leak.
+This protects one table at a time: another table (a longer period, another breakdown) can
+give a hidden cell back by subtraction, which is why outside audiences get grouping over the
+calendar year instead (:mod:`workbench.disclosure.grouping`). :func:`check` verifies any
+frame in the indicator-table shape before it is shown or exported.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import polars as pl
 
-from workbench.exceptions import DisclosureError, ParameterError
+from workbench.disclosure.audiences import Audience, declared_k, resolve_audience
+from workbench.disclosure.flags import HIDDEN, SMALL_POPULATION, SUPPRESSED, WITHHELD, FLAGS
+from workbench.exceptions import DisclosureError
 
-AUDIENCES: dict[str, int | None] = {"internal": None, "partner": 5, "public": 10}
-
-
-@dataclass(frozen=True)
-class Audience:
-    name: str
-    k: int | None
-
-    @property
-    def suppresses(self) -> bool:
-        return bool(self.k and self.k > 1)
-
-
-def resolve_audience(audience: str | Audience = "internal", threshold: int | None = None) -> Audience:
-    """``("partner", None)`` → Audience("partner", 5); ``threshold`` overrides k."""
-    if isinstance(audience, Audience):
-        return audience if threshold is None else Audience(audience.name, _k(threshold))
-    name = str(audience).strip().lower()
-    if name not in AUDIENCES:
-        raise ParameterError(f"Unknown audience '{audience}': use internal, partner or public.")
-    return Audience(name, _k(threshold) if threshold is not None else AUDIENCES[name])
-
-
-def _k(threshold) -> int:
-    try:
-        k = int(threshold)
-    except (TypeError, ValueError):
-        raise ParameterError(f"The threshold must be a whole number, got {threshold!r}.") from None
-    if k < 1:
-        raise ParameterError(f"The threshold must be at least 1, got {k}.")
-    return k
+#: Audience name -> its declared k.
+AUDIENCES: dict[str, int | None] = declared_k()
 
 
 def _units(catalogue) -> dict[str, str]:
@@ -75,18 +44,19 @@ def suppress(frame: pl.DataFrame, dims: list[str], audience: Audience, catalogue
     units = _units(catalogue)
     unit = pl.col("indicator").replace_strict(units, default="count")
     is_count = unit == "count"
-    primary = (pl.when(is_count)
-               .then((pl.col("numerator") > 0) & (pl.col("numerator") < k))
-               .otherwise((pl.col("denominator") > 0) & (pl.col("denominator") < k))
-               .fill_null(False))
+    small_count = is_count & (pl.col("numerator") > 0) & (pl.col("numerator") < k)
+    small_population = ~is_count & (pl.col("denominator") > 0) & (pl.col("denominator") < k)
+    primary = small_count.fill_null(False) | small_population.fill_null(False)
     frame = frame.with_row_index("_i").with_columns(primary.alias("_s"), is_count.alias("_count"))
     frame = _secondary(frame, dims, extra_keys)
     hidden = pl.col("_s")
+    status = (pl.when(small_count).then(pl.lit(SUPPRESSED)).when(small_population).then(pl.lit(SMALL_POPULATION))
+              .otherwise(pl.lit(WITHHELD)))
     return frame.with_columns(
         pl.when(hidden).then(None).otherwise(pl.col("value")).alias("value"),
         pl.when(hidden).then(None).otherwise(pl.col("numerator")).alias("numerator"),
         pl.when(hidden).then(None).otherwise(pl.col("denominator")).alias("denominator"),
-        pl.when(hidden).then(pl.lit("suppressed")).otherwise(pl.col("flag")).alias("flag"),
+        pl.when(hidden).then(status).otherwise(pl.col("flag")).alias("flag"),
     ).drop("_i", "_s", "_count")
 
 
@@ -124,8 +94,16 @@ def _secondary(frame: pl.DataFrame, dims: list[str], extra_keys: tuple[str, ...]
 
 
 def check(frame: pl.DataFrame, k: int | None, catalogue=None) -> None:
-    """Refuse a frame in indicator-table shape that shows a cell the threshold k must hide."""
-    if not k or k <= 1 or frame.height == 0:
+    """Refuse a frame in indicator-table shape that shows a cell the threshold k must hide,
+    or whose marks do not say the truth ("< k" on anything but a hidden count)."""
+    if frame.height == 0:
+        return
+    if "flag" in frame.columns:
+        unknown = set(frame["flag"].drop_nulls().unique()) - set(FLAGS)
+        if unknown:
+            raise DisclosureError(f"Unknown cell flag(s) {', '.join(sorted(unknown))}; expected one of "
+                                  f"{', '.join(FLAGS)}.")
+    if not k or k <= 1:
         return
     if catalogue is None:
         from workbench.indicators.catalogue import load_catalogue
@@ -134,8 +112,9 @@ def check(frame: pl.DataFrame, k: int | None, catalogue=None) -> None:
     unit = pl.col("indicator").replace_strict(units, default="count")
     shown = pl.col("value").is_not_null()
     bad = frame.filter(
-        (pl.col("flag") == "suppressed") & (shown | pl.col("numerator").is_not_null()
-                                            | pl.col("denominator").is_not_null())
+        pl.col("flag").is_in(HIDDEN) & (shown | pl.col("numerator").is_not_null()
+                                        | pl.col("denominator").is_not_null())
+        | (pl.col("flag") == SUPPRESSED) & (unit != "count")
         | (unit == "count") & shown & (pl.col("value") > 0) & (pl.col("value") < k)
         | (unit != "count") & shown & (pl.col("denominator") < k)
     )

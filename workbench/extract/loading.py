@@ -54,6 +54,8 @@ class ExtractMeta:
     #: ``level:``: ``person`` (default: persons and contacts required) or ``network`` (a network's
     #: coordination: activities, strategic litigation, services; no table required, no person id).
     level: str = PERSON_LEVEL
+    #: ``scopes:``: parts of the extract published to outside audiences (name -> {sites, centres}).
+    scopes: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def label(self, dimension: str, code: str | None) -> str | None:
         """The label of a site, centre, partner or organisation code (the code itself when none is given)."""
@@ -206,7 +208,25 @@ def read_metadata(path: Path) -> ExtractMeta:
         organisations=_organisation_names(data.get("organisations")),
         catalogue=str(data["catalogue"]) if data.get("catalogue") else None,
         level=level,
+        scopes=_scopes(data.get("scopes"), path.name),
     )
+
+
+def _scopes(value, file: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    """``scopes:`` name -> {sites: [...], centres: [...]} (codes normalised like the tables')."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ExtractError(f"{file}: 'scopes' must map a scope's name to its sites and/or centres.",
+                           file=file, column="scopes")
+    out = {}
+    for name, spec in value.items():
+        if not isinstance(spec, dict) or not spec or set(spec) - {"sites", "centres"} or not all(
+                isinstance(v, list) and v for v in spec.values()):
+            raise ExtractError(f"{file}: scope '{name}' must give a non-empty list of sites and/or centres "
+                               "(e.g. {{sites: [tunis, sfax]}}).", file=file, column="scopes")
+        out[str(name)] = {k: tuple(sorted({readers.normalise_code(str(c)) for c in v})) for k, v in spec.items()}
+    return out
 
 
 def _organisation_names(value) -> dict[str, str]:

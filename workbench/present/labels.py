@@ -95,8 +95,8 @@ def sort_codes(dimension: str, codes, lang: str = "fr", meta=None, catalogue: Ca
 
 
 def country_name(code: str | None, lang: str = "fr") -> str:
-    if code is None or code == "unknown":
-        return text("codes.common.unknown", lang)
+    if code is None or code in ("unknown", "other"):
+        return text(f"codes.common.{code or 'unknown'}", lang)
     return _country_names(lang).get(code, code)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-MIME = "application/vnd.workbench.indicators+json"
+from workbench.reports.blocks import MIME  # the media type report blocks publish their figures under
 NB_METADATA_DROP = ("papermill", "widgets")
 CELL_METADATA_DROP = ("papermill", "execution", "collapsed", "scrolled", "ExecuteTime")
 FIGURE_COLUMNS = ("value", "numerator", "denominator", "flag")

@@ -21,7 +21,6 @@ shows.
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -36,9 +35,10 @@ from workbench.present.texts import fallbacks, section, text
 from workbench.indicators.catalogue import translation_problems
 from workbench.indicators.engine import TABLE_COLUMNS
 from workbench.selection import Selection
+from workbench.reports.blocks import MIME, Block, _current, _e, _payload_table  # noqa: F401  (MIME, Block: public)
+from workbench.reports.quality_sections import QualitySections
 from workbench.reports.trims import _top, _warm_up, from_first_data  # noqa: F401  (from_first_data: public)
 
-MIME = "application/vnd.workbench.indicators+json"
 _GRID = "display:flex;flex-wrap:wrap;gap:12px 24px;align-items:flex-start"
 
 
@@ -48,42 +48,6 @@ EXPLORER_NOTE = {
     "ar": "*المستكشف التفاعلي: افتح هذا الدفتر في JupyterLab (`notebooks/explore.ipynb`).*",
     "nl": "*Interactieve verkenner: open dit notebook in JupyterLab (`notebooks/explore.ipynb`).*",
 }
-
-
-def _e(value: str) -> str:
-    return html.escape(value, quote=True)
-
-
-@dataclass(frozen=True)
-class Block:
-    """One displayed piece of a report: HTML, a plain-text stand-in and the figures it shows."""
-
-    html: str
-    text: str = ""
-    payload: Mapping[str, Any] | None = None
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        data: dict[str, Any] = {"text/html": self.html, "text/plain": self.text or "[report block]"}
-        if self.payload is not None:
-            data[MIME] = dict(self.payload)
-        return data
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-
-_CHANGE_COLUMNS = ("previous_period", "previous_value", "previous_flag", "change", "change_pct")
-
-
-def _current(frame: pl.DataFrame) -> pl.DataFrame:
-    """The indicator-table columns of a :func:`indicators.change` table (the period's own figures)."""
-    return frame.select([c for c in frame.columns if c not in _CHANGE_COLUMNS])
-
-
-def _payload_table(frame: pl.DataFrame, role: str) -> dict[str, Any]:
-    """Indicator rows as JSON: the indicator-table columns only (what the report shows)."""
-    frame = _current(frame)
-    return {"role": role, "columns": frame.columns, "rows": [list(r) for r in frame.iter_rows()]}
 
 
 def _chart_svg(chart, lang: str) -> str:
@@ -105,7 +69,7 @@ def _svg(svg: str, key: str) -> str:
 # --------------------------------------------------------------------------- the report
 
 @dataclass(frozen=True)
-class Report:
+class Report(QualitySections):
     """A report being built: validated parameters, the extract and the selection it reports on.
 
     A report changes nothing it is given: figures are computed on ``selection`` of
@@ -384,7 +348,7 @@ class Report:
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300, catalogue=self.catalogue), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
-        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>'
+        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection([indicator], [by])
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
 
     def matrix(self, indicators: Sequence[str], by: str, title: str | None = None,
@@ -406,7 +370,8 @@ class Report:
             svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,
                                              catalogue=self.catalogue), self.lang)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
-        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._not_available(missing)
+        inner = (f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection(ok, [by])
+                 + self._not_available(missing))
         return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
 
     def cross(self, indicator: str, rows: str, columns: str, title: str | None = None) -> Block:
@@ -437,6 +402,14 @@ class Report:
         tables = [t for b in blocks for t in (b.payload or {}).get("tables", [])]
         return self._block("breakdowns", "".join(b.html for b in blocks), "breakdowns", tables)
 
+    def _protection(self, indicators: Sequence[str], by: Sequence[str]) -> str:
+        """The accounting line under a table for an outside audience: cells withheld, grouped, rounded."""
+        from workbench.disclosure import compute, protection_summary
+        if not self.audience.outside:
+            return ""
+        counts = protection_summary(compute(self.extract, self.period, list(indicators), list(by), **self._kwargs()))
+        return f'<p class="wb-protection">{_e(text("report.text.protection_line", self.lang, **counts))}</p>'
+
     def by_title(self, dimension: str) -> str:
         """« Par site » / "By site"."""
         if f"by_{dimension}" in section("report.text"):
@@ -449,10 +422,9 @@ class Report:
         lang = self.lang
         cat = self.catalogue
         lines = [text("report.text.about_audience", lang, audience=self.audience_label())]
-        if self.k:
-            lines.append(text("report.text.about_suppression", lang, k=self.k, k_minus=self.k - 1))
-        else:
-            lines.append(text("report.text.about_no_suppression", lang))
+        method = ("about_no_suppression" if not self.k else "about_suppression" if not self.audience.outside
+                  else "about_group_round" if self.audience.rounds else "about_group")  # the audience's method
+        lines.append(text(f"report.text.{method}", lang, k=self.k, k_minus=(self.k or 1) - 1, base=self.audience.base))
         lines.append(text("report.text.about_definitions", lang, version=cat.version))
         if not self.audience.suppresses:  # commands are for the team, not for readers outside it
             lines.append(text("report.text.about_same_figures", lang))
@@ -466,93 +438,6 @@ class Report:
                            "about this report")
 
     # -- data quality -----------------------------------------------------------------------------
-    def quality_tables(self) -> Block:
-        """Rows read, accepted and quarantined per table (suppressed for a shared audience)."""
-        from workbench.reports import quality
-        from workbench.present.tables import text_table, to_html
-
-        frame = quality.table_rows(self.extract, self.audience, self.period.code)
-        lang = self.lang
-        out = []
-        for name in dict.fromkeys(frame["table"].to_list()):
-            rows = {(r["status"], r["rule"]): r for r in frame.filter(pl.col("table") == name).iter_rows(named=True)}
-            out.append({"table": text(f"report.tables.{name}", lang), "read": self._count(rows[(None, None)]),
-                        "accepted": self._count(rows[("accepted", None)]),
-                        "quarantined": self._count(rows[("quarantined", None)])})
-        shown = pl.DataFrame(out, schema={c: pl.String for c in ("table", "read", "accepted", "quarantined")})
-        notes = [text("report.text.quality_rows", lang)] + self._k_note(frame)
-        gt = text_table(shown, self._columns(), text("report.headings.tables", lang), notes,
-                        right=["read", "accepted", "quarantined"])
-        return self._block("quality", to_html(gt), "rows per table", [_payload_table(frame, "current")])
-
-    def quarantine(self) -> Block:
-        """Quarantined rows by table, rule and column: counts, never values."""
-        from workbench.reports import quality
-        from workbench.present.tables import text_table, to_html
-
-        lang = self.lang
-        frame = quality.quarantine_by_column(self.extract, self.audience, self.period.code)
-        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.quarantine', lang))}</h2>"
-        if frame.height == 0:
-            body = f"<p>{_e(text('report.text.quality_none', lang))}</p>"
-        else:
-            shown = pl.DataFrame([{"table": text(f"report.tables.{r['table']}", lang), "rule": self._rule(r["rule"]),
-                                   "column": r["column"], "rows": self._count(r)}
-                                  for r in frame.iter_rows(named=True)],
-                                 schema={c: pl.String for c in ("table", "rule", "column", "rows")})
-            notes = [text("report.text.quality_values", lang)] + self._k_note(frame)
-            body = to_html(text_table(shown, self._columns(), None, notes, right=["rows"]))
-        return self._block("quarantine", heading + body, "quarantine by rule", [_payload_table(frame, "current")])
-
-    def date_order(self) -> Block:
-        """Each date-order rule of the contract and the rows it quarantined."""
-        from workbench.reports import quality
-        from workbench.present.tables import text_table, to_html
-
-        lang = self.lang
-        frame = quality.date_order(self.extract, self.audience, self.period.code)
-        shown = pl.DataFrame([{"table": text(f"report.tables.{r['table']}", lang), "later": r["later"],
-                               "earlier": r["earlier"], "rows": self._count(r)} for r in frame.iter_rows(named=True)],
-                             schema={c: pl.String for c in ("table", "later", "earlier", "rows")})
-        notes = self._k_note(frame)
-        if frame.height and not (frame["numerator"].fill_null(1) > 0).any():
-            notes = [text("report.text.quality_no_date_order", lang)] + notes
-        gt = text_table(shown, self._columns(), None, notes, right=["rows"])
-        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.date_order', lang))}</h2>"
-        return self._block("date-order", heading + to_html(gt), "dates out of order",
-                           [_payload_table(frame, "current")])
-
-    def completeness(self) -> Block:
-        """Share of accepted rows where each contract column is filled in, per table."""
-        from workbench.reports import quality
-        from workbench.present.tables import text_table, to_html
-
-        lang = self.lang
-        frame = quality.completeness(self.extract)
-        yes, no = labels.code_label("", "true", lang), labels.code_label("", "false", lang)
-        shown = frame.select(
-            pl.col("table").replace_strict({t: text(f"report.tables.{t}", lang) for t in section("report.tables")}),
-            "column", pl.when(pl.col("required")).then(pl.lit(yes)).otherwise(pl.lit(no)).alias("required"),
-            pl.col("rows").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
-            pl.col("filled").map_elements(lambda v: labels.format_count(v, lang), return_dtype=pl.String),
-            pl.col("share").map_elements(lambda v: labels.format_value(v, "rate", lang), return_dtype=pl.String))
-        gt = text_table(shown, self._columns(), None, [text("report.text.completeness_note", lang)],
-                        right=["rows", "filled", "share"])
-        heading = f"<h2 class=\"wb-heading\">{_e(text('report.headings.completeness', lang))}</h2>"
-        return self._block("completeness", heading + to_html(gt), "completeness by column")
-
-    def _count(self, row: Mapping[str, Any]) -> str:
-        return cells.cell(row["value"], row["flag"], "count", self.lang, self.k)
-
-    def _k_note(self, frame: pl.DataFrame) -> list[str]:
-        return cells.legends(frame["flag"].to_list(), self.lang, self.k)
-
-    def _rule(self, rule: str) -> str:
-        return text(f"report.rules.{rule}", self.lang) if rule in section("report.rules") else rule
-
-    def _columns(self) -> dict[str, str]:
-        return {k: v[self.lang] for k, v in section("report.columns").items()}
-
     # -- exploration ------------------------------------------------------------------------------
     def extract_summary(self) -> Block:
         """Tables of the extract with rows read, accepted and quarantined (no row content)."""

@@ -22,7 +22,7 @@ class FilterPanel(w.VBox):
         lang = view.lang
         t = lambda key: text(f"dashboard.{key}", lang)  # noqa: E731
         style = {"description_width": "initial"}
-        self.kind = w.Dropdown(options=[(t(f"kind_{k}"), k) for k in views.KINDS], value=view.period.kind,
+        self.kind = w.Dropdown(options=[(t(f"kind_{k}"), k) for k in self.session.kinds], value=view.period.kind,
                                description=t("period_kind"), style=style, layout=w.Layout(width="220px"))
         self.period = w.Dropdown(description=t("period"), style=style, layout=w.Layout(width="220px"))
         self.start = w.DatePicker(description=t("start"), style=style, layout=w.Layout(width="200px"))

@@ -116,6 +116,14 @@ def metadata(profile: str = "all") -> dict:
         sites |= CHILD_PROTECTION_SITES
     for name in names:
         partners |= _profile_partners(name)
+    # The parts published to outside audiences besides the whole extract (docs/disclosure.md).
+    scopes = {}
+    if "legal_aid" in names:
+        scopes["legal_aid"] = {"sites": sorted(LEGAL_AID_SITES)}
+    if "detention" in names:
+        scopes["detention"] = {"centres": sorted(CENTRES)}
+    if "child_protection" in names:
+        scopes["child_protection"] = {"sites": sorted(CHILD_PROTECTION_SITES)}
     return {
         "organisation": ORGANISATIONS[profile],
         "extracted_on": EXTRACTED_ON,
@@ -123,6 +131,7 @@ def metadata(profile: str = "all") -> dict:
         "centres": dict(CENTRES) if "detention" in names else {},
         "partners": {code: label for code, label in PARTNERS.items() if code in partners},
         "schema_version": schema.SCHEMA_VERSION,
+        "scopes": scopes,
     }
 
 

@@ -1,0 +1,251 @@
+"""Grouping over a calendar year: the protection of outside audiences (``group``, ``group_round``).
+
+Figures are decided per (indicator, breakdown, calendar year) on the whole *family* of the
+year: every published unit of each level (the year; H1, H2; Q1–Q4; the months), coarsest
+level first (docs/disclosure.md gives the argument why no hidden value can be isolated).
+
+* **Totals** of a count: if the total is from 1 to k−1 in any unit of a level, every
+  non-zero figure of that indicator at that level is withheld (``[c]``), in every breakdown.
+* **Single breakdowns** of a count: a category is shown at a level iff it is shown at the
+  coarser levels and is 0 or ≥ k in every unit of the level; the others are grouped into one
+  row ``other`` = total − Σ shown. While ``other`` is from 1 to k−1 in some unit, the shown
+  category with the smallest sum over the level's units joins it. A ``multi`` dimension (a
+  person in several categories) has no ``other`` row: grouped categories are left out.
+* **Crosses** group as their margins (each dimension's single breakdown) do; if a cell is then
+  from 1 to k−1 in some unit of a level, the cross is withheld at that level and every coarser one.
+* **Rates, ratios, means, medians** of a breakdown are withheld (``[c]``) in every unit of a
+  level, every category at once, unless in every unit of the level and every row their
+  population is 0 or ≥ k and (rate) numerator and population − numerator, (ratio) numerator,
+  are 0 or ≥ k (a small total withholds every breakdown of the level). Their numerator and denominator
+  are not published.
+* At a withheld level every cell is ``[c]``, zeros included, so that no mark says "not zero"
+  or "from 1 to k−1" (with a coarser bound, such marks pin a value).
+* ``group_round`` then rounds every shown count to the audience's base (half up).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+import polars as pl
+
+from workbench.disclosure.flags import WITHHELD
+
+OTHER = "other"
+
+
+def _ok(n: int, k: int) -> bool:
+    return n == 0 or n >= k
+
+
+def round_half_up(n: int, base: int) -> int:
+    """``n`` to the nearest multiple of ``base``, halves up: 7 → 5, 8 → 10 (base 5)."""
+    return (2 * n + base) // (2 * base) * base
+
+
+class _Family:
+    """One indicator's rows over a calendar year, and the levels they are decided on."""
+
+    def __init__(self, rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> None:
+        self.k = k
+        self.levels = [(kind, [u.code for u in units]) for kind, units in levels]
+        self.multi = multi
+        self.totals: dict[str, int] = {}
+        self.blocks: dict[int, tuple[str, ...]] = {}
+        self.values: dict[int, dict[str, dict[tuple, int]]] = defaultdict(lambda: defaultdict(dict))
+        for r in rows:
+            b = r["_block"]
+            if b == 0:
+                self.totals[r["period"]] = r["numerator"] or 0
+                continue
+            key_dims = tuple(d for d in dims if r[d] is not None)
+            self.blocks.setdefault(b, key_dims)
+            self.values[b][r["period"]][tuple(r[d] for d in key_dims)] = r["numerator"] or 0
+
+    def withheld_levels(self) -> list[bool]:
+        """Per level: whether some total of the level is from 1 to k−1."""
+        return [any(not _ok(self.totals.get(u, 0), self.k) for u in units) for _, units in self.levels]
+
+    def _sum(self, b: int, units, key: tuple) -> int:
+        return sum(self.values[b].get(u, {}).get(key, 0) for u in units)
+
+    def _partitions(self, b: int) -> bool:
+        """Whether the block's categories partition the total in every unit (one category per record)."""
+        return all(sum(self.values[b].get(u, {}).values()) == self.totals.get(u, 0)
+                   for _, units in self.levels for u in units)
+
+    def single(self, b: int) -> tuple[list[set], bool]:
+        """Per level the categories shown of single breakdown ``b``, and whether it has an ``other`` row."""
+        d = self.blocks[b][0]
+        grouped = d not in self.multi and self._partitions(b)
+        shown = {key[0] for per in self.values[b].values() for key in per}
+        if grouped:
+            shown.discard(OTHER)  # a category called "other" is always part of the grouped row
+        out = []
+        for _, units in self.levels:
+            level = {c for c in shown if all(_ok(self.values[b].get(u, {}).get((c,), 0), self.k) for u in units)}
+            while grouped and level:
+                rest = [self.totals.get(u, 0) - sum(self.values[b].get(u, {}).get((c,), 0) for c in level)
+                        for u in units]
+                if all(_ok(r, self.k) for r in rest):
+                    break
+                level.remove(min(level, key=lambda c: (self._sum(b, units, (c,)), c)))
+            out.append(level)
+            shown = level
+        return out, grouped
+
+    def cross(self, b: int, singles: dict[str, list[set]]) -> tuple[list[list[set]], bool, list[bool]]:
+        """Per level the categories of each dimension of cross ``b`` (those its single breakdowns
+        show), whether it has ``other`` cells, and whether the level is withheld.
+
+        The cross groups exactly as its margins do: a category grouped only inside the cross would
+        be known from its margin and could be told apart from the rest of ``other``. So when a cell
+        is from 1 to k−1 in some unit of a level, the whole cross is withheld at that level.
+        """
+        dims = self.blocks[b]
+        grouped = not (set(dims) & self.multi) and self._partitions(b)
+        observed = [{key[i] for per in self.values[b].values() for key in per} for i in range(len(dims))]
+        out, hidden = [], []
+        for li, (_, units) in enumerate(self.levels):
+            level = [observed[i] & singles[d][li] if d in singles else set() for i, d in enumerate(dims)]
+            bad = any(not _ok(n, self.k) for u in units for n in self.folded(b, u, level, grouped).values())
+            out.append(level)
+            hidden.append(bad)
+        # A coarser cell is the sum of finer ones whose margins bound them from below: a cross shown
+        # at the year but withheld at the halves pins a half's cell when its bounds add up to the
+        # year's. So a cross withheld at a level is withheld at every coarser level too.
+        return out, grouped, [any(hidden[li:]) for li in range(len(hidden))]
+
+    def _margin(self, b: int, units, ic: tuple[int, str]) -> int:
+        i, c = ic
+        return sum(n for u in units for key, n in self.values[b].get(u, {}).items() if key[i] == c)
+
+    def folded(self, b: int, u: str, level: list[set], grouped: bool) -> Counter:
+        """The published cells of block ``b`` in unit ``u``: shown categories, the rest grouped (or left out)."""
+        out: Counter = Counter()
+        for key, n in self.values[b].get(u, {}).items():
+            new = tuple(c if c in level[i] else OTHER for i, c in enumerate(key))
+            if grouped or OTHER not in new:
+                out[new] += n
+        return out
+
+
+def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> tuple[list[dict], dict]:
+    """The published rows of one count indicator over the year, and the grouped categories per (period, block)."""
+    fam = _Family(rows, dims, levels, k, multi)
+    withheld = fam.withheld_levels()
+    level_of = {u: li for li, (_, units) in enumerate(fam.levels) for u in units}
+    template = {r["period"]: r for r in rows if r["_block"] == 0}
+    shown: dict[int, list[list[set]]] = {}
+    grouped: dict[int, bool] = {}
+    cross_hidden: dict[int, list[bool]] = {}
+    singles: dict[str, list[set]] = {}
+    for b, bdims in fam.blocks.items():
+        if len(bdims) == 1:
+            per_level, grouped[b] = fam.single(b)
+            shown[b] = [[s] for s in per_level]
+            singles[bdims[0]] = per_level
+    for b, bdims in fam.blocks.items():
+        if len(bdims) > 1:
+            shown[b], grouped[b], cross_hidden[b] = fam.cross(b, singles)
+    out: list[dict] = []
+    folded_count: dict = {}
+    for u, li in level_of.items():
+        if u not in template:
+            continue
+        base = template[u]
+        hide = withheld[li]
+        out.append(_count_row(base, {}, base["numerator"] or 0, hide))
+        for b, bdims in fam.blocks.items():
+            hide = withheld[li] or (b in cross_hidden and cross_hidden[b][li])
+            level = shown[b][li]
+            observed = [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
+            folded_count[(u, b)] = sum(len(observed[i] - level[i]) for i in range(len(bdims)))
+            cells = fam.folded(b, u, level, grouped[b])
+            if hide:  # every cell of the level withheld, zeros too: no row says "not zero"
+                any_other = grouped[b] and any(observed[i] - level[i] for i in range(len(bdims)))
+                options = [sorted(level[i]) + ([OTHER] if any_other else []) for i in range(len(bdims))]
+                for key in itertools.product(*options):
+                    cells.setdefault(key, 0)
+            for key, n in cells.items():
+                if n == 0 and OTHER in key and not hide:
+                    continue
+                out.append(_count_row(base, dict(zip(bdims, key)), n, hide, block=b))
+    return out, folded_count
+
+
+def _count_row(base: dict, keys: dict, n: int, hide: bool, block: int = 0) -> dict:
+    row = {**base, **{d: None for d in base if d not in _FIXED}, **keys, "_block": block}
+    row.update(value=None if hide else float(n), numerator=None if hide else n, denominator=None,
+               flag=WITHHELD if hide else None)
+    return row
+
+
+_FIXED = ("indicator", "period", "value", "numerator", "denominator", "flag", "_start", "_order", "_block")
+
+
+def _bad(unit: str, num, den, k: int) -> bool:
+    num, den = num or 0, den or 0
+    if not _ok(den, k):
+        return True
+    if unit == "rate":
+        return not (_ok(num, k) and _ok(den - num, k))
+    if unit == "ratio":
+        return not _ok(num, k)
+    return False
+
+
+def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str) -> list[dict]:
+    """Rates, ratios, means and medians: a row is withheld on a whole level when it is unsafe in one unit.
+
+    "[p]" would say "a population from 1 to k−1", which subtraction can pin (a year [p] whose
+    population is the sum of k−1 months marked [p] is k−1), and "–" would say "zero": so on an
+    unsafe level every unit of the row is "[c]", whatever its population.
+    """
+    level_of = {u.code: li for li, (_, units) in enumerate(levels) for u in units}
+    bad_level: set = set()
+    for r in rows:
+        if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k):
+            bad_level.add((r["_block"], level_of[r["period"]]))
+    out = []
+    for r in rows:
+        if r["period"] not in level_of:
+            continue
+        row = {**r, "numerator": None, "denominator": None}
+        li = level_of[r["period"]]
+        # A whole breakdown at once: the total and the other categories would give a withheld one back.
+        if (r["_block"], li) in bad_level or (0, li) in bad_level:
+            row.update(value=None, flag=WITHHELD)
+        out.append(row)
+    return out
+
+
+def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, catalogue) -> tuple[pl.DataFrame, dict]:
+    """Protect the evaluated family of one calendar year for an outside audience.
+
+    ``frame`` holds the unprotected rows of every unit of ``levels`` (with the engine's helper
+    columns). Returns the published rows (``other`` rows added, grouped categories gone) and
+    the number of categories grouped per (indicator, period, block).
+    """
+    k = audience.k
+    inds = {i.id: i for i in catalogue}
+    out: list[dict] = []
+    folded: dict = {}
+    for (ind_id,), part in frame.group_by(["indicator"], maintain_order=True):
+        ind = inds[ind_id]
+        rows = part.to_dicts()
+        if ind.unit == "count":
+            published, counts = _count_rows(rows, dims, levels, k, set(ind.multi))
+            if audience.rounds:
+                for r in published:
+                    if r["flag"] is None and r["numerator"] is not None:
+                        r["numerator"] = round_half_up(r["numerator"], audience.base)
+                        r["value"] = float(r["numerator"])
+            out += published
+            folded.update({(ind_id, u, b): n for (u, b), n in counts.items()})
+        else:
+            out += _stat_rows(rows, dims, levels, k, ind.unit)
+    result = pl.DataFrame(out, schema=frame.schema) if out else frame.clear()
+    return result, folded
