@@ -61,6 +61,7 @@ def csv_text(table: str, rows: Sequence[Mapping[str, object]]) -> str:
 
 def write_extract(folder: Path, *, persons: Sequence[Mapping[str, object]],
                   contacts: Sequence[Mapping[str, object]], extracted_on: str = EXTRACTED_ON,
+                  meta: Mapping[str, object] | None = None,
                   **tables: Sequence[Mapping[str, object]] | None) -> Path:
     """Write the extract; ``tables`` are the optional tables (``None`` or not given: absent)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,7 @@ def write_extract(folder: Path, *, persons: Sequence[Mapping[str, object]],
         if rows is None:
             continue
         (folder / f"{table}.csv").write_text(csv_text(table, rows), encoding="utf-8")
-    (folder / "extract.yaml").write_text(yaml.safe_dump({"extracted_on": extracted_on}), encoding="utf-8")
+    (folder / "extract.yaml").write_text(yaml.safe_dump({"extracted_on": extracted_on, **(meta or {})}), encoding="utf-8")
     return folder
 
 

@@ -19,8 +19,10 @@ import polars as pl
 
 from workbench.disclosure.calendar import levels, publication_end
 from workbench.disclosure.grouping import OTHER, protect_year
+from workbench.disclosure.scopes import declared
 from workbench.indicators.engine import Evaluation, dimension_order, parse_breakdowns
 from workbench.periods import Period
+from workbench.selection import Selection
 
 _MEMOS: dict[int, dict] = {}
 
@@ -40,7 +42,7 @@ class ProtectedYear:
 
     frame: pl.DataFrame
     dimensions: tuple[str, ...]
-    evaluation: Evaluation
+    evaluations: tuple[Evaluation, ...]
     grouped: dict
     catalogue: object
 
@@ -56,22 +58,99 @@ def with_margins(by) -> list[tuple[str, ...]]:
     return out
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """One published unit of the family: a selection's calendar period (``code`` is "selection|period")."""
+
+    code: str
+
+
+def selections(extract) -> list[Selection]:
+    """The selections published to outside audiences: the whole extract, then each declared scope once."""
+    out = [Selection()]
+    for scope in declared(extract).values():
+        if scope not in out:
+            out.append(scope)
+    return out
+
+
+def atoms(extract) -> list[Selection]:
+    """The smallest parts the declared scopes cut the extract into (sites and centres grouped by the
+    scopes they belong to): any difference between published selections is a sum of atoms and of
+    the rest of the extract (what no scope holds)."""
+    signature: dict[tuple[str, str], frozenset] = {}
+    for name, scope in declared(extract).items():
+        for field_, codes in (("sites", scope.sites), ("centres", scope.centres)):
+            for code in codes:
+                signature[(field_, code)] = signature.get((field_, code), frozenset()) | {name}
+    groups: dict[frozenset, list[tuple[str, str]]] = {}
+    for member, names in sorted(signature.items()):
+        groups.setdefault(names, []).append(member)
+    return [Selection(sites=tuple(c for f, c in members if f == "sites"),
+                      centres=tuple(c for f, c in members if f == "centres"))
+            for _, members in sorted(groups.items(), key=lambda kv: sorted(kv[0]))]
+
+
+_KEY_HELPERS = ("_start", "_order", "_block")
+
+
+def _rest(whole: pl.DataFrame, parts: list[pl.DataFrame], dims: Sequence[str]) -> pl.DataFrame:
+    """The rows of "whole minus the atoms", for the decision only (numerators and populations).
+
+    Exact for counts of records; for distinct persons seen in several atoms the difference is
+    at most what subtraction tells a reader, and a negative one tells nothing (kept as 0).
+    """
+    key = ["indicator", "period", *dims, *[c for c in _KEY_HELPERS if c in whole.columns]]
+    if not parts:
+        return whole
+    summed = (pl.concat([p.select(*key, "numerator", "denominator") for p in parts], how="vertical_relaxed")
+              .group_by(key).agg(pl.col("numerator").fill_null(0).sum().alias("_n"),
+                                 pl.col("denominator").fill_null(0).sum().alias("_d")))
+    joined = whole.join(summed, on=key, how="left", nulls_equal=True)
+    diff = lambda c, s: pl.when(pl.col(c).is_null()).then(None).otherwise(  # noqa: E731
+        (pl.col(c) - pl.col(s).fill_null(0)).clip(lower_bound=0))
+    return joined.with_columns(numerator=diff("numerator", "_n"), denominator=diff("denominator", "_d"),
+                               value=pl.lit(None, dtype=whole.schema["value"])).drop("_n", "_d")
+
+
 def protected_year(extract, year: int, chosen: Sequence[str], by, params, selection, cat, audience,
-                   evaluate: Callable[..., Evaluation]) -> ProtectedYear:
-    """The protected family of ``year`` (computed once per extract object and question)."""
+                   evaluate: Callable[..., Evaluation]) -> tuple[ProtectedYear, int]:
+    """The protected family of ``year`` (computed once per extract object and question), and the index
+    of ``selection`` among its selections.
+
+    The whole extract, every declared scope, the atoms the scopes cut the extract into and the
+    rest of the extract are units of the same levels: one decision per level for all of them,
+    so that no difference between published selections (the whole extract minus a scope, a scope
+    minus another) isolates a withheld figure: a part small in some unit withholds that level
+    everywhere, as a small month does. Only the whole extract and the scopes are published.
+    """
     breakdowns = with_margins(by)
-    key = ("year", year, selection, id(cat), tuple(chosen), tuple(breakdowns), repr(sorted((params or {}).items())),
+    published_sels = selections(extract)
+    index = published_sels.index(selection if selection is not None and not selection.is_empty else Selection())
+    key = ("year", year, id(cat), tuple(chosen), tuple(breakdowns), repr(sorted((params or {}).items())),
            audience)
     memo = _memo(extract)
     hit = memo.get(key)
     if hit is not None and hit.catalogue is cat:
-        return hit
+        return hit, index
     lv = levels(year, audience, publication_end(extract))
     periods = [u for _, units in lv for u in units]
-    ev = evaluate(extract, periods, list(chosen), breakdowns, params, selection, cat)
-    frame, grouped = protect_year(ev.frame, list(ev.dimensions), lv, audience, cat)
-    memo[key] = hit = ProtectedYear(frame, tuple(ev.dimensions), ev, grouped, cat)
-    return hit
+    parts = atoms(extract)
+    sels = published_sels + [a for a in parts if a not in published_sels]
+    evs = [evaluate(extract, periods, list(chosen), breakdowns, params, sel, cat) for sel in sels]
+    dims = list(evs[0].dimensions)
+    frames = [ev.frame for ev in evs]
+    if parts:
+        frames.append(_rest(frames[0], [frames[sels.index(a)] for a in parts], dims))
+    joint = pl.concat([f.with_columns(period=pl.lit(f"{i}|") + pl.col("period")) for i, f in enumerate(frames)],
+                      how="vertical_relaxed")
+    units = [(kind, [_Unit(f"{i}|{u.code}") for i in range(len(frames)) for u in us]) for kind, us in lv]
+    frame, grouped = protect_year(joint, dims, units, audience, cat)
+    split = pl.col("period").str.split_exact("|", 1)
+    frame = (frame.with_columns(_sel=split.struct.field("field_0").cast(pl.Int32), period=split.struct.field("field_1"))
+             .filter(pl.col("_sel") < len(published_sels)))
+    memo[key] = hit = ProtectedYear(frame, tuple(dims), tuple(evs[:len(published_sels)]), grouped, cat)
+    return hit, index
 
 
 def sort_published(frame: pl.DataFrame, dims: Sequence[str], cat) -> pl.DataFrame:
@@ -102,9 +181,9 @@ def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, par
     parts, grouped, ev = [], 0, None
     for year in sorted({p.start.year for p in periods}):
         codes = [p.code for p in periods if p.start.year == year]
-        fam = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate)
-        ev = ev or fam.evaluation
-        frame = fam.frame.filter(pl.col("period").is_in(codes))
+        fam, index = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate)
+        ev = ev or fam.evaluations[index]
+        frame = fam.frame.filter(pl.col("_sel") == index, pl.col("period").is_in(codes))
         if fam.dimensions:
             sig = pl.concat_str([pl.when(pl.col(d).is_not_null()).then(pl.lit(d)).otherwise(pl.lit(""))
                                  for d in fam.dimensions], separator="|")
@@ -114,6 +193,7 @@ def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, par
                                           "_start", "_order", "_block")
         parts.append(frame)
         blocks = set(frame.select("indicator", "period", "_block").unique().iter_rows())
-        grouped += sum(n for (i, u, b), n in fam.grouped.items() if (i, u, b) in blocks)
+        grouped += sum(n for (i, u, b), n in fam.grouped.items() if (i, u.partition("|")[2], b) in blocks
+                       and u.startswith(f"{index}|"))
     frame = pl.concat(parts) if parts else pl.DataFrame()
     return sort_published(frame, dims, cat), tuple(dims), ev, grouped

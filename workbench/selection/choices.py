@@ -78,13 +78,16 @@ def _observed(ex, table: str, column: str) -> set[str]:
 def choices(ex) -> Choices:
     """What each filter can be set to on this extract.
 
-    Sites are those of ``extract.yaml`` and those seen in persons, contacts and cases;
+    Sites are those of ``extract.yaml`` (its ``sites`` and ``scopes``) and those seen in persons, contacts and cases;
     centres those of ``extract.yaml`` and of the detention stays; nationalities those
     of the persons; sex, age group and legal status their whole vocabulary.
     """
     sites = set(ex.meta.sites) | _observed(ex, "persons", "site") | _observed(ex, "contacts", "site") \
         | _observed(ex, "cases", "site")
     centres = set(ex.meta.centres) | _observed(ex, "detention_stays", "centre")
+    for scope in (getattr(ex.meta, "scopes", None) or {}).values():  # a declared scope names sites and centres
+        sites |= set(scope.get("sites", ()))
+        centres |= set(scope.get("centres", ()))
     nationalities = _observed(ex, "persons", "nationality")
     if ex.table("persons")["nationality"].null_count():
         nationalities.add("unknown")

@@ -122,6 +122,8 @@ def metadata(profile: str = "all") -> dict:
         scopes["legal_aid"] = {"sites": sorted(LEGAL_AID_SITES)}
     if "detention" in names:
         scopes["detention"] = {"centres": sorted(CENTRES)}
+        # each centre on its own too: the ministry's quarterly return is per centre
+        scopes.update({code: {"centres": [code]} for code in sorted(CENTRES)})
     if "child_protection" in names:
         scopes["child_protection"] = {"sites": sorted(CHILD_PROTECTION_SITES)}
     return {
