@@ -304,8 +304,11 @@ def test_xlsx_has_one_sheet_per_table(tmp_path: Path):
 def test_extract_yaml(tmp_path: Path):
     folder = demo.write(tmp_path, persons=200, seed=1, format="csv")
     meta = yaml.safe_load((folder / "extract.yaml").read_text(encoding="utf-8"))
-    assert list(meta) == ["organisation", "extracted_on", "sites", "centres", "partners", "schema_version"]
+    assert list(meta) == ["organisation", "extracted_on", "sites", "centres", "partners", "schema_version", "scopes"]
     assert meta == demo.metadata("all")
+    # the scopes published to outside audiences: each service, and each detention centre on its own
+    assert set(meta["scopes"]) == {"legal_aid", "detention", "child_protection", *meta["centres"]}
+    assert meta["scopes"]["detention"] == {"centres": sorted(meta["centres"])}
     assert meta["extracted_on"] == EXTRACTED_ON
     assert meta["schema_version"] == schema.SCHEMA_VERSION
     frames = demo.generate(200, seed=1)

@@ -19,7 +19,7 @@ import reference_sql as ref
 from test_reference import differences
 from workbench import disclosure, extract
 from workbench.cli.main import main
-from workbench.exceptions import CatalogueError
+from workbench.exceptions import CatalogueError, UnpublishedPeriodError
 from workbench.extract import demo
 from workbench.indicators.declarations import DIMENSION_COLUMNS, INDICATOR_COLUMNS
 from workbench.indicators.organisation import catalogue_with
@@ -143,10 +143,15 @@ def test_parameters_and_suppression_use_the_declaration(org_extract):
     loose = disclosure.compute(org_extract, "2025", ["org.concern_assessed_rate"])
     assert strict.frame["numerator"][0] < loose.frame["numerator"][0]
     assert strict.frame["denominator"][0] == loose.frame["denominator"][0]
-    # a rate is suppressed on its denominator (its declared unit), not on its numerator
-    part = disclosure.compute(org_extract, "2025-W44", ["org.concern_assessed_rate"], by=["site"], audience="public")
-    small = part.frame.filter(pl.col("flag") == "suppressed")
+    # a rate is suppressed on its denominator (its declared unit), not on its numerator: "[p]" with a threshold
+    part = disclosure.compute(org_extract, "2025-W44", ["org.concern_assessed_rate"], by=["site"], threshold=10)
+    small = part.frame.filter(pl.col("flag") == "small_population")
     assert small.height > 0 and small["value"].is_null().all()
+    # the public gets calendar periods only, and a rate over a small population is withheld without a range
+    with pytest.raises(UnpublishedPeriodError):
+        disclosure.compute(org_extract, "2025-W44", ["org.concern_assessed_rate"], audience="public")
+    public = disclosure.compute(org_extract, "2025-Q4", ["org.concern_assessed_rate"], by=["site"], audience="public")
+    assert set(public.frame["flag"].drop_nulls()) <= {"withheld"}
 
 
 def test_command_line_with_catalogue_and_weekly_period(org_extract, tmp_path):

@@ -92,7 +92,8 @@ def test_report_annex_marks_and_legend(make_extract, tmp_path):
     from workbench.reports import outputs
 
     ex = extract.load(_dangerous_extract(make_extract))
-    table = disclosure.compute(ex, "2024", indicators=["persons_received"], by=["site"], audience="partner")
+    # the team's own use with a threshold: per-table suppression, "< 5" on a count from 1 to 4
+    table = disclosure.compute(ex, "2024", indicators=["persons_received"], by=["site"], threshold=5)
     path = outputs.to_xlsx(table.frame, tmp_path / "annex.xlsx", "fr", 5)
     values, book = _xlsx_cells(path)
     _check_cells(values)
@@ -100,6 +101,11 @@ def test_report_annex_marks_and_legend(make_extract, tmp_path):
     legend = book.worksheets[-1]
     assert legend.title == "Légende"
     assert [c.value for c in legend[2]] == ["< 5", "moins de 5"]
+    # a partner: 4 persons in the year, so the whole level is withheld, "[c]" with its legend, no range
+    table = disclosure.compute(ex, "2024", indicators=["persons_received"], by=["site"], audience="partner")
+    values, book = _xlsx_cells(outputs.to_xlsx(table.frame, tmp_path / "partner.xlsx", "fr", 5))
+    assert "[c]" in values and "< 5" not in values
+    assert [c.value for c in book.worksheets[-1][2]] == ["[c]", "masqué (secret statistique, valeur quelconque)"]
 
 
 def test_dashboard_downloads_are_inert(make_extract):
@@ -158,4 +164,4 @@ def test_html_table_marks_and_notes():
                       "flag": [None, "suppressed", "withheld"]})
     html = tables.to_html(tables.breakdown_table(t, "persons_received", "site", "en", k=5))
     assert "&lt; 5" in html and "[c]" in html
-    assert "fewer than 5" in html and "withheld to protect another cell" in html
+    assert "fewer than 5" in html and "withheld for confidentiality (any value)" in html
