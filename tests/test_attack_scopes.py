@@ -176,28 +176,40 @@ def test_the_adversary_pins_what_per_scope_tables_would_give_away(tmp_path):
     assert model.bounds(model.members("2024", {"s_c"}, {})) == (2, 2)
 
 
-def test_a_scope_small_in_a_unit_withholds_that_level_for_the_whole_extract_too(tmp_path):
+def _busy_a(extra: list[dict]) -> tuple[list[dict], list[dict]]:
+    persons = [{"person_id": f"p{i}", "sex": "female", "nationality": "TUN", "birth_year": "1990"} for i in range(3)]
+    contacts = [{"person_id": "p0", "date": f"2024-{m:02d}-{d:02d}", "site": "s_a"} for m in range(1, 13)
+                for d in range(1, 8)]
+    return persons, contacts + extra
+
+
+def test_a_small_part_withholds_the_scopes_never_the_whole_extract(tmp_path):
     """Site s_c has 2 contacts, in March: the whole extract minus scope ab would give them back.
 
-    So every level with a unit where a scope is from 1 to k−1 (the year, H1, Q1, March) is
-    withheld for the whole extract and every scope; the other units of those levels are too,
-    and a level where no scope is small (none here) would be shown.
+    The whole extract is protected alone and shown; the scopes, as crosses of it, are withheld
+    at every level where a part (a, b, c, the rest) is from 1 to k−1 in some unit, and coarser.
     """
-    persons = [{"person_id": f"p{i}", "sex": "female", "nationality": "TUN", "birth_year": "1990"} for i in range(3)]
-    contacts = ([{"person_id": "p0", "date": f"2024-{m:02d}-{d:02d}", "site": "s_a"} for m in range(1, 13)
-                 for d in range(1, 8)]
-                + [{"person_id": "p1", "date": "2024-03-10", "site": "s_c"},
-                   {"person_id": "p2", "date": "2024-03-11", "site": "s_c"}])
+    persons, contacts = _busy_a([{"person_id": "p1", "date": "2024-03-10", "site": "s_c"},
+                                 {"person_id": "p2", "date": "2024-03-11", "site": "s_c"}])
+    for scopes in (SCOPES, {"ab": SCOPES["ab"]}):  # with ab alone, s_c is the rest of the extract
+        ex = load(tmp_path, persons=persons, contacts=contacts, meta={"scopes": scopes})
+        for period, value in (("2024", 86.0), ("2024-03", 9.0), ("2024-Q3", 21.0)):
+            whole = disclosure.compute(ex, period, ["contacts"], audience="partner").frame
+            assert whole["value"].to_list() == [value]
+            for name, scope in scopes.items():
+                sel = Selection(sites=tuple(scope["sites"]))
+                table = disclosure.compute(ex, period, ["contacts"], audience="partner", selection=sel).frame
+                assert table["flag"].to_list() == ["withheld"], (period, name)
+    # declaring scopes changes nothing the whole extract shows
+    ex = load(tmp_path, persons=persons, contacts=contacts)
+    assert disclosure.compute(ex, "2024-03", ["contacts"], audience="partner").frame["value"].to_list() == [9.0]
+
+
+def test_scopes_whose_parts_are_never_small_are_shown(tmp_path):
+    persons, contacts = _busy_a([{"person_id": "p1", "date": f"2024-{m:02d}-{d:02d}", "site": "s_c"}
+                                 for m in range(1, 13) for d in range(10, 15)])
     ex = load(tmp_path, persons=persons, contacts=contacts, meta={"scopes": SCOPES})
-    for period in ("2024", "2024-H2", "2024-Q3", "2024-07"):
-        for sel in (Selection(), Selection(sites=("s_a", "s_b")), Selection(sites=("s_c",))):
-            table = disclosure.compute(ex, period, ["contacts"], audience="partner", selection=sel).frame
-            assert table["flag"].to_list() == ["withheld"], (period, sel)
-    internal = disclosure.compute(ex, "2024", ["contacts"]).frame
-    assert internal["value"].to_list() == [86.0]
-    # with only scope ab declared, the rest of the extract (s_c) is a part too: whole − ab = 2
-    ex2 = load(tmp_path, persons=persons, contacts=contacts, meta={"scopes": {"ab": SCOPES["ab"]}})
-    assert disclosure.compute(ex2, "2024", ["contacts"], audience="partner").frame["flag"].to_list() == ["withheld"]
-    # with no scope declared, the whole extract's year is shown
-    ex3 = load(tmp_path, persons=persons, contacts=contacts)
-    assert disclosure.compute(ex3, "2024", ["contacts"], audience="partner").frame["value"].to_list() == [86.0]
+    shown = {name: disclosure.compute(ex, "2024-Q2", ["contacts"], audience="partner",
+                                      selection=Selection(sites=tuple(s["sites"]))).frame["value"].to_list()
+             for name, s in SCOPES.items()}
+    assert shown == {"ab": [21.0], "a": [21.0], "c": [15.0]}

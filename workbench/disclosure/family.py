@@ -19,6 +19,7 @@ import polars as pl
 
 from workbench.disclosure.calendar import levels, publication_end
 from workbench.disclosure.grouping import OTHER, protect_year
+from workbench.disclosure.scoped import protect_scopes
 from workbench.disclosure.scopes import declared
 from workbench.indicators.engine import Evaluation, dimension_order, parse_breakdowns
 from workbench.periods import Period
@@ -42,7 +43,7 @@ class ProtectedYear:
 
     frame: pl.DataFrame
     dimensions: tuple[str, ...]
-    evaluations: tuple[Evaluation, ...]
+    evaluation: Evaluation
     grouped: dict
     catalogue: object
 
@@ -114,43 +115,64 @@ def _rest(whole: pl.DataFrame, parts: list[pl.DataFrame], dims: Sequence[str]) -
 
 
 def protected_year(extract, year: int, chosen: Sequence[str], by, params, selection, cat, audience,
-                   evaluate: Callable[..., Evaluation]) -> tuple[ProtectedYear, int]:
-    """The protected family of ``year`` (computed once per extract object and question), and the index
-    of ``selection`` among its selections.
-
-    The whole extract, every declared scope, the atoms the scopes cut the extract into and the
-    rest of the extract are units of the same levels: one decision per level for all of them,
-    so that no difference between published selections (the whole extract minus a scope, a scope
-    minus another) isolates a withheld figure: a part small in some unit withholds that level
-    everywhere, as a small month does. Only the whole extract and the scopes are published.
-    """
+                   evaluate: Callable[..., Evaluation]) -> ProtectedYear:
+    """The protected family of ``year`` for ``selection``: the whole extract or a declared scope
+    (computed once per extract object and question)."""
     breakdowns = with_margins(by)
-    published_sels = selections(extract)
-    index = published_sels.index(selection if selection is not None and not selection.is_empty else Selection())
-    key = ("year", year, id(cat), tuple(chosen), tuple(breakdowns), repr(sorted((params or {}).items())),
-           audience)
+    whole = selection is None or selection.is_empty
+    key = ("year", year, None if whole else selection, id(cat), tuple(chosen), tuple(breakdowns),
+           repr(sorted((params or {}).items())), audience)
     memo = _memo(extract)
     hit = memo.get(key)
     if hit is not None and hit.catalogue is cat:
-        return hit, index
+        return hit
     lv = levels(year, audience, publication_end(extract))
     periods = [u for _, units in lv for u in units]
+    ev = _evaluated(extract, memo, periods, chosen, breakdowns, params, Selection(), cat, evaluate)
+    if whole:
+        frame, grouped = protect_year(ev.frame, list(ev.dimensions), lv, audience, cat)
+        memo[key] = hit = ProtectedYear(frame, tuple(ev.dimensions), ev, grouped, cat)
+        return hit
+    memo.update(_scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, cat, audience, evaluate,
+                             ev, key[3:]))
+    return memo[key]
+
+
+def _evaluated(extract, memo, periods, chosen, breakdowns, params, selection, cat, evaluate) -> Evaluation:
+    """One engine evaluation, kept for the other audiences and scopes asking the same question."""
+    key = ("evaluation", tuple(p.code for p in periods), selection, id(cat), tuple(chosen), tuple(breakdowns),
+           repr(sorted((params or {}).items())))
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = evaluate(extract, periods, list(chosen), breakdowns, params, selection, cat)
+    return hit
+
+
+def _scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, cat, audience, evaluate,
+                 whole: Evaluation, rest_of_key: tuple) -> dict:
+    """Every declared scope's protected year at once (``scoped``): their entries of the memo."""
+    scopes = selections(extract)[1:]
     parts = atoms(extract)
-    sels = published_sels + [a for a in parts if a not in published_sels]
-    evs = [evaluate(extract, periods, list(chosen), breakdowns, params, sel, cat) for sel in sels]
-    dims = list(evs[0].dimensions)
+    sels = scopes + [a for a in parts if a not in scopes]
+    evs = [_evaluated(extract, memo, periods, chosen, breakdowns, params, s, cat, evaluate) for s in sels]
+    dims = list(whole.dimensions)
     frames = [ev.frame for ev in evs]
-    if parts:
-        frames.append(_rest(frames[0], [frames[sels.index(a)] for a in parts], dims))
+    frames.append(_rest(whole.frame, [frames[sels.index(a)] for a in parts], dims))
+    part_index = [sels.index(a) for a in parts] + [len(frames) - 1]
     joint = pl.concat([f.with_columns(period=pl.lit(f"{i}|") + pl.col("period")) for i, f in enumerate(frames)],
                       how="vertical_relaxed")
     units = [(kind, [_Unit(f"{i}|{u.code}") for i in range(len(frames)) for u in us]) for kind, us in lv]
-    frame, grouped = protect_year(joint, dims, units, audience, cat)
+    part_units = {f"{i}|{u.code}" for i in part_index for u in periods}
+    published = {f"{i}|{u.code}" for i in range(len(scopes)) for u in periods}
+    frame, grouped = protect_scopes(whole.frame, joint, dims, lv, units, part_units, published, audience, cat)
     split = pl.col("period").str.split_exact("|", 1)
-    frame = (frame.with_columns(_sel=split.struct.field("field_0").cast(pl.Int32), period=split.struct.field("field_1"))
-             .filter(pl.col("_sel") < len(published_sels)))
-    memo[key] = hit = ProtectedYear(frame, tuple(dims), tuple(evs[:len(published_sels)]), grouped, cat)
-    return hit, index
+    frame = frame.with_columns(_sel=split.struct.field("field_0").cast(pl.Int32), period=split.struct.field("field_1"))
+    out = {}
+    for i, scope in enumerate(scopes):
+        mine = {(ind, u.partition("|")[2], b): n for (ind, u, b), n in grouped.items() if u.startswith(f"{i}|")}
+        out[("year", year, scope, *rest_of_key)] = ProtectedYear(
+            frame.filter(pl.col("_sel") == i).drop("_sel"), tuple(dims), evs[i], mine, cat)
+    return out
 
 
 def sort_published(frame: pl.DataFrame, dims: Sequence[str], cat) -> pl.DataFrame:
@@ -181,9 +203,9 @@ def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, par
     parts, grouped, ev = [], 0, None
     for year in sorted({p.start.year for p in periods}):
         codes = [p.code for p in periods if p.start.year == year]
-        fam, index = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate)
-        ev = ev or fam.evaluations[index]
-        frame = fam.frame.filter(pl.col("_sel") == index, pl.col("period").is_in(codes))
+        fam = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate)
+        ev = ev or fam.evaluation
+        frame = fam.frame.filter(pl.col("period").is_in(codes))
         if fam.dimensions:
             sig = pl.concat_str([pl.when(pl.col(d).is_not_null()).then(pl.lit(d)).otherwise(pl.lit(""))
                                  for d in fam.dimensions], separator="|")
@@ -193,7 +215,6 @@ def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, par
                                           "_start", "_order", "_block")
         parts.append(frame)
         blocks = set(frame.select("indicator", "period", "_block").unique().iter_rows())
-        grouped += sum(n for (i, u, b), n in fam.grouped.items() if (i, u.partition("|")[2], b) in blocks
-                       and u.startswith(f"{index}|"))
+        grouped += sum(n for (i, u, b), n in fam.grouped.items() if (i, u, b) in blocks)
     frame = pl.concat(parts) if parts else pl.DataFrame()
     return sort_published(frame, dims, cat), tuple(dims), ev, grouped

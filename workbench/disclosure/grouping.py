@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -52,6 +53,7 @@ class _Family:
         self.k = k
         self.levels = [(kind, [u.code for u in units]) for kind, units in levels]
         self.multi = multi
+        self.rows = rows
         self.totals: dict[str, int] = {}
         self.blocks: dict[int, tuple[str, ...]] = {}
         self.values: dict[int, dict[str, dict[tuple, int]]] = defaultdict(lambda: defaultdict(dict))
@@ -132,40 +134,60 @@ class _Family:
         return out
 
 
-def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> tuple[list[dict], dict]:
-    """The published rows of one count indicator over the year, and the grouped categories per (period, block)."""
-    fam = _Family(rows, dims, levels, k, multi)
+@dataclass
+class Decision:
+    """What one count indicator shows over a calendar year, level by level.
+
+    ``shown[b][li]``: per dimension of block ``b`` the categories shown at level ``li``;
+    ``grouped[b]``: whether the block has an ``other`` row; ``hidden[b][li]``: whether every
+    cell of the block is withheld at the level (block 0 is the total).
+    """
+
+    shown: dict[int, list[list[set]]]
+    grouped: dict[int, bool]
+    hidden: dict[int, list[bool]]
+
+
+def decide(fam: _Family) -> Decision:
+    """The grouping of one count indicator's family (module docstring)."""
     withheld = fam.withheld_levels()
-    level_of = {u: li for li, (_, units) in enumerate(fam.levels) for u in units}
-    template = {r["period"]: r for r in rows if r["_block"] == 0}
     shown: dict[int, list[list[set]]] = {}
     grouped: dict[int, bool] = {}
-    cross_hidden: dict[int, list[bool]] = {}
+    hidden: dict[int, list[bool]] = {0: list(withheld)}
     singles: dict[str, list[set]] = {}
     for b, bdims in fam.blocks.items():
         if len(bdims) == 1:
             per_level, grouped[b] = fam.single(b)
             shown[b] = [[s] for s in per_level]
             singles[bdims[0]] = per_level
+            hidden[b] = list(withheld)
     for b, bdims in fam.blocks.items():
         if len(bdims) > 1:
-            shown[b], grouped[b], cross_hidden[b] = fam.cross(b, singles)
+            shown[b], grouped[b], cross = fam.cross(b, singles)
+            hidden[b] = [w or c for w, c in zip(withheld, cross)]
+    return Decision(shown, grouped, hidden)
+
+
+def publish(fam: _Family, dec: Decision, units: set | None = None) -> tuple[list[dict], dict]:
+    """The published rows of the family's units (those in ``units``, if given) under ``dec``, and the
+    number of categories grouped per (unit, block)."""
+    level_of = {u: li for li, (_, us) in enumerate(fam.levels) for u in us}
+    template = {r["period"]: r for r in fam.rows if r["_block"] == 0}
     out: list[dict] = []
     folded_count: dict = {}
     for u, li in level_of.items():
-        if u not in template:
+        if u not in template or (units is not None and u not in units):
             continue
         base = template[u]
-        hide = withheld[li]
-        out.append(_count_row(base, {}, base["numerator"] or 0, hide))
+        out.append(_count_row(base, {}, base["numerator"] or 0, dec.hidden[0][li]))
         for b, bdims in fam.blocks.items():
-            hide = withheld[li] or (b in cross_hidden and cross_hidden[b][li])
-            level = shown[b][li]
+            hide = dec.hidden[b][li]
+            level = dec.shown[b][li]
             observed = [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
             folded_count[(u, b)] = sum(len(observed[i] - level[i]) for i in range(len(bdims)))
-            cells = fam.folded(b, u, level, grouped[b])
+            cells = fam.folded(b, u, level, dec.grouped[b])
             if hide:  # every cell of the level withheld, zeros too: no row says "not zero"
-                any_other = grouped[b] and any(observed[i] - level[i] for i in range(len(bdims)))
+                any_other = dec.grouped[b] and any(observed[i] - level[i] for i in range(len(bdims)))
                 options = [sorted(level[i]) + ([OTHER] if any_other else []) for i in range(len(bdims))]
                 for key in itertools.product(*options):
                     cells.setdefault(key, 0)
@@ -174,6 +196,12 @@ def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: se
                     continue
                 out.append(_count_row(base, dict(zip(bdims, key)), n, hide, block=b))
     return out, folded_count
+
+
+def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> tuple[list[dict], dict]:
+    """The published rows of one count indicator over the year, and the grouped categories per (period, block)."""
+    fam = _Family(rows, dims, levels, k, multi)
+    return publish(fam, decide(fam))
 
 
 def _count_row(base: dict, keys: dict, n: int, hide: bool, block: int = 0) -> dict:
@@ -197,18 +225,14 @@ def _bad(unit: str, num, den, k: int) -> bool:
     return False
 
 
-def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str) -> list[dict]:
-    """Rates, ratios, means and medians: a row is withheld on a whole level when it is unsafe in one unit.
+def stat_bad_levels(rows: list[dict], level_of: dict[str, int], k: int, unit: str) -> set[tuple[int, int]]:
+    """The (block, level) pairs where a rate, ratio, mean or median is unsafe in some unit."""
+    return {(r["_block"], level_of[r["period"]]) for r in rows
+            if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k)}
 
-    "[p]" would say "a population from 1 to k−1", which subtraction can pin (a year [p] whose
-    population is the sum of k−1 months marked [p] is k−1), and "–" would say "zero": so on an
-    unsafe level every unit of the row is "[c]", whatever its population.
-    """
-    level_of = {u.code: li for li, (_, units) in enumerate(levels) for u in units}
-    bad_level: set = set()
-    for r in rows:
-        if r["period"] in level_of and _bad(unit, r["numerator"], r["denominator"], k):
-            bad_level.add((r["_block"], level_of[r["period"]]))
+
+def stat_rows(rows: list[dict], level_of: dict[str, int], bad_level: set) -> list[dict]:
+    """The published rows: numerator and denominator dropped, a whole breakdown withheld on a bad level."""
     out = []
     for r in rows:
         if r["period"] not in level_of:
@@ -220,6 +244,27 @@ def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str)
             row.update(value=None, flag=WITHHELD)
         out.append(row)
     return out
+
+
+def _stat_rows(rows: list[dict], dims: Sequence[str], levels, k: int, unit: str) -> list[dict]:
+    """Rates, ratios, means and medians: a row is withheld on a whole level when it is unsafe in one unit.
+
+    "[p]" would say "a population from 1 to k−1", which subtraction can pin (a year [p] whose
+    population is the sum of k−1 months marked [p] is k−1), and "–" would say "zero": so on an
+    unsafe level every unit of the row is "[c]", whatever its population.
+    """
+    level_of = {u.code: li for li, (_, units) in enumerate(levels) for u in units}
+    return stat_rows(rows, level_of, stat_bad_levels(rows, level_of, k, unit))
+
+
+def rounded(rows: list[dict], audience) -> list[dict]:
+    """``group_round``: every shown count rounded to the audience's base (half up)."""
+    if audience.rounds:
+        for r in rows:
+            if r["flag"] is None and r["numerator"] is not None:
+                r["numerator"] = round_half_up(r["numerator"], audience.base)
+                r["value"] = float(r["numerator"])
+    return rows
 
 
 def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, catalogue) -> tuple[pl.DataFrame, dict]:
@@ -238,12 +283,7 @@ def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, cat
         rows = part.to_dicts()
         if ind.unit == "count":
             published, counts = _count_rows(rows, dims, levels, k, set(ind.multi))
-            if audience.rounds:
-                for r in published:
-                    if r["flag"] is None and r["numerator"] is not None:
-                        r["numerator"] = round_half_up(r["numerator"], audience.base)
-                        r["value"] = float(r["numerator"])
-            out += published
+            out += rounded(published, audience)
             folded.update({(ind_id, u, b): n for (u, b), n in counts.items()})
         else:
             out += _stat_rows(rows, dims, levels, k, ind.unit)
