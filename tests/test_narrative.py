@@ -14,8 +14,7 @@ HIDDEN = "unaccompanied_minors_received"
 
 def _report(report_extract, value, audience="partner"):
     return open_report("activity_report", {"extract": str(report_extract), "period": "2025-Q4",
-                                           "audience": audience, "narrative": value,
-                                           "sites": ["tunis_centre", "la_marsa", "ariana", "sfax"]})
+                                           "audience": audience, "narrative": value})
 
 
 def test_placeholders_show_the_tables_figures_and_marks(report_extract):
@@ -40,7 +39,6 @@ def test_the_internal_report_shows_the_figure_the_partner_one_hides(report_extra
     internal = _report(report_extract, {"summary": "{{ " + HIDDEN + " }}"}, audience="internal")
     value = internal.figures([HIDDEN]).filter(pl.col("indicator") == HIDDEN)["value"][0]
     assert f"<p>{int(value)}</p>" in internal.commentary("summary")
-    assert 1 <= value < 5  # a small figure…
     assert "<p>[c]</p>" in _report(report_extract, {"summary": "{{ " + HIDDEN + " }}"}).commentary("summary")
 
 

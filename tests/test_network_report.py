@@ -67,7 +67,7 @@ def test_network_report_renders_without_persons(network_dir, tmp_path):
     page = html.read_text(encoding="utf-8")
     assert "Suivi du contentieux stratégique par période" in page
     assert "Membres impliqués" in page and "Par juridiction" in page
-    assert "&lt; 5" in page  # the partner audience's suppression applies
+    assert "[c]" in page and "&lt; 5" not in page  # the partner audience's protection applies, claiming no range
     frames = {t: pl.read_parquet(network_dir / f"{t}.parquet") for t in ("activities", "legal_actions")}
     for column in ("activity_id",):
         assert not any(v in page for v in frames["activities"][column].to_list())

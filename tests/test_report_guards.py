@@ -112,7 +112,7 @@ def test_a_full_report_renders_the_same_pdf_and_annex_twice(report_extract, tmp_
 
     path = tmp_path / "activity.yaml"
     path.write_text(f"report: activity_report\nextract: {report_extract}\nperiod: 2025-Q4\naudience: partner\n"
-                    "sites: [tunis_centre, la_marsa]\nformats: [pdf, xlsx]\n")
+                    "sites: [tunis_centre, la_marsa, ariana, sfax]\nformats: [pdf, xlsx]\n")
     digests = []
     for out in ("a", "b"):
         run = reports.render(path, output_dir=tmp_path / out)

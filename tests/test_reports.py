@@ -105,17 +105,20 @@ def test_no_pseudonym_or_id_leaves_the_extract(demo_runs, report_extract, name):
 
 
 @pytest.mark.parametrize("name", REPORTS)
-def test_suppressed_cells_read_less_than_k(demo_runs, name):
+def test_withheld_cells_read_c_and_claim_no_range(demo_runs, name):
     run = demo_runs[name]
     page = _file(run, ".html").read_text()
     nb = notebook_tools.read(_file(run, ".ipynb"))
     rows = notebook_tools.indicator_rows(nb)
-    hidden = rows.filter(pl.col("flag") == "suppressed")
+    hidden = rows.filter(pl.col("flag") == "withheld")
     assert hidden.height > 0
     assert hidden.select(pl.col("value").is_null().all() & pl.col("numerator").is_null().all()
                          & pl.col("denominator").is_null().all()).item()
-    # the mark, and its legend (workbench.present.cells) as a note
-    assert "&lt; 5" in page and ("» : moins de 5" in page or "\": fewer than 5" in page)
+    # a partner is never told a range: no "< k", no "[p]"; the mark and its legend (workbench.present.cells)
+    assert set(rows["flag"].drop_nulls()) <= {"withheld", "no_data"}
+    assert "&lt; 5" not in page and "[p]" not in page
+    assert "[c]" in page and ("masqué (secret statistique, valeur quelconque)" in page
+                              or "withheld for confidentiality (any value)" in page)
     disclosure.check(rows, 5)
 
 
@@ -190,7 +193,8 @@ def test_excel_annex_reads_like_the_report(demo_runs):
     sites = [r[2] for r in rows if r[0] == "Personnes reçues" and r[1] == "Site"]
     assert sites == sorted(sites)  # categories by label, as in the report
     values = [c for r in book.worksheets[1].iter_rows(min_row=2) for c in r if c.column == 4]
-    assert any(c.value == "< 5" for c in values)  # a withheld cell reads its mark
+    assert any(c.value == "[c]" for c in values)  # a withheld cell reads its mark
+    assert not any(c.value == "< 5" for ws in book.worksheets for r in ws.iter_rows() for c in r)
     rates = [c for ws in book.worksheets for r in ws.iter_rows(min_row=2) for c in r
              if c.column == 4 and isinstance(c.value, float) and c.number_format == "0.0%"]
     assert rates and all(0 <= c.value <= 1 for c in rates)  # a rate is a percentage
@@ -206,7 +210,7 @@ def test_pdf_shows_the_tables(demo_runs, tmp_path):
     assert (tmp_path / "page-1.png").stat().st_size > 5000
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
                           text=True).stdout
-    assert "Chiffres clés" in text and "Placements en rétention" in text and "< 5" in text
+    assert "Chiffres clés" in text and "Placements en rétention" in text and "[c]" in text and "< 5" not in text
     rows = notebook_tools.indicator_rows(notebook_tools.read(_file(run, ".ipynb")))
     total = rows.filter((pl.col("indicator") == "detention_placements") & (pl.col("period") == "2025-Q4")
                         & pl.col("centre").is_null() & pl.col("sex").is_null())
