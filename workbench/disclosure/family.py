@@ -59,13 +59,6 @@ def with_margins(by) -> list[tuple[str, ...]]:
     return out
 
 
-@dataclass(frozen=True)
-class _Unit:
-    """One published unit of the family: a selection's calendar period (``code`` is "selection|period")."""
-
-    code: str
-
-
 def selections(extract) -> list[Selection]:
     """The selections published to outside audiences: the whole extract, then each declared scope once."""
     out = [Selection()]
@@ -152,26 +145,19 @@ def _scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, c
                  whole: Evaluation, rest_of_key: tuple) -> dict:
     """Every declared scope's protected year at once (``scoped``): their entries of the memo."""
     scopes = selections(extract)[1:]
-    parts = atoms(extract)
-    sels = scopes + [a for a in parts if a not in scopes]
+    atoms_ = atoms(extract)
+    sels = scopes + [a for a in atoms_ if a not in scopes]
     evs = [_evaluated(extract, memo, periods, chosen, breakdowns, params, s, cat, evaluate) for s in sels]
     dims = list(whole.dimensions)
-    frames = [ev.frame for ev in evs]
-    frames.append(_rest(whole.frame, [frames[sels.index(a)] for a in parts], dims))
-    part_index = [sels.index(a) for a in parts] + [len(frames) - 1]
-    joint = pl.concat([f.with_columns(period=pl.lit(f"{i}|") + pl.col("period")) for i, f in enumerate(frames)],
-                      how="vertical_relaxed")
-    units = [(kind, [_Unit(f"{i}|{u.code}") for i in range(len(frames)) for u in us]) for kind, us in lv]
-    part_units = {f"{i}|{u.code}" for i in part_index for u in periods}
-    published = {f"{i}|{u.code}" for i in range(len(scopes)) for u in periods}
-    frame, grouped = protect_scopes(whole.frame, joint, dims, lv, units, part_units, published, audience, cat)
-    split = pl.col("period").str.split_exact("|", 1)
-    frame = frame.with_columns(_sel=split.struct.field("field_0").cast(pl.Int32), period=split.struct.field("field_1"))
+    frames = [whole.frame] + [ev.frame for ev in evs]
+    frames.append(_rest(whole.frame, [frames[1 + sels.index(a)] for a in atoms_], dims))
+    decision_only = [1 + i for i in range(len(scopes), len(sels))] + [len(frames) - 1]
+    frame, grouped = protect_scopes(frames, decision_only, dims, lv, audience, cat)
     out = {}
-    for i, scope in enumerate(scopes):
+    for i, scope in enumerate(scopes, start=1):
         mine = {(ind, u.partition("|")[2], b): n for (ind, u, b), n in grouped.items() if u.startswith(f"{i}|")}
         out[("year", year, scope, *rest_of_key)] = ProtectedYear(
-            frame.filter(pl.col("_sel") == i).drop("_sel"), tuple(dims), evs[i], mine, cat)
+            frame.filter(pl.col("_sel") == i).drop("_sel"), tuple(dims), evs[i - 1], mine, cat)
     return out
 
 

@@ -49,9 +49,14 @@ def round_half_up(n: int, base: int) -> int:
 class _Family:
     """One indicator's rows over a calendar year, and the levels they are decided on."""
 
-    def __init__(self, rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> None:
+    def __init__(self, rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str],
+                 parents: Sequence[Sequence[int]] | None = None, n_whole: int | None = None) -> None:
         self.k = k
         self.levels = [(kind, [u.code for u in units]) for kind, units in levels]
+        # the levels whose shown categories bound each level's (default: the next coarser one)
+        self.parents = parents or [[li - 1] if li else [] for li in range(len(self.levels))]
+        # the levels of the whole extract (those after are the scopes' finer levels: scoped.py)
+        self.n_whole = len(self.levels) if n_whole is None else n_whole
         self.multi = multi
         self.rows = rows
         self.totals: dict[str, int] = {}
@@ -76,7 +81,7 @@ class _Family:
     def _partitions(self, b: int) -> bool:
         """Whether the block's categories partition the total in every unit (one category per record)."""
         return all(sum(self.values[b].get(u, {}).values()) == self.totals.get(u, 0)
-                   for _, units in self.levels for u in units)
+                   for _, units in self.levels[:self.n_whole] for u in units)
 
     def single(self, b: int) -> tuple[list[set], bool]:
         """Per level the categories shown of single breakdown ``b``, and whether it has an ``other`` row."""
@@ -85,9 +90,12 @@ class _Family:
         shown = {key[0] for per in self.values[b].values() for key in per}
         if grouped:
             shown.discard(OTHER)  # a category called "other" is always part of the grouped row
-        out = []
-        for _, units in self.levels:
-            level = {c for c in shown if all(_ok(self.values[b].get(u, {}).get((c,), 0), self.k) for u in units)}
+        out: list[set] = []
+        for li, (_, units) in enumerate(self.levels):
+            parents = self.parents[li]
+            candidates = set.intersection(*(out[p] for p in parents)) if parents else shown
+            level = {c for c in candidates
+                     if all(_ok(self.values[b].get(u, {}).get((c,), 0), self.k) for u in units)}
             while grouped and level:
                 rest = [self.totals.get(u, 0) - sum(self.values[b].get(u, {}).get((c,), 0) for c in level)
                         for u in units]
@@ -95,7 +103,6 @@ class _Family:
                     break
                 level.remove(min(level, key=lambda c: (self._sum(b, units, (c,)), c)))
             out.append(level)
-            shown = level
         return out, grouped
 
     def cross(self, b: int, singles: dict[str, list[set]]) -> tuple[list[list[set]], bool, list[bool]]:
@@ -118,7 +125,10 @@ class _Family:
         # A coarser cell is the sum of finer ones whose margins bound them from below: a cross shown
         # at the year but withheld at the halves pins a half's cell when its bounds add up to the
         # year's. So a cross withheld at a level is withheld at every coarser level too.
-        return out, grouped, [any(hidden[li:]) for li in range(len(hidden))]
+        # A scope's cross (levels after the whole extract's) is always withheld: its cells would bound
+        # the whole extract's from below, which the level rule does not cover.
+        n = self.n_whole
+        return out, grouped, [any(hidden[li:n]) for li in range(n)] + [True] * (len(hidden) - n)
 
     def _margin(self, b: int, units, ic: tuple[int, str]) -> int:
         i, c = ic
@@ -198,9 +208,10 @@ def publish(fam: _Family, dec: Decision, units: set | None = None) -> tuple[list
     return out, folded_count
 
 
-def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str]) -> tuple[list[dict], dict]:
+def _count_rows(rows: list[dict], dims: Sequence[str], levels, k: int, multi: set[str],
+                **scoped) -> tuple[list[dict], dict]:
     """The published rows of one count indicator over the year, and the grouped categories per (period, block)."""
-    fam = _Family(rows, dims, levels, k, multi)
+    fam = _Family(rows, dims, levels, k, multi, **scoped)
     return publish(fam, decide(fam))
 
 
@@ -267,7 +278,8 @@ def rounded(rows: list[dict], audience) -> list[dict]:
     return rows
 
 
-def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, catalogue) -> tuple[pl.DataFrame, dict]:
+def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, catalogue,
+                 **scoped) -> tuple[pl.DataFrame, dict]:
     """Protect the evaluated family of one calendar year for an outside audience.
 
     ``frame`` holds the unprotected rows of every unit of ``levels`` (with the engine's helper
@@ -282,7 +294,7 @@ def protect_year(frame: pl.DataFrame, dims: Sequence[str], levels, audience, cat
         ind = inds[ind_id]
         rows = part.to_dicts()
         if ind.unit == "count":
-            published, counts = _count_rows(rows, dims, levels, k, set(ind.multi))
+            published, counts = _count_rows(rows, dims, levels, k, set(ind.multi), **scoped)
             out += rounded(published, audience)
             folded.update({(ind_id, u, b): n for (u, b), n in counts.items()})
         else:

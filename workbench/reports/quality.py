@@ -38,7 +38,12 @@ def _shape(rows: list[dict], dims: list[str], period: str) -> pl.DataFrame:
 def _suppressed(frame: pl.DataFrame, dims: list[str], audience: Audience) -> pl.DataFrame:
     from workbench.indicators.catalogue import load_catalogue
 
-    return suppress(frame, dims, audience, load_catalogue()).drop("_block")
+    out = suppress(frame, dims, audience, load_catalogue()).drop("_block")
+    if getattr(audience, "outside", False):
+        # outside audiences are never told a range ("< k" would say "from 1 to k−1"): "[c]" claims nothing
+        out = out.with_columns(pl.when(pl.col("flag").is_in(["suppressed", "small_population"]))
+                               .then(pl.lit("withheld")).otherwise(pl.col("flag")).alias("flag"))
+    return out
 
 
 def table_rows(ex, audience: Audience | None = None, period: str = "") -> pl.DataFrame:
