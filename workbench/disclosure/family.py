@@ -20,7 +20,7 @@ import polars as pl
 from workbench.disclosure.calendar import levels, publication_end
 from workbench.disclosure.grouping import OTHER, protect_year
 from workbench.disclosure.scoped import protect_scopes
-from workbench.disclosure.scopes import declared
+from workbench.disclosure.scopes import atoms, by_depth
 from workbench.indicators.engine import Evaluation, dimension_order, parse_breakdowns
 from workbench.periods import Period
 from workbench.selection import Selection
@@ -57,32 +57,6 @@ def with_margins(by) -> list[tuple[str, ...]]:
             if len(dims) > 1 and (d,) not in out:
                 out.append((d,))
     return out
-
-
-def selections(extract) -> list[Selection]:
-    """The selections published to outside audiences: the whole extract, then each declared scope once."""
-    out = [Selection()]
-    for scope in declared(extract).values():
-        if scope not in out:
-            out.append(scope)
-    return out
-
-
-def atoms(extract) -> list[Selection]:
-    """The smallest parts the declared scopes cut the extract into (sites and centres grouped by the
-    scopes they belong to): any difference between published selections is a sum of atoms and of
-    the rest of the extract (what no scope holds)."""
-    signature: dict[tuple[str, str], frozenset] = {}
-    for name, scope in declared(extract).items():
-        for field_, codes in (("sites", scope.sites), ("centres", scope.centres)):
-            for code in codes:
-                signature[(field_, code)] = signature.get((field_, code), frozenset()) | {name}
-    groups: dict[frozenset, list[tuple[str, str]]] = {}
-    for member, names in sorted(signature.items()):
-        groups.setdefault(names, []).append(member)
-    return [Selection(sites=tuple(c for f, c in members if f == "sites"),
-                      centres=tuple(c for f, c in members if f == "centres"))
-            for _, members in sorted(groups.items(), key=lambda kv: sorted(kv[0]))]
 
 
 _KEY_HELPERS = ("_start", "_order", "_block")
@@ -143,21 +117,36 @@ def _evaluated(extract, memo, periods, chosen, breakdowns, params, selection, ca
 
 def _scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, cat, audience, evaluate,
                  whole: Evaluation, rest_of_key: tuple) -> dict:
-    """Every declared scope's protected year at once (``scoped``): their entries of the memo."""
-    scopes = selections(extract)[1:]
-    atoms_ = atoms(extract)
-    sels = scopes + [a for a in atoms_ if a not in scopes]
-    evs = [_evaluated(extract, memo, periods, chosen, breakdowns, params, s, cat, evaluate) for s in sels]
+    """Every declared scope's protected year at once (``scoped``): their entries of the memo.
+
+    Scopes are taken depth by depth (a scope inside another is one level deeper): the units of
+    depth d are its scopes, the atoms the scopes of depth ≤ d cut the extract into, and the rest.
+    """
     dims = list(whole.dimensions)
-    frames = [whole.frame] + [ev.frame for ev in evs]
-    frames.append(_rest(whole.frame, [frames[1 + sels.index(a)] for a in atoms_], dims))
-    decision_only = [1 + i for i in range(len(scopes), len(sels))] + [len(frames) - 1]
-    frame, grouped = protect_scopes(frames, decision_only, dims, lv, audience, cat)
+    frames, sels, groups, published = [whole.frame], [Selection()], [], {}
+    layers = by_depth(extract)
+    for depth in range(len(layers)):
+        shallow = [s for layer in layers[:depth + 1] for s in layer]
+        parts = atoms(shallow)
+        group = []
+        for sel in layers[depth] + [a for a in parts if a not in layers[depth]]:
+            ev = _evaluated(extract, memo, periods, chosen, breakdowns, params, sel, cat, evaluate)
+            frames.append(ev.frame)
+            sels.append(sel)
+            group.append(len(frames) - 1)
+            if sel in layers[depth]:
+                published[len(frames) - 1] = (sel, ev)
+        frames.append(_rest(whole.frame, [frames[group[(layers[depth] + [a for a in parts if a not in
+                                                                          layers[depth]]).index(a)]]
+                                          for a in parts], dims))
+        group.append(len(frames) - 1)
+        groups.append(group)
+    frame, grouped = protect_scopes(frames, groups, set(published), dims, lv, audience, cat)
     out = {}
-    for i, scope in enumerate(scopes, start=1):
+    for i, (scope, ev) in published.items():
         mine = {(ind, u.partition("|")[2], b): n for (ind, u, b), n in grouped.items() if u.startswith(f"{i}|")}
         out[("year", year, scope, *rest_of_key)] = ProtectedYear(
-            frame.filter(pl.col("_sel") == i).drop("_sel"), tuple(dims), evs[i - 1], mine, cat)
+            frame.filter(pl.col("_sel") == i).drop("_sel"), tuple(dims), ev, mine, cat)
     return out
 
 

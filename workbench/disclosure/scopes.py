@@ -19,6 +19,43 @@ def declared(extract) -> dict[str, Selection]:
             for name, spec in (getattr(meta, "scopes", None) or {}).items()}
 
 
+def by_depth(extract) -> list[list[Selection]]:
+    """The declared scopes, each once, by depth: a scope inside another declared scope (by its sites
+    and centres) is one level deeper (the services, then the centres of a service)."""
+    scopes: list[Selection] = []
+    for scope in declared(extract).values():
+        if scope not in scopes and not scope.is_empty:
+            scopes.append(scope)
+    members = {s: set(_members(s)) for s in scopes}
+    depth: dict[Selection, int] = {}
+    for s in sorted(scopes, key=lambda s: -len(members[s])):  # containers first
+        inside = [t for t in depth if members[s] < members[t]]
+        depth[s] = 1 + max((depth[t] for t in inside), default=0)
+    layers: list[list[Selection]] = [[] for _ in range(max(depth.values(), default=0))]
+    for s in scopes:
+        layers[depth[s] - 1].append(s)
+    return layers
+
+
+def atoms(scopes: list[Selection]) -> list[Selection]:
+    """The smallest parts ``scopes`` cut the extract into (sites and centres grouped by the scopes
+    they belong to): any difference between them is a sum of atoms and of the rest of the extract."""
+    signature: dict[tuple[str, str], frozenset] = {}
+    for i, scope in enumerate(scopes):
+        for member in _members(scope):
+            signature[member] = signature.get(member, frozenset()) | {i}
+    groups: dict[frozenset, list[tuple[str, str]]] = {}
+    for member, names in sorted(signature.items()):
+        groups.setdefault(names, []).append(member)
+    return [Selection(sites=tuple(c for f, c in members if f == "sites"),
+                      centres=tuple(c for f, c in members if f == "centres"))
+            for _, members in sorted(groups.items(), key=lambda kv: sorted(kv[0]))]
+
+
+def _members(scope: Selection) -> list[tuple[str, str]]:
+    return [("sites", c) for c in scope.sites] + [("centres", c) for c in scope.centres]
+
+
 def scope_of(extract, selection: Selection | None) -> str | None:
     """The name of the declared scope ``selection`` is (``None``: the whole extract)."""
     if selection is None or selection.is_empty:
