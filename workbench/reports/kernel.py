@@ -15,8 +15,8 @@ log line a coordinator would read as an alarm during a successful run:
   interrupt out while shutting down; a kernel that does not answer the shutdown request is
   still terminated, then killed, by jupyter_client (``shutdown_wait_time``).
 - **Local sockets, not TCP.** On POSIX the kernel talks to the renderer over Unix domain
-  sockets in the user's Jupyter runtime folder (``transport = "ipc"``) instead of loopback
-  TCP ports: nothing is reachable by other users of the machine, and ipykernel does not print
+  sockets in the user's Jupyter runtime folder (``transport = "ipc"``, named after the
+  kernel's own connection file) instead of loopback TCP ports: nothing is reachable by other users of the machine, and ipykernel does not print
   ``Kernel is running over TCP without encryption``.
 
 The kernel keeps its default log level, so a real kernel problem is still printed.
@@ -45,9 +45,13 @@ def manager_class() -> type:
         """``AsyncKernelManager`` without the interrupt at shutdown, over IPC sockets (see the module
         docstring)."""
 
+        @default("connection_file")
+        def _default_connection_file(self) -> str:
+            return _connection_file()
+
         @default("transport")
         def _default_transport(self) -> str:
-            return "ipc" if os.name == "posix" else "tcp"
+            return "ipc" if os.name == "posix" and len(self.connection_file) < _IPC_PATH_MAX else "tcp"
 
         async def _async_interrupt_kernel(self) -> None:
             if self.shutting_down:  # the notebook has finished: nothing runs that needs stopping
@@ -55,6 +59,22 @@ def manager_class() -> type:
             await super()._async_interrupt_kernel()
 
     return ReportKernelManager
+
+
+#: Unix socket paths are limited to about 107 bytes: a longer runtime folder falls back to TCP.
+_IPC_PATH_MAX = 90
+
+
+def _connection_file() -> str:
+    """A new connection file in the user's Jupyter runtime folder (private, 0700); the kernel's IPC
+    sockets are named after it (``…-ipc-1`` …), so two kernels never share one."""
+    import uuid
+
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    folder = jupyter_runtime_dir()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return os.path.join(folder, f"kernel-{uuid.uuid4()}.json")
 
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:

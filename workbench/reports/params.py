@@ -200,7 +200,7 @@ class ReportParams:
     def manifest(self) -> dict[str, Any]:
         """The parameters as recorded in a manifest (stable, JSON-able)."""
         out = {"report": self.report, **dict(self.values), "name": self.name, "formats": list(self.formats)}
-        for key in ("cadence", "lag_days", "since", "notebook", "resources", "each"):
+        for key in ("cadence", "lag_days", "since", "notebook", "resources"):
             if getattr(self, key) not in (None, 0) or key in self.explicit:
                 out[key] = getattr(self, key)
         return out
