@@ -164,3 +164,17 @@ def test_the_report_kernel_gets_no_interrupt_at_shutdown(tmp_path):
     assert (tmp_path / "stock").read_text() == "SIGINT"  # the probe works: the stock manager interrupts
     run(manager_class(), tmp_path / "ours")
     assert not (tmp_path / "ours").exists()
+
+
+def test_due_lists_a_scheduled_each_file_per_centre(report_extract, tmp_path):
+    import datetime as dt
+
+    from workbench.reports import schedule
+
+    params = tmp_path / "quarterly.yaml"
+    params.write_text(f"report: detention_report\nextract: {report_extract}\nperiod: 2025-Q4\ncadence: quarterly\n"
+                      "each: centre\n")
+    entries = schedule.due([params], dt.date(2026, 1, 10), tmp_path / "out")
+    assert [(e.period, e.folder.name, e.done) for e in entries] == [
+        ("2025-Q4", f"quarterly_{c}", False) for c in CENTRES]
+    assert all(e.params.values["centres"] == [c] for e, c in zip(entries, CENTRES))

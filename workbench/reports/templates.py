@@ -12,10 +12,10 @@ and a small map beside it, in YAML::
       Retour!D6: {indicator: detention_placements, period: -1}   # the previous period
 
 ``workbench render`` with ``template: map.yaml`` in the parameter file fills a copy of the
-template for the run (once per centre or site through ``batch``, one parameter file each).
-Figures come from :func:`workbench.disclosure.compute` with the report's selection and
-audience — the same numbers as the report — and a withheld cell gets the report's mark
-("< 10", "[c]"…), never its value. The template's formatting, formulas and protection are
+template for the run (once per centre or site with ``each: centre``, :mod:`workbench.reports.each`).
+Figures come from :func:`workbench.disclosure.compute` with the report's selection and the
+more protective of the map's and the report's audience (:func:`protective`), and a withheld
+cell gets the report's mark ("< 10", "[c]"…), never its value. The template's formatting, formulas and protection are
 kept (openpyxl); a mapped cell that holds a formula is refused rather than overwritten.
 The map is checked first and every problem reported at once
 (:class:`~workbench.exceptions.ParameterError`, exit 2).
