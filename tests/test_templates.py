@@ -121,3 +121,38 @@ def test_render_fills_the_template(report_extract, tmp_path):
     assert filled.name == "return_2025-Q4_detention_return.xlsx"
     ws = openpyxl.load_workbook(filled)[return_demo.SHEET]
     assert ws["C3"].value == "CRA de Guyane" and ws["C17"].value == "=SUM(C14:C16)"
+
+
+@pytest.mark.parametrize("report, mapped, expected", [
+    (("internal", None), None, ("internal", None)),
+    (("internal", None), "public", ("public", 10)),
+    (("public", None), "partner", ("public", 10)),  # a map never loosens its report
+    (("partner", None), "partner", ("partner", 5)),
+    (("partner", 20), "public", ("public", 20)),  # the larger threshold stays
+    (("internal", 3), "partner", ("partner", 5)),
+])
+def test_the_more_protective_of_the_map_and_the_report_applies(report, mapped, expected):
+    from workbench.disclosure.suppression import resolve_audience
+
+    aud = templates.protective(resolve_audience(*report), mapped)
+    assert (aud.name, aud.k) == expected
+
+
+def test_a_partner_map_in_a_public_report_is_filled_for_the_public(demo_extract, tmp_path):
+    tmap = _map(tmp_path, "partner")
+    centre = CENTRES[1]
+    ws = openpyxl.load_workbook(io.BytesIO(templates.fill(
+        tmap, demo_extract, "2025-Q4", "public", selection=Selection(centres=(centre,)))))[return_demo.SHEET]
+    public, partner_only = 0, 0
+    for entry in tmap.entries:
+        if entry.text:
+            continue
+        row = _expected(demo_extract, centre, entry, "public")
+        if row is not None and row["flag"] == "suppressed":
+            assert ws[entry.cell].value == "< 10"
+            public += 1
+            partner = _expected(demo_extract, centre, entry, "partner")
+            partner_only += partner is not None and partner["flag"] is None
+        elif row is not None and row["flag"] is None:
+            assert ws[entry.cell].value not in ("< 10", "< 5")
+    assert public > 0 and partner_only > 0  # figures a partner would see stay withheld from the public

@@ -21,6 +21,19 @@ _RESOURCES_HELP = ("The organisation's own folder (notebooks/, templates/, param
                    "wins over the packaged one of the same name (see docs/reports.md).")
 
 
+_EACH_HELP = ("One report per centre or per site (the file's centres/sites, else those extract.yaml declares), "
+              "each in its own folder <name>_<code>; the same as 'each:' in the file.")
+
+
+def each_option(command):
+    return click.option("--each", "each", type=click.Choice(["centre", "site"]), default=None,
+                        help=_EACH_HELP)(command)
+
+
+def _with_each(overrides, each: str | None) -> list[str]:
+    return [*overrides, f"each={each}"] if each else list(overrides)
+
+
 def resources_option(command):
     return click.option("--resources", "resources_dir", type=click.Path(file_okay=False, exists=True), default=None,
                         metavar="DIR", help=_RESOURCES_HELP)(command)
@@ -52,10 +65,11 @@ def _print_run(run, console) -> None:
 @click.argument("params_file", metavar="PARAMS.yaml", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP)
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@each_option
 @resources_option
 @handle_errors
 def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str | None,
-                   resources_dir: str | None) -> None:
+                   resources_dir: str | None, each: str | None = None) -> None:
     """Render the report of a parameter file: notebook, HTML, PDF, Excel annex, manifest.
 
     The outputs go to OUTPUT/<report>/<period>/<name>/ and replace the previous run only
@@ -67,13 +81,18 @@ def render_command(params_file: str, overrides: tuple[str, ...], output_dir: str
       workbench render parameters/activity_report.yaml
       workbench render parameters/detention_report.yaml --set period=2025-Q3 --set language=en
       workbench render parameters/activity_report.yaml --resources /srv/our-workbench
+      workbench render parameters/detention_report.yaml --each centre
     """
     from workbench import reports
+    from workbench.reports.each import expand
+    from workbench.reports.params import load
 
     console = _console()
-    run = reports.render(params_file, _with_resources(overrides, resources_dir), output_dir,
-                         log=lambda m: console.print(m, markup=False, highlight=False))
-    _print_run(run, _console(stderr=False))
+    params = load(params_file, _with_each(_with_resources(overrides, resources_dir), each))
+    for one in expand(params):  # the file itself, or once per centre or site
+        run = reports.render(one, output_dir=output_dir, log=lambda m: console.print(m, markup=False,
+                                                                                     highlight=False))
+        _print_run(run, _console(stderr=False))
 
 
 @click.command("notebook")
@@ -99,26 +118,29 @@ def notebook_command(path: str, extract_path: str | None) -> None:
 
 
 def _progress_batch(files, overrides, output_dir, jobs, periods=None):
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from workbench import reports
 
     console = _console()
-    labels = [f if p is None else f"{f} [{p}]" for f, p in zip(files, periods or [None] * len(files))]
     if not console.is_terminal:
         def note(outcome):
             status = "ok" if outcome.ok else "FAILED"
-            console.print(f"{status}: {outcome.params_file}", markup=False, highlight=False)
+            console.print(f"{status}: {outcome.label}", markup=False, highlight=False)
         return reports.batch(files, overrides, output_dir, jobs, on_done=note, periods=periods)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
-        task = bar.add_task(f"rendering {len(labels)} report(s)", total=len(labels))
+        task = bar.add_task(f"rendering {len(files)} file(s)", total=len(files))
+
+        def start(count):
+            bar.update(task, total=count, description=f"rendering {count} report(s)")
 
         def done(outcome):
             bar.advance(task)
             if not outcome.ok:
-                bar.console.print(f"[red]failed:[/] {outcome.params_file}", highlight=False)
-        return reports.batch(files, overrides, output_dir, jobs, on_done=done, periods=periods)
+                bar.console.print(f"[red]failed:[/] {escape(outcome.label)}", highlight=False)
+        return reports.batch(files, overrides, output_dir, jobs, on_done=done, periods=periods, on_start=start)
 
 
 def _report_outcomes(outcomes) -> int:
@@ -126,12 +148,12 @@ def _report_outcomes(outcomes) -> int:
     failed = [o for o in outcomes if not o.ok]
     for o in outcomes:
         if o.ok:
-            out.print(f"ok      {o.params_file} → {o.folder}", markup=False, highlight=False)
+            out.print(f"ok      {o.label} → {o.folder}", markup=False, highlight=False)
     if failed:
         err = _console()
         err.print(f"\n{len(failed)} of {len(outcomes)} report(s) failed:", markup=False)
         for o in failed:
-            err.print(f"  {o.params_file}: {o.error}", markup=False, highlight=False)
+            err.print(f"  {o.label}: {o.error}", markup=False, highlight=False)
     return 1 if failed else 0
 
 
@@ -142,15 +164,24 @@ def _report_outcomes(outcomes) -> int:
               help="Reports rendered at the same time (each in its own process).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=_SET_HELP + " Applies to every file.")
 @click.option("--output-dir", "-o", type=click.Path(file_okay=False), default=None, help=_OUTPUT_HELP)
+@each_option
 @resources_option
 @handle_errors
 def batch_command(params_files: tuple[str, ...], jobs: int, overrides: tuple[str, ...], output_dir: str | None,
-                  resources_dir: str | None) -> None:
+                  resources_dir: str | None, each: str | None = None) -> None:
     """Render several parameter files; failures are collected and listed at the end.
 
+    A file with 'each: centre' (or --each centre) is one report per centre, in folders
+    <name>_<centre>; likewise per site.
+
     Exit code 0 when every report was rendered, 1 when some failed (the others are kept).
+
+    \b
+    Example: the detention return of every centre, two at a time:
+      workbench batch parameters/detention_report.yaml --each centre --jobs 2
     """
-    outcomes = _progress_batch(list(params_files), _with_resources(overrides, resources_dir), output_dir, jobs)
+    outcomes = _progress_batch(list(params_files), _with_each(_with_resources(overrides, resources_dir), each),
+                               output_dir, jobs)
     sys.exit(_report_outcomes(outcomes))
 
 
@@ -213,9 +244,10 @@ def due_command(params_files: tuple[str, ...], as_of: dt.date, run: bool, jobs: 
     for e in pending:
         out.print(f"  due   {e.params_file} {e.period} → {e.folder}", markup=False, highlight=False)
     code = 0
-    if run and pending:
-        outcomes = _progress_batch([str(e.params_file) for e in pending], _with_resources([], resources_dir),
-                                   output_dir, jobs, periods=[e.period for e in pending])
+    if run and pending:  # a file with `each:` is rendered once per period, for all its centres or sites
+        todo = list(dict.fromkeys((str(e.params_file), e.period) for e in pending))
+        outcomes = _progress_batch([f for f, _ in todo], _with_resources([], resources_dir),
+                                   output_dir, jobs, periods=[p for _, p in todo])
         code = _report_outcomes(outcomes)
     if run and send:
         from workbench.cli.distribute import send_due

@@ -77,7 +77,10 @@ NETWORK_REPORTS = ("network_report",)
 RENDER_KEYS: dict[str, Any] = {
     "report": None, "name": None, "output_dir": None, "formats": ["html", "pdf", "xlsx"],
     "cadence": None, "lag_days": 0, "since": None, "notebook": None, "resources": None, "template": None,
+    "each": None,
 }
+#: ``each:`` → the notebook parameter it narrows (one report per centre or per site, :mod:`workbench.reports.each`).
+EACH = {"centre": "centres", "site": "sites"}
 FORMATS = ("html", "pdf", "xlsx")
 AUDIENCES = ("internal", "partner", "public")
 from workbench.periods import LANGUAGES  # noqa: E402
@@ -137,6 +140,8 @@ class ReportParams:
     resources: str | None = None
     #: A template map (:mod:`workbench.reports.templates`): the organisation's Excel return to fill in.
     template: str | None = None
+    #: ``centre`` or ``site``: one report per centre or site (:mod:`workbench.reports.each`).
+    each: str | None = None
     explicit: frozenset[str] = field(default_factory=frozenset)
 
     @property
@@ -450,6 +455,10 @@ def _validate_render(data: Mapping[str, Any], problems: list[str]) -> dict[str, 
     for key in ("output_dir", "notebook", "resources", "template"):
         if out[key] is not None and not isinstance(out[key], str):
             problems.append(f"'{key}' must be a path, got {out[key]!r}.")
+    if out["each"] is not None and (not isinstance(out["each"], str) or out["each"] not in EACH):
+        problems.append(f"'each' must be {' or '.join(EACH)} (one report per centre or per site), got "
+                        f"{out['each']!r}{_suggest(str(out['each']), list(EACH))}.")
+        out["each"] = None
     return out
 
 
@@ -471,6 +480,10 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
             problems.append(_unknown_key(key, report, valid))
     values = _validate_values(report, data, problems, Path(base))
     render = _validate_render(data, problems)
+    if render["each"] and EACH[render["each"]] not in REPORTS[report]:
+        problems.append(f"'each: {render['each']}': {report} takes no '{EACH[render['each']]}' parameter "
+                        f"(reports by {render['each']}: "
+                        f"{', '.join(r for r in REPORTS if EACH[render['each']] in REPORTS[r])}).")
     if problems:
         raise ParameterError(_problems_message(where, report, problems, valid))
     name = render["name"] or (source.stem if source else report)
@@ -478,7 +491,7 @@ def from_mapping(data: Mapping[str, Any], base: str | Path = ".", source: Path |
                         output_dir=render["output_dir"], formats=render["formats"], cadence=render["cadence"],
                         lag_days=render["lag_days"], since=render["since"], notebook=render["notebook"],
                         resources=render["resources"], template=render["template"],
-                        explicit=frozenset(data))
+                        each=render["each"], explicit=frozenset(data))
 
 
 def _problems_message(where: str, report: str, problems: list[str], valid: list[str]) -> str:

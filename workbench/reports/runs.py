@@ -24,9 +24,6 @@ PosixPath('reports/activity_report/2025-Q4/activity_report/activity_report_2025-
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,12 +32,11 @@ from typing import Any
 
 from workbench import safeyaml
 from workbench import resources
-from workbench.exceptions import ReportError, WorkbenchError, from_os_error
+from workbench.exceptions import ParameterError, ReportError, WorkbenchError, from_os_error
 from workbench.publish import REPORT_MARKER, publishing
+from workbench.reports.kernel import ensure_kernel
 from workbench.reports.params import RENDERING_KEY, ReportParams, load
 
-KERNEL_NAME = "workbench"
-KERNEL_ARGS = ("--IPKernelApp.log_level=CRITICAL",)  # no "KeyboardInterrupt caught" line at shutdown
 MANIFEST = REPORT_MARKER
 
 
@@ -63,37 +59,6 @@ class Run:
     @property
     def manifest(self) -> Path:
         return self.folder / MANIFEST
-
-
-# --------------------------------------------------------------------------- kernel
-
-def ensure_kernel(name: str = KERNEL_NAME) -> str:
-    """Install (once) a kernelspec named ``name`` that runs this interpreter, in its prefix.
-
-    Works on a fresh machine and in any virtual environment: the kernel that runs the
-    notebooks is always the Python that runs ``workbench``. The kernel logs errors only
-    (no start-up chatter on the terminal).
-    """
-    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / name / "kernel.json"
-    try:
-        argv = json.loads(spec.read_text())["argv"]
-        if argv[0] == sys.executable and KERNEL_ARGS[0] in argv:
-            return name
-    except (OSError, ValueError, KeyError, IndexError):
-        pass
-    import tempfile
-
-    from ipykernel.kernelspec import write_kernel_spec
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    with tempfile.TemporaryDirectory() as tmp:
-        source = write_kernel_spec(Path(tmp) / name, overrides={"display_name": "Python (workbench)"},
-                                   extra_arguments=list(KERNEL_ARGS))
-        try:
-            KernelSpecManager().install_kernel_spec(source, name, prefix=sys.prefix)
-        except OSError:
-            KernelSpecManager().install_kernel_spec(source, name, user=True)
-    return name
 
 
 # --------------------------------------------------------------------------- helpers
@@ -159,6 +124,10 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
     previous outputs are left untouched.
     """
     params = params_file if isinstance(params_file, ReportParams) else load(params_file, overrides)
+    if params.each:
+        raise ParameterError(f"{params.source or params.report}: 'each: {params.each}' stands for one report per "
+                             f"{params.each}: render each of workbench.reports.each.expand(params) (as `workbench render` "
+                             "and `batch` do).")
     say = log or (lambda message: None)
     notebook = params.notebook_path()
     extract = _check_inputs(params, notebook)
@@ -179,21 +148,18 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
 
 def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Path,
                  say: Callable[[str], None]) -> dict[str, Path]:
-    import papermill
-
+    from workbench.reports import kernel as kernels
     from workbench.reports import notebooks as nbt
     from workbench.reports import outputs as out
 
     stem = _stem(params)
     executed = folder / f"{stem}.ipynb"
-    kernel = ensure_kernel()
+    kernels.manager_class()  # imports jupyter_client before the thread below imports nbconvert (which uses it)
     threading.Thread(target=_warm_imports, daemon=True).start()
     say(f"running {notebook.name} ({params.report}, {params.period})")
     try:
-        papermill.execute_notebook(
-            str(notebook), str(executed), parameters=injected(params), cwd=str(params.base),
-            kernel_name=kernel, progress_bar=False, log_output=False, record_timing=False,
-            request_save_on_cell_execute=False)
+        kernels.execute(notebook, executed, injected(params), cwd=str(params.base), log_output=False,
+                        record_timing=False, request_save_on_cell_execute=False)
     except WorkbenchError:
         raise
     except Exception as exc:  # papermill's and the kernel's own errors
@@ -263,49 +229,85 @@ def _fill_template(params: ReportParams, extract: Path, folder: Path, stem: str,
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one parameter file of a batch."""
+    """What happened to one report of a batch: a parameter file, or one centre or site of an ``each:`` file."""
 
     params_file: str
     folder: str | None = None
     error: str | None = None
+    #: The centre or site code of a file with ``each:`` (:mod:`workbench.reports.each`).
+    value: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def label(self) -> str:
+        return self.params_file if self.value is None else f"{self.params_file} [{self.value}]"
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, WorkbenchError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return str(from_os_error(exc))
+    return f"{type(exc).__name__}: {exc}"  # pragma: no cover - reported, never a traceback for the user
+
 
 def _render_one(params_file: str, overrides: Sequence[str], output_dir: str | None,
-                period: str | None = None) -> Outcome:
+                period: str | None = None, value: str | None = None) -> Outcome:
     try:
         params = load(params_file, overrides)
         if period:
             params = params.with_period(period)
         run = render(params, output_dir=output_dir)
-        return Outcome(params_file, folder=str(run.folder))
-    except WorkbenchError as exc:
-        return Outcome(params_file, error=str(exc))
-    except OSError as exc:
-        return Outcome(params_file, error=str(from_os_error(exc)))
-    except Exception as exc:  # pragma: no cover - reported, never a traceback for the user
-        return Outcome(params_file, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(params_file, folder=str(run.folder), value=value)
+    except Exception as exc:  # every failure is reported in the outcome
+        return Outcome(params_file, error=_failure(exc), value=value)
+
+
+def _jobs(files: Sequence[str], overrides: Sequence[str], periods: Sequence[str | None]) -> list:
+    """``(file, overrides, period, value)`` per report, or an :class:`Outcome` for a file that cannot be
+    read; a file with ``each:`` gives one job per centre or site."""
+    from workbench.reports.each import narrowing
+
+    out: list = []
+    for f, p in zip(files, periods):
+        try:
+            items = narrowing(load(f, overrides))
+        except Exception as exc:  # the file's own problem, reported like a failed render
+            out.append(Outcome(f, error=_failure(exc)))
+            continue
+        out += [(f, [*overrides, *extra], p, value) for value, extra in items]
+    return out
 
 
 def batch(params_files: Sequence[str | Path], overrides: Sequence[str] = (), output_dir: str | Path | None = None,
           jobs: int = 1, on_done: Callable[[Outcome], None] | None = None,
-          periods: Sequence[str | None] | None = None) -> list[Outcome]:
+          periods: Sequence[str | None] | None = None,
+          on_start: Callable[[int], None] | None = None) -> list[Outcome]:
     """Render several parameter files, ``jobs`` at a time; failures are collected, not raised.
 
-    ``periods`` (one per file, or ``None``) renders a file for another period (used by
-    ``workbench due``). Results come back in the order of ``params_files``.
+    A file with ``each: centre`` (or ``site``) is one report per centre (site), see
+    :mod:`workbench.reports.each`. ``periods`` (one per file, or ``None``) renders a file for
+    another period (used by ``workbench due``). Results come back in the order of
+    ``params_files`` (then of the centres or sites); ``on_start`` is told how many reports there are.
     """
     files = [str(p) for p in params_files]
     periods = list(periods) if periods is not None else [None] * len(files)
     out_dir = str(output_dir) if output_dir is not None else None
-    results: list[Outcome | None] = [None] * len(files)
+    work = _jobs(files, list(overrides), periods)
+    if on_start:
+        on_start(len(work))
+    results: list[Outcome | None] = [w if isinstance(w, Outcome) else None for w in work]
     done = on_done or (lambda outcome: None)
-    if jobs <= 1 or len(files) <= 1:
-        for i, (f, p) in enumerate(zip(files, periods)):
-            results[i] = _render_one(f, list(overrides), out_dir, p)
+    for r in results:
+        if r is not None:
+            done(r)
+    todo = [(i, w) for i, w in enumerate(work) if not isinstance(w, Outcome)]
+    if jobs <= 1 or len(todo) <= 1:
+        for i, (f, o, p, v) in todo:
+            results[i] = _render_one(f, o, out_dir, p, v)
             done(results[i])
         return [r for r in results if r is not None]
     import multiprocessing
@@ -314,14 +316,14 @@ def batch(params_files: Sequence[str | Path], overrides: Sequence[str] = (), out
     ensure_kernel()  # once, before the workers start
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_render_one, f, list(overrides), out_dir, p): i
-                   for i, (f, p) in enumerate(zip(files, periods))}
+        futures = {pool.submit(_render_one, f, o, out_dir, p, v): i for i, (f, o, p, v) in todo}
         for future in as_completed(futures):
             i = futures[future]
             try:
                 results[i] = future.result()
             except Exception as exc:  # a worker died
-                results[i] = Outcome(files[i], error=f"the worker stopped: {type(exc).__name__}: {exc}")
+                f, _, _, v = work[i]
+                results[i] = Outcome(f, error=f"the worker stopped: {type(exc).__name__}: {exc}", value=v)
             done(results[i])
     return [r for r in results if r is not None]
 

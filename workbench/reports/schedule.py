@@ -9,7 +9,8 @@ folder). Without ``since`` only the latest closed period is considered; with
 
 :func:`due` is pure apart from reading parameter files and checking which run folders
 exist; ``as_of`` is always given, so a run is reproducible and checking twice gives the
-same answer. A closed period that ends after the extract's ``extracted_on`` is listed as
+same answer. A file with ``each: centre`` (or ``site``) is due per centre (site): one entry each,
+done when that centre's run folder is. A closed period that ends after the extract's ``extracted_on`` is listed as
 skipped, with the reason (a stale extract must not send a report of zeros to partners).
 ``workbench due --as-of DATE --run`` renders what is due, so re-running it
 renders nothing new: a daily cron line is all a team needs.
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.exceptions import WorkbenchError
+from workbench.reports.each import expand
 from workbench.reports.params import ReportParams, load
 
 MANIFEST = "manifest.json"
@@ -70,12 +72,19 @@ def due(params_files: Sequence[str | Path], as_of: dt.date, output_dir: str | Pa
         except WorkbenchError as exc:
             out.append(Due(path, "", Path(), False, None, str(exc)))
             continue
-        extracted_on = _extraction_day(params)
-        for period in periods_due(params, as_of):
-            run = params.with_period(period)
-            folder = run.run_dir(output_dir)
-            out.append(Due(path, period, folder, (folder / MANIFEST).exists(), run,
-                           skipped=_not_covered(period, extracted_on)))
+        periods = periods_due(params, as_of)
+        extracted_on = _extraction_day(params) if periods else None
+        try:
+            runs = expand(params) if periods else []  # one per centre or site with `each:`
+        except WorkbenchError as exc:
+            out.append(Due(path, "", Path(), False, None, str(exc)))
+            continue
+        for period in periods:
+            for one in runs:
+                run = one.with_period(period)
+                folder = run.run_dir(output_dir)
+                out.append(Due(path, period, folder, (folder / MANIFEST).exists(), run,
+                               skipped=_not_covered(period, extracted_on)))
     return out
 
 

@@ -4,7 +4,7 @@ An organisation gives an Excel template (its cells, formats, formulas and sheet 
 and a small map beside it, in YAML::
 
     template: detention_return.xlsx        # relative to the map's folder
-    audience: public                       # optional: at least as protective as the report's
+    audience: public                       # optional: the more protective of it and the report's wins
     cells:
       Retour!B3: {text: centre}            # centre, site, period, organisation, extracted_on
       Retour!C6: {indicator: detention_placements}
@@ -12,10 +12,10 @@ and a small map beside it, in YAML::
       Retour!D6: {indicator: detention_placements, period: -1}   # the previous period
 
 ``workbench render`` with ``template: map.yaml`` in the parameter file fills a copy of the
-template for the run (once per centre or site through ``batch``, one parameter file each).
-Figures come from :func:`workbench.disclosure.compute` with the report's selection and
-audience — the same numbers as the report — and a withheld cell gets the report's mark
-("< 10", "[c]"…), never its value. The template's formatting, formulas and protection are
+template for the run (once per centre or site with ``each: centre``, :mod:`workbench.reports.each`).
+Figures come from :func:`workbench.disclosure.compute` with the report's selection and the
+more protective of the map's and the report's audience (:func:`protective`), and a withheld
+cell gets the report's mark ("< 10", "[c]"…), never its value. The template's formatting, formulas and protection are
 kept (openpyxl); a mapped cell that holds a formula is refused rather than overwritten.
 The map is checked first and every problem reported at once
 (:class:`~workbench.exceptions.ParameterError`, exit 2).
@@ -150,7 +150,7 @@ def fill(tmap: TemplateMap, extract, period, audience: str = "internal", thresho
     from workbench.present import cells
 
     period = parse_period(period)
-    aud = resolve_audience(tmap.audience or audience, threshold if tmap.audience is None else None)
+    aud = protective(resolve_audience(audience, threshold), tmap.audience)
     k = aud.k if aud.suppresses else None
     book = openpyxl.load_workbook(tmap.template)
     frames: dict[tuple, Any] = {}
@@ -180,6 +180,27 @@ def fill(tmap: TemplateMap, extract, period, audience: str = "internal", thresho
     buf = io.BytesIO()
     book.save(buf)
     return _fixed_zip(buf.getvalue(), when)
+
+
+#: From the least to the most protective.
+_ORDER = ("internal", "partner", "public")
+
+
+def protective(report, mapped: str | None):
+    """The more protective of the report's audience (an ``Audience``, with its threshold) and the map's.
+
+    The audience later in internal < partner < public wins, and the threshold is the larger of
+    the two: a map can make a filled return stricter than its report, never looser.
+    """
+    from workbench.disclosure.suppression import Audience, resolve_audience
+
+    if mapped is None:
+        return report
+    other = resolve_audience(mapped)
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    name = max((report.name, other.name), key=lambda n: rank.get(n, len(_ORDER)))
+    ks = [a.k for a in (report, other) if a.k]
+    return Audience(name, max(ks) if ks else None)
 
 
 def _unit(indicator: str) -> str:
