@@ -225,20 +225,50 @@ def test_a_server_failing_midway_leaves_a_log_the_next_run_completes(smtp, param
 
 
 @pytest.mark.slow
-def test_temporary_failures_are_retried(smtp, params_dir, rendered, tmp_path):
-    from workbench.distribute import load_contacts
-    from workbench.distribute.mail import load_settings
-    from workbench.distribute.send import send_reports
-    from workbench.distribute.sendlog import load_key
-
+def test_temporary_failures_are_retried_after_the_configured_waits(smtp, params_dir, rendered, tmp_path):
     inbox, env = smtp
     out = _reports(rendered, tmp_path)
-    inbox.temporary_failures = 2
-    contacts = load_contacts(params_dir / "contacts.yaml")
-    result = send_reports(contacts, out, settings=load_settings(environ=env),
-                          key=load_key(env["WORKBENCH_SEND_KEY"]), retry_delays=(0.01, 0.02, 0.04))
-    assert result.ok and len(result.sent) == 4
+    args = ["send", "--output-dir", str(out), "--contacts", str(params_dir / "contacts.yaml")]
+    inbox.temporary_failures = 2  # two 451 replies: two retries (with no wait) get the message through
+    result = CliRunner().invoke(main, args, env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "0,0"})
+    assert result.exit_code == 0, result.output
     assert inbox.received() == EXPECTED
+
+    out = _reports(rendered, tmp_path / "again")
+    before = len(inbox.messages)
+    inbox.temporary_failures = 2  # one retry is not enough: the run stops, nothing is logged as sent
+    result = CliRunner().invoke(main, args[:2] + [str(out)] + args[3:], env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "0"})
+    assert result.exit_code == 1, result.output
+    assert "after 2 attempts" in result.output and "3 message(s) left for the next run" in result.output
+    assert len(inbox.messages) == before
+    entries = [json.loads(x) for x in (out / "send-log.jsonl").read_text().splitlines()]
+    assert [e["result"] for e in entries] == ["failed"]
+    result = CliRunner().invoke(main, args[:2] + [str(out)] + args[3:], env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "none"})
+    assert result.exit_code == 0, result.output  # the next run sends all four
+    assert len(inbox.messages) == before + 4
+
+
+def test_retry_waits_are_validated_with_every_problem_at_once(tmp_path):
+    from workbench.distribute.mail import MAX_RETRIES, load_settings
+    from workbench.exceptions import DistributionError
+
+    base = {"WORKBENCH_SMTP_HOST": "127.0.0.1", "WORKBENCH_SMTP_USER": USER, "WORKBENCH_SMTP_PASSWORD": PASSWORD,
+            "WORKBENCH_MAIL_FROM": "r@example.org"}
+    assert load_settings(environ=base).retry_waits == (2.0, 8.0, 30.0)
+    assert load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "0, 1.5"}).retry_waits == (0.0, 1.5)
+    assert load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "none"}).retry_waits == ()
+    with pytest.raises(DistributionError) as err:
+        load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "2,-1,soon,1e9,nan,1", "WORKBENCH_SMTP_HOST": ""})
+    message = str(err.value)
+    for part in ("host (set WORKBENCH_SMTP_HOST)", "wait -1 is negative", "wait 'soon' is not a number",
+                 "wait 1e9 is over 600 seconds", "wait 'nan' is not a number", f"6 waits, at most {MAX_RETRIES}"):
+        assert part in message, message
+    assert PASSWORD not in message
+    settings = tmp_path / "smtp.yaml"  # in a settings file: a list or the same text
+    settings.write_text(f"host: 127.0.0.1\nuser: {USER}\npassword: {PASSWORD}\nfrom: r@example.org\n"
+                        "retry_waits: [0, 5]\n")
+    settings.chmod(0o600)
+    assert load_settings(settings, environ={}).retry_waits == (0.0, 5.0)
 
 
 @pytest.mark.slow
