@@ -354,3 +354,56 @@ def test_the_demo_contact_list_is_valid():
     assert {c.audience for c in contacts.contacts} == {"internal", "partner", "public"}
     assert all(c.email.endswith("@example.org") for c in contacts.contacts)
     assert "@" not in repr(contacts.contacts[0])
+
+
+def test_bad_messages_in_a_contact_list_are_problems_found_with_the_others(tmp_path):
+    from workbench.distribute import load_contacts
+    from workbench.exceptions import DistributionError
+
+    bad = tmp_path / "contacts.yaml"
+    bad.write_text(yaml.safe_dump({"contacts": [CONTACTS[0], {**CONTACTS[1], "language": "de"}], "messages": {
+        "activity_report": {"fr": {"subject": "{titel} — {period}", "body": "Bonjour {name} {"},
+                            "en": {"subject": "Report\n{title}", "greeting": "Hi"},
+                            "es": {"subject": "{title}"}},
+        "activity_reprot": {"fr": {"subject": "{title}"}},
+        "detention_report": "no templates"}}, allow_unicode=True))
+    with pytest.raises(DistributionError) as err:
+        load_contacts(bad)
+    message = str(err.value)
+    for part in ("contact 2, column language: 'de' is not one of fr, en, ar, nl",
+                 "messages, activity_report, fr, subject: unknown field {titel} (did you mean {title}?)",
+                 "messages, activity_report, fr, body: a '{' or '}' without its pair",
+                 "messages, activity_report, en, greeting: unknown key; use subject and body",
+                 "messages, activity_report, en, subject: a subject is one line",
+                 "messages, activity_report: 'es' is not one of fr, en, ar, nl",
+                 "messages, activity_reprot: unknown report 'activity_reprot' (did you mean activity_report?)",
+                 "messages, detention_report: expected a subject and body per language"):
+        assert part in message, message
+    assert "8 problem(s)" in message and "nothing was sent" in message
+    assert "sfax@example.org" not in message
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "ar", "nl"])
+def test_every_language_has_a_message_and_every_field_fills_in(lang, tmp_path):
+    from workbench.distribute.contacts import MESSAGE_FIELDS, Contact, ContactList
+    from workbench.distribute.deliveries import Delivery, RenderedRun
+    from workbench.distribute.mail import compose
+
+    run_dir = tmp_path / "activity_report" / "2025-Q4" / "activity_report"
+    run_dir.mkdir(parents=True)
+    pdf = run_dir / "activity_report_2025-Q4.pdf"
+    pdf.write_bytes(b"%PDF-1.7 test")
+    (run_dir / "activity_report_2025-Q4.html").write_text("<title>Rapport\n  d'activité</title>")
+    run = RenderedRun(run_dir, "activity_report", "activity_report", "2025-Q4", "partner", lang,
+                      ((pdf.name, "0"), ("activity_report_2025-Q4.html", "0")))
+    contact = Contact("Amal", "amal@example.org", "partner", lang, ("activity_report",))
+    every = " ".join("{" + f + "}" for f in MESSAGE_FIELDS)
+    custom = ContactList((contact,), tmp_path / "contacts.yaml",
+                         messages={"activity_report": {lang: {"subject": "{title} {period}", "body": every}}})
+    default = ContactList((contact,), tmp_path / "contacts.yaml")
+    for contacts in (default, custom):
+        msg = compose(Delivery(contact, run, (pdf,)), contacts, "reports@example.org", tmp_path)
+        assert "\n" not in msg["Subject"] and "Rapport d'activité" in msg["Subject"]
+        body = msg.get_body().get_content()
+        assert "Amal" in body and pdf.name in body and "{" not in body
+        assert [p.get_filename() for p in msg.iter_attachments()] == [pdf.name]

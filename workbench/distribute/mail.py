@@ -3,16 +3,16 @@
 Settings come from the environment or from a settings file readable by its owner only
 (``chmod 600``), never from a parameter file:
 
-=========================== ======================================================
-``WORKBENCH_SMTP_HOST``      server name                 (file: ``host``)
-``WORKBENCH_SMTP_PORT``      port (587 for STARTTLS, 465 for TLS)  (``port``)
-``WORKBENCH_SMTP_SECURITY``  ``starttls`` (default) or ``tls``     (``security``)
-``WORKBENCH_SMTP_USER``      login                       (``user``)
-``WORKBENCH_SMTP_PASSWORD``  password, or ``WORKBENCH_SMTP_PASSWORD_FILE`` (owner-only file)
-``WORKBENCH_MAIL_FROM``      sender address              (``from``)
-``WORKBENCH_SMTP_CAFILE``    certificate authority to trust, when not the system's (``cafile``)
+============================== ======================================================
+``WORKBENCH_SMTP_HOST``        server name                 (file: ``host``)
+``WORKBENCH_SMTP_PORT``        port (587 for STARTTLS, 465 for TLS)  (``port``)
+``WORKBENCH_SMTP_SECURITY``    ``starttls`` (default) or ``tls``     (``security``)
+``WORKBENCH_SMTP_USER``        login                       (``user``)
+``WORKBENCH_SMTP_PASSWORD``    password, or ``WORKBENCH_SMTP_PASSWORD_FILE`` (owner-only file)
+``WORKBENCH_MAIL_FROM``        sender address              (``from``)
+``WORKBENCH_SMTP_CAFILE``      certificate authority to trust, when not the system's (``cafile``)
 ``WORKBENCH_SMTP_RETRY_WAITS`` seconds to wait before each new try, e.g. ``2,8,30`` (``retry_waits``)
-=========================== ======================================================
+============================== ======================================================
 
 The connection is always encrypted (STARTTLS or implicit TLS, the certificate checked)
 and authenticated. Temporary failures (4xx replies, a dropped connection) are retried
@@ -190,9 +190,9 @@ def compose(delivery: Delivery, contacts: ContactList, sender: str, output_root:
               "attachments": "" if link else "".join(f"\n  - {n}" for n in names) + "\n",
               "links": "".join(f"\n  {u}" for u in links) + ("\n" if links else "")}
     try:
-        subject = template["subject"].format(**fields)
+        subject = " ".join(template["subject"].format(**fields).split())  # one line, whatever the title holds
         body = template["body"].format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError) as exc:  # checked when the list was read: a last guard
         raise DistributionError(f"{contacts.source}: the message of {delivery.run.report} ({lang}) uses an unknown "
                                 f"field {exc}; use {', '.join('{' + f + '}' for f in fields)}.") from None
     msg = EmailMessage()
