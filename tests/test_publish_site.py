@@ -152,3 +152,16 @@ def test_the_demo_builds_its_publication_folder_without_chromium(tmp_path, monke
     dry = CliRunner().invoke(main, ["send", "--dry-run", "--contacts", contacts, "--output-dir", "reports"])
     assert "would send detention_report 2025-Q4 (public, fr)" in dry.output, dry.output
     assert "Traceback" not in dry.output
+
+
+def test_the_pages_of_every_language_share_one_computation_and_keep_their_bytes(report_extract):
+    from workbench.distribute.static_dashboards import calendar_figures, dashboard_data, dashboard_html
+    from workbench.exceptions import DistributionError
+    from workbench.extract.loading import load
+
+    ex = load(report_extract)
+    computed = calendar_figures(ex, "public")
+    assert len(computed.tables) == len(computed.periods) and all(t.audience == "public" for t in computed.tables)
+    assert dashboard_html(ex, "public", "en", computed=computed) == dashboard_html(ex, "public", "en")
+    with pytest.raises(DistributionError, match="cannot fill a page for the partner audience"):
+        dashboard_data(ex, "partner", "fr", computed=computed)

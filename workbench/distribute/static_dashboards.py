@@ -58,7 +58,7 @@ def publication_periods(extract) -> list[Period]:
 
 
 @dataclass(frozen=True)
-class Calendar:
+class CalendarFigures:
     """The figures of every publication period for one audience, computed once for every language's page."""
 
     audience: str
@@ -68,7 +68,7 @@ class Calendar:
     tables: tuple  # one IndicatorTable per period
 
 
-def calendar(extract, audience: str, indicators: Sequence[str] | None = None) -> Calendar:
+def calendar_figures(extract, audience: str, indicators: Sequence[str] | None = None) -> CalendarFigures:
     """Compute the audience's figures for every publication period (language-independent)."""
     from workbench.indicators.organisation import catalogue_for
 
@@ -82,21 +82,21 @@ def calendar(extract, audience: str, indicators: Sequence[str] | None = None) ->
     wanted = tuple(indicators) if indicators else tuple(i.id for i in cat)
     dims = tuple(sorted({d for i in wanted for d in cat[i].breakdowns}))
     tables = tuple(figures(extract, p.code, wanted, dims, audience) for p in periods)
-    return Calendar(audience, tuple(periods), wanted, dims, tables)
+    return CalendarFigures(audience, tuple(periods), wanted, dims, tables)
 
 
 def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] | None = None,
-                   computed: Calendar | None = None) -> dict:
+                   computed: CalendarFigures | None = None) -> dict:
     """Everything the page can show: periods, indicators with their breakdowns, and every figure.
 
-    ``computed`` (from :func:`calendar`, for the same extract and audience) saves computing
+    ``computed`` (from :func:`calendar_figures`, for the same extract and audience) saves computing
     the figures again for each language.
     """
     from workbench.indicators.organisation import catalogue_for
     from workbench.present import cells, labels
     from workbench.present.texts import text
 
-    computed = computed if computed is not None else calendar(extract, audience, indicators)
+    computed = computed if computed is not None else calendar_figures(extract, audience, indicators)
     if computed.audience != audience:
         raise DistributionError(f"Figures computed for the {computed.audience} audience cannot fill a page for "
                                 f"the {audience} audience.")
@@ -207,7 +207,7 @@ def _json_script(element_id: str, data) -> str:
 
 
 def dashboard_html(extract, audience: str, lang: str, indicators: Sequence[str] | None = None,
-                   title: str | None = None, computed: Calendar | None = None) -> str:
+                   title: str | None = None, computed: CalendarFigures | None = None) -> str:
     """The whole page as text: the same inputs give the same bytes (``computed``: see :func:`dashboard_data`)."""
     import vl_convert
 
