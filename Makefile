@@ -26,7 +26,7 @@ system-deps-optional:
 	@bash .ci/system-deps --optional
 
 # The demo installs Chromium and fonts when it can (root or sudo); without Chromium it renders HTML and
-# Excel and says in one line that the PDF was skipped.
+# Excel (and builds the publication folder ./site from them) and says in one line that the PDF was skipped.
 demo: install system-deps-optional
 	$(BIN)/workbench demo --output demo
 
@@ -37,4 +37,4 @@ benchmarks: install-test
 	$(BIN)/python benchmarks/load.py
 
 clean:
-	rm -rf demo reports .pytest_cache .hypothesis
+	rm -rf demo reports site .pytest_cache .hypothesis

@@ -81,3 +81,87 @@ def test_internal_sites_and_missing_folders_are_refused(tmp_path):
 
     with pytest.raises(DistributionError, match="outside audiences"):
         dashboard_data(None, "internal", "fr")
+
+
+def _links(page: str) -> list[str]:
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.extend(v for k, v in attrs if k in ("href", "src") and v)
+
+    Links().feed(page)
+    return found
+
+
+def test_the_demo_builds_its_publication_folder_without_chromium(tmp_path, monkeypatch):
+    """``workbench demo`` as README's first command runs it (no Chromium): reports, then the public site."""
+    import json
+
+    from workbench.distribute import load_contacts
+    from workbench.reports.outputs import check_offline
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "--persons", "400"],
+                                env={"WORKBENCH_CHROMIUM": str(tmp_path / "no-such-chromium")})
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    said = [line for line in result.output.splitlines() if line.startswith("Publication folder")]
+    assert len(said) == 1 and str(tmp_path / "site") in said[0], result.output
+    site = tmp_path / "site"
+    assert (site / ".workbench-site").is_file()
+
+    index = (site / "index.html").read_text(encoding="utf-8")
+    links = _links(index)
+    assert "dashboard-fr.html" in links and "dashboard-en.html" in links
+    for link in links:  # every link of the index resolves to a file of the folder
+        assert (site / link).resolve().is_file() and (site / link).resolve().is_relative_to(site), link
+    files = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
+    assert files == set(links) | {"index.html", ".workbench-site"}  # and nothing in it is unlisted
+    assert not any(f.endswith(".pdf") for f in files)  # no Chromium: built from the HTML and the annex
+
+    # the reports published are exactly the demo's public runs (audience read from their manifests)
+    public = set()
+    for manifest in (tmp_path / "reports").rglob("manifest.json"):
+        data = json.loads(manifest.read_text())
+        if data["parameters"]["audience"] == "public":
+            public |= {f"reports/{(manifest.parent / n).relative_to(tmp_path / 'reports').as_posix()}"
+                       for n in data["outputs"] if n.endswith((".html", ".xlsx"))}
+    assert public and {f for f in files if f.startswith("reports/")} == public
+    for name in files:
+        if name.endswith(".html"):
+            check_offline((site / name).read_text(encoding="utf-8"))
+    for lang in ("fr", "en"):
+        page = (site / f"dashboard-{lang}.html").read_text(encoding="utf-8")
+        assert f'<html lang="{lang}"' in page and 'id="wb-data"' in page and "vegaEmbed" in page
+        data = json.loads(page.split('<script type="application/json" id="wb-data">', 1)[1].split("</script>")[0])
+        assert data["audience"] == "public" and data["k"] == 10 and data["periods"] and data["indicators"]
+
+    # the same folder as `workbench publish` builds from the same reports and extract, byte for byte
+    again = CliRunner().invoke(main, ["publish", "--output-dir", "reports", "--extract", "demo", "--site", "again"])
+    assert again.exit_code == 0, again.output
+    assert _tree(site) == _tree(tmp_path / "again")
+
+    # the demo's contact list: shipped, named in one line, valid, and usable on the demo's reports
+    said = [line for line in result.output.splitlines() if line.startswith("Demo contact list")]
+    assert len(said) == 1, result.output
+    contacts = said[0].split("--contacts ", 1)[1].split(" ", 1)[0]
+    assert load_contacts(contacts).contacts
+    dry = CliRunner().invoke(main, ["send", "--dry-run", "--contacts", contacts, "--output-dir", "reports"])
+    assert "would send detention_report 2025-Q4 (public, fr)" in dry.output, dry.output
+    assert "Traceback" not in dry.output
+
+
+def test_the_pages_of_every_language_share_one_computation_and_keep_their_bytes(report_extract):
+    from workbench.distribute.static_dashboards import calendar_figures, dashboard_data, dashboard_html
+    from workbench.exceptions import DistributionError
+    from workbench.extract.loading import load
+
+    ex = load(report_extract)
+    computed = calendar_figures(ex, "public")
+    assert len(computed.tables) == len(computed.periods) and all(t.audience == "public" for t in computed.tables)
+    assert dashboard_html(ex, "public", "en", computed=computed) == dashboard_html(ex, "public", "en")
+    with pytest.raises(DistributionError, match="cannot fill a page for the partner audience"):
+        dashboard_data(ex, "partner", "fr", computed=computed)

@@ -225,20 +225,50 @@ def test_a_server_failing_midway_leaves_a_log_the_next_run_completes(smtp, param
 
 
 @pytest.mark.slow
-def test_temporary_failures_are_retried(smtp, params_dir, rendered, tmp_path):
-    from workbench.distribute import load_contacts
-    from workbench.distribute.mail import load_settings
-    from workbench.distribute.send import send_reports
-    from workbench.distribute.sendlog import load_key
-
+def test_temporary_failures_are_retried_after_the_configured_waits(smtp, params_dir, rendered, tmp_path):
     inbox, env = smtp
     out = _reports(rendered, tmp_path)
-    inbox.temporary_failures = 2
-    contacts = load_contacts(params_dir / "contacts.yaml")
-    result = send_reports(contacts, out, settings=load_settings(environ=env),
-                          key=load_key(env["WORKBENCH_SEND_KEY"]), retry_delays=(0.01, 0.02, 0.04))
-    assert result.ok and len(result.sent) == 4
+    args = ["send", "--output-dir", str(out), "--contacts", str(params_dir / "contacts.yaml")]
+    inbox.temporary_failures = 2  # two 451 replies: two retries (with no wait) get the message through
+    result = CliRunner().invoke(main, args, env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "0,0"})
+    assert result.exit_code == 0, result.output
     assert inbox.received() == EXPECTED
+
+    out = _reports(rendered, tmp_path / "again")
+    before = len(inbox.messages)
+    inbox.temporary_failures = 2  # one retry is not enough: the run stops, nothing is logged as sent
+    result = CliRunner().invoke(main, args[:2] + [str(out)] + args[3:], env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "0"})
+    assert result.exit_code == 1, result.output
+    assert "after 2 attempts" in result.output and "3 message(s) left for the next run" in result.output
+    assert len(inbox.messages) == before
+    entries = [json.loads(x) for x in (out / "send-log.jsonl").read_text().splitlines()]
+    assert [e["result"] for e in entries] == ["failed"]
+    result = CliRunner().invoke(main, args[:2] + [str(out)] + args[3:], env={**env, "WORKBENCH_SMTP_RETRY_WAITS": "none"})
+    assert result.exit_code == 0, result.output  # the next run sends all four
+    assert len(inbox.messages) == before + 4
+
+
+def test_retry_waits_are_validated_with_every_problem_at_once(tmp_path):
+    from workbench.distribute.mail import MAX_RETRIES, load_settings
+    from workbench.exceptions import DistributionError
+
+    base = {"WORKBENCH_SMTP_HOST": "127.0.0.1", "WORKBENCH_SMTP_USER": USER, "WORKBENCH_SMTP_PASSWORD": PASSWORD,
+            "WORKBENCH_MAIL_FROM": "r@example.org"}
+    assert load_settings(environ=base).retry_waits == (2.0, 8.0, 30.0)
+    assert load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "0, 1.5"}).retry_waits == (0.0, 1.5)
+    assert load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "none"}).retry_waits == ()
+    with pytest.raises(DistributionError) as err:
+        load_settings(environ={**base, "WORKBENCH_SMTP_RETRY_WAITS": "2,-1,soon,1e9,nan,1", "WORKBENCH_SMTP_HOST": ""})
+    message = str(err.value)
+    for part in ("host (set WORKBENCH_SMTP_HOST)", "wait -1 is negative", "wait 'soon' is not a number",
+                 "wait 1e9 is over 600 seconds", "wait 'nan' is not a number", f"6 waits, at most {MAX_RETRIES}"):
+        assert part in message, message
+    assert PASSWORD not in message
+    settings = tmp_path / "smtp.yaml"  # in a settings file: a list or the same text
+    settings.write_text(f"host: 127.0.0.1\nuser: {USER}\npassword: {PASSWORD}\nfrom: r@example.org\n"
+                        "retry_waits: [0, 5]\n")
+    settings.chmod(0o600)
+    assert load_settings(settings, environ={}).retry_waits == (0.0, 5.0)
 
 
 @pytest.mark.slow
@@ -324,3 +354,56 @@ def test_the_demo_contact_list_is_valid():
     assert {c.audience for c in contacts.contacts} == {"internal", "partner", "public"}
     assert all(c.email.endswith("@example.org") for c in contacts.contacts)
     assert "@" not in repr(contacts.contacts[0])
+
+
+def test_bad_messages_in_a_contact_list_are_problems_found_with_the_others(tmp_path):
+    from workbench.distribute import load_contacts
+    from workbench.exceptions import DistributionError
+
+    bad = tmp_path / "contacts.yaml"
+    bad.write_text(yaml.safe_dump({"contacts": [CONTACTS[0], {**CONTACTS[1], "language": "de"}], "messages": {
+        "activity_report": {"fr": {"subject": "{titel} — {period}", "body": "Bonjour {name} {"},
+                            "en": {"subject": "Report\n{title}", "greeting": "Hi"},
+                            "es": {"subject": "{title}"}},
+        "activity_reprot": {"fr": {"subject": "{title}"}},
+        "detention_report": "no templates"}}, allow_unicode=True))
+    with pytest.raises(DistributionError) as err:
+        load_contacts(bad)
+    message = str(err.value)
+    for part in ("contact 2, column language: 'de' is not one of fr, en, ar, nl",
+                 "messages, activity_report, fr, subject: unknown field {titel} (did you mean {title}?)",
+                 "messages, activity_report, fr, body: a '{' or '}' without its pair",
+                 "messages, activity_report, en, greeting: unknown key; use subject and body",
+                 "messages, activity_report, en, subject: a subject is one line",
+                 "messages, activity_report: 'es' is not one of fr, en, ar, nl",
+                 "messages, activity_reprot: unknown report 'activity_reprot' (did you mean activity_report?)",
+                 "messages, detention_report: expected a subject and body per language"):
+        assert part in message, message
+    assert "8 problem(s)" in message and "nothing was sent" in message
+    assert "sfax@example.org" not in message
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "ar", "nl"])
+def test_every_language_has_a_message_and_every_field_fills_in(lang, tmp_path):
+    from workbench.distribute.contacts import MESSAGE_FIELDS, Contact, ContactList
+    from workbench.distribute.deliveries import Delivery, RenderedRun
+    from workbench.distribute.mail import compose
+
+    run_dir = tmp_path / "activity_report" / "2025-Q4" / "activity_report"
+    run_dir.mkdir(parents=True)
+    pdf = run_dir / "activity_report_2025-Q4.pdf"
+    pdf.write_bytes(b"%PDF-1.7 test")
+    (run_dir / "activity_report_2025-Q4.html").write_text("<title>Rapport\n  d'activité</title>")
+    run = RenderedRun(run_dir, "activity_report", "activity_report", "2025-Q4", "partner", lang,
+                      ((pdf.name, "0"), ("activity_report_2025-Q4.html", "0")))
+    contact = Contact("Amal", "amal@example.org", "partner", lang, ("activity_report",))
+    every = " ".join("{" + f + "}" for f in MESSAGE_FIELDS)
+    custom = ContactList((contact,), tmp_path / "contacts.yaml",
+                         messages={"activity_report": {lang: {"subject": "{title} {period}", "body": every}}})
+    default = ContactList((contact,), tmp_path / "contacts.yaml")
+    for contacts in (default, custom):
+        msg = compose(Delivery(contact, run, (pdf,)), contacts, "reports@example.org", tmp_path)
+        assert "\n" not in msg["Subject"] and "Rapport d'activité" in msg["Subject"]
+        body = msg.get_body().get_content()
+        assert "Amal" in body and pdf.name in body and "{" not in body
+        assert [p.get_filename() for p in msg.iter_attachments()] == [pdf.name]

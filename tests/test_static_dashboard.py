@@ -1,8 +1,9 @@
 """The static dashboard in a real browser, from ``file://`` with the network blocked.
 
 The page is built for the partner audience on the small report extract; Debian's
-Chromium (playwright, ``/usr/bin/chromium``) opens it, every request that is not a local
-file is blocked and recorded, the pickers are changed and the table's figures are
+Chromium (playwright, ``/usr/bin/chromium``) opens it with name resolution off and a dead
+proxy, every request that is not a local file is blocked and recorded, every request the
+page makes at all is listed, the pickers are changed and the table's figures are
 compared with those of ``workbench indicators … --audience partner``.
 """
 
@@ -18,8 +19,10 @@ from click.testing import CliRunner
 from workbench.cli.main import main
 
 CHROMIUM = "/usr/bin/chromium"
+# The network is blocked in the browser itself (no name resolves, no proxy is reachable), besides the route guard.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+        "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
@@ -73,6 +76,8 @@ def test_static_dashboard_offline_shows_the_figures_of_workbench_indicators(page
         try:
             page = browser.new_page()
             page.route("**/*", guard)
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_file.as_uri())
@@ -96,6 +101,7 @@ def test_static_dashboard_offline_shows_the_figures_of_workbench_indicators(page
                         assert text == "< 5" and value == ""
                 assert page.locator("#chart svg").count() == 1
             assert errors == []
+            assert requested == [page_file.as_uri()]  # the page alone: every script and figure is inside it
         finally:
             browser.close()
     assert outside == []

@@ -45,17 +45,21 @@ def main() -> None:
               show_default=True, help="File format of the tables.")
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False), default="reports", show_default=True,
               help="Folder to render the demo reports into.")
+@click.option("--site", "site_dir", type=click.Path(file_okay=False), default="site", show_default=True,
+              help="Folder to build the public publication folder into (as `workbench publish`).")
 @click.option("--no-reports", is_flag=True, help="Only write and validate the extract.")
 @click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Reports rendered at once.")
 @handle_errors
 def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: str, reports_dir: str,
-         no_reports: bool, jobs: int) -> None:
-    """Write the synthetic demo extract and show its validation summary.
+         site_dir: str, no_reports: bool, jobs: int) -> None:
+    """Write the synthetic demo extract, show its validation summary, render the demo reports and publish them.
 
     The demo extract imitates a legal-aid desk with several sites, a detention legal
     team with three centres and a child-protection day centre over two years. It is
-    generated (no real person), deterministic for a given --seed and --persons.
+    generated (no real person), deterministic for a given --seed and --persons. The
+    reports go to --reports; the public publication folder (index, public reports,
+    static dashboards in French and English) to --site.
     """
     from workbench.extract import demo as demo_data
 
@@ -88,8 +92,22 @@ def demo(output: str, persons: int | None, seed: int | None, profile: str, fmt: 
     for path in html:
         console.print(f"  {path}", markup=False)
     what = "a PDF, an Excel annex" if pdf else "an Excel annex"
-    console.print(f"\nEach report folder also holds the executed notebook, {what} and a manifest.\n"
-                  f"Dashboard: `workbench dashboard --extract {folder}`", markup=False)
+    console.print(f"\nEach report folder also holds the executed notebook, {what} and a manifest.", markup=False)
+    _demo_publication(ex, reports_dir, site_dir, console)
+    console.print(f"Dashboard: `workbench dashboard --extract {folder}`", markup=False)
+
+
+def _demo_publication(ex, reports_dir: str, site_dir: str, console) -> None:
+    """The demo's public publication folder, and where its contact list is."""
+    from workbench import resources
+    from workbench.distribute.site import build_site
+
+    site = build_site(reports_dir, site_dir, audience="public", extract=ex, languages=("fr", "en"))
+    console.print(f"Publication folder (public reports, static dashboards fr/en) written to {site} "
+                  f"(open {site / 'index.html'})", markup=False, highlight=False)
+    contacts = resources.packaged("parameters") / "contacts.yaml"
+    console.print(f"Demo contact list (fictitious): {contacts}; try `workbench send --dry-run --contacts "
+                  f"{contacts} --output-dir {reports_dir}`", markup=False, highlight=False)
 
 
 @main.command()

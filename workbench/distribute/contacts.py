@@ -7,7 +7,7 @@ Excel sheet — with one recipient per entry or row:
 name     how the recipient is greeted
 email    their address
 audience ``internal``, ``partner`` or ``public``: the least protected outputs they may get
-language ``fr`` or ``en``
+language ``fr``, ``en``, ``ar`` or ``nl``
 reports  report names (``activity_report``) or parameter-file names, separated by ``;``
 delivery ``attachment`` (default: the PDF) or ``link`` (a link under ``link_base``)
 annex    ``yes`` to attach the Excel annex too (default ``no``)
@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,9 @@ COLUMNS = ("name", "email", "audience", "language", "reports", "delivery", "anne
 REQUIRED = ("name", "email", "audience", "language", "reports")
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+#: The fields a message's subject and body may use (filled in by :func:`workbench.distribute.mail.compose`).
+MESSAGE_FIELDS = ("name", "title", "period", "period_label", "audience", "attachments", "links")
+MESSAGE_PARTS = ("subject", "body")
 _YES = {"yes", "true", "1", "oui", "y", "x"}
 _NO = {"no", "false", "0", "non", "n", ""}
 
@@ -178,6 +182,57 @@ def _entry(where: str, raw: Any, known: set[str], problems: list[str]) -> Contac
     return Contact(_text(raw["name"]), email, audience, language, reports, delivery, annex_text in _YES, where)
 
 
+def _template_problem(template: str, part: str) -> str | None:
+    """What is wrong with a subject or body template, or ``None``."""
+    try:
+        names = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError:
+        return "a '{' or '}' without its pair (write {{ or }} for the character itself)."
+    fields = ", ".join("{" + f + "}" for f in MESSAGE_FIELDS)
+    for name in names:
+        if name not in MESSAGE_FIELDS:
+            hint = difflib.get_close_matches(name, MESSAGE_FIELDS, n=1)
+            return f"unknown field {{{name}}}" + (f" (did you mean {{{hint[0]}}}?)" if hint else "") + f"; use {fields}."
+    try:
+        filled = template.format(**{f: "x" for f in MESSAGE_FIELDS})
+    except (ValueError, KeyError, IndexError) as exc:
+        return f"cannot be filled in ({exc}); use {fields}."
+    if part == "subject" and ("\n" in filled or "\r" in filled):
+        return "a subject is one line."
+    return None
+
+
+def _message_problems(messages: Any, known: set[str], problems: list[str]) -> None:
+    """Check ``messages:`` (report or run name → language → subject and body) before anything is sent."""
+    if not isinstance(messages, Mapping):
+        problems.append("messages: expected report names, each with a subject and body per language.")
+        return
+    for report, per_language in messages.items():
+        where = f"messages, {report}"
+        if known and str(report) not in known:
+            hint = difflib.get_close_matches(str(report), sorted(known), n=1)
+            problems.append(f"{where}: unknown report '{report}'" + (f" (did you mean {hint[0]}?)." if hint else "."))
+        if not isinstance(per_language, Mapping):
+            problems.append(f"{where}: expected a subject and body per language ({', '.join(LANGUAGES)}).")
+            continue
+        for lang, parts in per_language.items():
+            if lang not in LANGUAGES:
+                problems.append(f"{where}: '{lang}' is not one of {', '.join(LANGUAGES)}.")
+                continue
+            if not isinstance(parts, Mapping):
+                problems.append(f"{where}, {lang}: expected subject and body.")
+                continue
+            for key in sorted(set(map(str, parts)) - set(MESSAGE_PARTS)):
+                problems.append(f"{where}, {lang}, {key}: unknown key; use subject and body.")
+            for key in MESSAGE_PARTS:
+                if key not in parts:
+                    continue
+                if not isinstance(parts[key], str):
+                    problems.append(f"{where}, {lang}, {key}: expected text.")
+                elif problem := _template_problem(parts[key], key):
+                    problems.append(f"{where}, {lang}, {key}: {problem}")
+
+
 def load_contacts(path: str | Path, known_reports: Iterable[str] | None = None) -> ContactList:
     """Read and validate a contact list; every problem is reported at once.
 
@@ -212,10 +267,9 @@ def load_contacts(path: str | Path, known_reports: Iterable[str] | None = None) 
                         "where the outputs folder is published).")
     if not entries:
         problems.append("the list has no contacts.")
+    messages = settings.get("messages") or {}
+    _message_problems(messages, known, problems)
     if problems:
         raise DistributionError(f"{path}: {len(problems)} problem(s) in the contact list; nothing was sent:\n"
                                 + "\n".join(f"  - {p}" for p in problems))
-    messages = settings.get("messages") or {}
-    if not isinstance(messages, Mapping):
-        raise DistributionError(f"{path}: 'messages' must map report names to fr/en subject and body.")
     return ContactList(tuple(contacts), path, str(link_base).rstrip("/") + "/" if link_base else None, messages)

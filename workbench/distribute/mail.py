@@ -3,19 +3,21 @@
 Settings come from the environment or from a settings file readable by its owner only
 (``chmod 600``), never from a parameter file:
 
-=========================== ======================================================
-``WORKBENCH_SMTP_HOST``      server name                 (file: ``host``)
-``WORKBENCH_SMTP_PORT``      port (587 for STARTTLS, 465 for TLS)  (``port``)
-``WORKBENCH_SMTP_SECURITY``  ``starttls`` (default) or ``tls``     (``security``)
-``WORKBENCH_SMTP_USER``      login                       (``user``)
-``WORKBENCH_SMTP_PASSWORD``  password, or ``WORKBENCH_SMTP_PASSWORD_FILE`` (owner-only file)
-``WORKBENCH_MAIL_FROM``      sender address              (``from``)
-``WORKBENCH_SMTP_CAFILE``    certificate authority to trust, when not the system's (``cafile``)
-=========================== ======================================================
+============================== ======================================================
+``WORKBENCH_SMTP_HOST``        server name                 (file: ``host``)
+``WORKBENCH_SMTP_PORT``        port (587 for STARTTLS, 465 for TLS)  (``port``)
+``WORKBENCH_SMTP_SECURITY``    ``starttls`` (default) or ``tls``     (``security``)
+``WORKBENCH_SMTP_USER``        login                       (``user``)
+``WORKBENCH_SMTP_PASSWORD``    password, or ``WORKBENCH_SMTP_PASSWORD_FILE`` (owner-only file)
+``WORKBENCH_MAIL_FROM``        sender address              (``from``)
+``WORKBENCH_SMTP_CAFILE``      certificate authority to trust, when not the system's (``cafile``)
+``WORKBENCH_SMTP_RETRY_WAITS`` seconds to wait before each new try, e.g. ``2,8,30`` (``retry_waits``)
+============================== ======================================================
 
 The connection is always encrypted (STARTTLS or implicit TLS, the certificate checked)
 and authenticated. Temporary failures (4xx replies, a dropped connection) are retried
-with growing waits; a credential is never printed.
+after the waits of ``retry_waits`` (default 2, 8 and 30 seconds: at most
+:data:`MAX_RETRIES` tries more); a credential is never printed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -43,9 +45,12 @@ from workbench.exceptions import DistributionError
 SECURITY = ("starttls", "tls")
 ENV = {"host": "WORKBENCH_SMTP_HOST", "port": "WORKBENCH_SMTP_PORT", "security": "WORKBENCH_SMTP_SECURITY",
        "user": "WORKBENCH_SMTP_USER", "password": "WORKBENCH_SMTP_PASSWORD", "from": "WORKBENCH_MAIL_FROM",
-       "cafile": "WORKBENCH_SMTP_CAFILE"}
+       "cafile": "WORKBENCH_SMTP_CAFILE", "retry_waits": "WORKBENCH_SMTP_RETRY_WAITS"}
 PASSWORD_FILE_ENV = "WORKBENCH_SMTP_PASSWORD_FILE"
 RETRY_DELAYS = (2.0, 8.0, 30.0)
+#: At most this many retries, each wait at most :data:`MAX_WAIT` seconds: a run must end.
+MAX_RETRIES = 5
+MAX_WAIT = 600.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class SmtpSettings:
     sender: str = ""
     cafile: str | None = None
     timeout: float = 30.0
+    retry_waits: tuple[float, ...] = RETRY_DELAYS
 
 
 def _private_file(path: Path, what: str) -> str:
@@ -82,7 +88,7 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
         unknown = sorted(set(data) - set(ENV))
         if unknown:
             raise DistributionError(f"{path}: unknown setting(s) {', '.join(unknown)}; use {', '.join(ENV)}.")
-        values.update({k: str(v) for k, v in data.items() if v is not None})
+        values.update({k: _setting_text(v) for k, v in data.items() if v is not None})
     values.update({k: env[name] for k, name in ENV.items() if env.get(name)})
     if "password" not in values and env.get(PASSWORD_FILE_ENV):
         values["password"] = _private_file(Path(env[PASSWORD_FILE_ENV]), "password file").strip()
@@ -94,11 +100,58 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
     port = values.get("port", "465" if security == "tls" else "587")
     if not port.isdigit():
         problems.append(f"port '{port}' (a number, e.g. 587)")
+    waits = parse_retry_waits(values.get("retry_waits"), problems)
     if problems:
         raise DistributionError("Mail settings missing or wrong: " + "; ".join(problems) + ". See "
                                 "docs/distribution.md (credentials).")
     return SmtpSettings(values["host"], int(port), security, values["user"], values["password"], values["from"],
-                        values.get("cafile"))
+                        values.get("cafile"), retry_waits=waits)
+
+
+def _setting_text(value) -> str:
+    """A settings-file value as the environment would give it (a YAML list of waits becomes ``2,8,30``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_retry_waits(text: str | None, problems: list[str]) -> tuple[float, ...]:
+    """The waits before each retry, from ``"2,8,30"`` (empty text or ``none``: no retry).
+
+    Each wait is a number of seconds from 0 to :data:`MAX_WAIT`, at most :data:`MAX_RETRIES`
+    of them; a problem is added to ``problems`` (and the default returned) otherwise.
+
+    >>> parse_retry_waits("0, 0.5,8", []), parse_retry_waits(None, [])
+    ((0.0, 0.5, 8.0), (2.0, 8.0, 30.0))
+    >>> problems = []; _ = parse_retry_waits("2,-1,x", problems); problems
+    ["retry_waits '2,-1,x' (wait -1 is negative; wait 'x' is not a number of seconds)"]
+    """
+    if text is None:
+        return RETRY_DELAYS
+    items = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    if [i.lower() for i in items] in ([], ["none"]):
+        return ()
+    waits, wrong = [], []
+    for item in items:
+        try:
+            wait = float(item)
+        except ValueError:
+            wrong.append(f"wait '{item}' is not a number of seconds")
+            continue
+        if not wait == wait or wait in (float("inf"), float("-inf")):  # nan, inf
+            wrong.append(f"wait '{item}' is not a number of seconds")
+        elif wait < 0:
+            wrong.append(f"wait {item} is negative")
+        elif wait > MAX_WAIT:
+            wrong.append(f"wait {item} is over {MAX_WAIT:g} seconds")
+        else:
+            waits.append(wait)
+    if len(items) > MAX_RETRIES:
+        wrong.append(f"{len(items)} waits, at most {MAX_RETRIES}")
+    if wrong:
+        problems.append(f"retry_waits '{text}' ({'; '.join(wrong)})")
+        return RETRY_DELAYS
+    return tuple(waits)
 
 
 # --------------------------------------------------------------------------- messages
@@ -137,9 +190,9 @@ def compose(delivery: Delivery, contacts: ContactList, sender: str, output_root:
               "attachments": "" if link else "".join(f"\n  - {n}" for n in names) + "\n",
               "links": "".join(f"\n  {u}" for u in links) + ("\n" if links else "")}
     try:
-        subject = template["subject"].format(**fields)
+        subject = " ".join(template["subject"].format(**fields).split())  # one line, whatever the title holds
         body = template["body"].format(**fields)
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError) as exc:  # checked when the list was read: a last guard
         raise DistributionError(f"{contacts.source}: the message of {delivery.run.report} ({lang}) uses an unknown "
                                 f"field {exc}; use {', '.join('{' + f + '}' for f in fields)}.") from None
     msg = EmailMessage()
@@ -181,10 +234,9 @@ def _classify(exc: Exception) -> Exception:
 class Mailer:
     """An authenticated, encrypted SMTP connection that reconnects and retries temporary failures."""
 
-    def __init__(self, settings: SmtpSettings, retry_delays: Sequence[float] = RETRY_DELAYS,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: SmtpSettings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self.retry_delays = tuple(retry_delays)
+        self.retry_delays = tuple(settings.retry_waits)
         self.sleep = sleep
         self.smtp: smtplib.SMTP | None = None
 

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.distribute.contacts import ContactList
 from workbench.distribute.deliveries import Delivery, Missing, find_runs, plan, verify_files
-from workbench.distribute.mail import RETRY_DELAYS, Mailer, PermanentFailure, SmtpSettings, TemporaryFailure, compose
+from workbench.distribute.mail import Mailer, PermanentFailure, SmtpSettings, TemporaryFailure, compose
 from workbench.distribute.sendlog import LOG_NAME, SendLog
 from workbench.exceptions import DistributionError, WorkbenchError
 
@@ -38,8 +38,7 @@ def describe(d: Delivery) -> str:
 
 def send_reports(contacts: ContactList, output_dir: str | Path, *, periods: Iterable[str] | None = None,
                  settings: SmtpSettings | None = None, dry_run: bool = False, log_path: str | Path | None = None,
-                 key: bytes | None = None, say: Callable[[str], None] = lambda m: None,
-                 retry_delays: Sequence[float] = RETRY_DELAYS) -> SendResult:
+                 key: bytes | None = None, say: Callable[[str], None] = lambda m: None) -> SendResult:
     """Send every planned delivery that the send log does not list as sent.
 
     A dry run composes every message (so a template error shows now) and reports it
@@ -69,7 +68,7 @@ def send_reports(contacts: ContactList, output_dir: str | Path, *, periods: Iter
         return result
     if settings is None:
         raise DistributionError("No mail settings: give --smtp FILE or set the WORKBENCH_SMTP_* variables.")
-    with Mailer(settings, retry_delays) as mailer:
+    with Mailer(settings) as mailer:
         for i, d in enumerate(todo):
             try:
                 verify_files(d)

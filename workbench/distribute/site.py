@@ -109,13 +109,14 @@ def build_site(output_dir: str | Path, site_dir: str | Path, *, audience: str = 
         say(f"{len(runs)} report(s) for the {audience} audience")
         dashboards = []
         if extract is not None:
-            from workbench.distribute.static_dashboards import dashboard_html
+            from workbench.distribute.static_dashboards import calendar_figures, dashboard_html
             from workbench.extract.loading import Extract, load
 
             ex = extract if isinstance(extract, Extract) else load(extract)
+            computed = calendar_figures(ex, audience)  # the figures once, for every language's page
             for lang in languages:
                 name = f"dashboard-{lang}.html"
-                (staged / name).write_text(dashboard_html(ex, audience, lang), encoding="utf-8")
+                (staged / name).write_text(dashboard_html(ex, audience, lang, computed=computed), encoding="utf-8")
                 dashboards.append((lang, name))
                 say(f"static dashboard ({lang}): {name}")
         (staged / "index.html").write_text(_index(entries, dashboards, staged, audience), encoding="utf-8")

@@ -19,6 +19,7 @@ import datetime as dt
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from workbench.exceptions import DistributionError
 from workbench.periods import Period, parse_period
@@ -56,11 +57,20 @@ def publication_periods(extract) -> list[Period]:
     return sorted(out, key=lambda p: (-p.end.toordinal(), PERIOD_KINDS.index(p.kind)))
 
 
-def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] | None = None) -> dict:
-    """Everything the page can show: periods, indicators with their breakdowns, and every figure."""
+@dataclass(frozen=True)
+class CalendarFigures:
+    """The figures of every publication period for one audience, computed once for every language's page."""
+
+    audience: str
+    periods: tuple[Period, ...]
+    indicators: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    tables: tuple  # one IndicatorTable per period
+
+
+def calendar_figures(extract, audience: str, indicators: Sequence[str] | None = None) -> CalendarFigures:
+    """Compute the audience's figures for every publication period (language-independent)."""
     from workbench.indicators.organisation import catalogue_for
-    from workbench.present import cells, labels
-    from workbench.present.texts import text
 
     if audience not in OUTSIDE:
         raise DistributionError(f"Static dashboards are for outside audiences (partner, public), not '{audience}'; "
@@ -69,14 +79,34 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
     periods = publication_periods(extract)
     if not periods:
         raise DistributionError("The extract covers no whole quarter up to its extraction date: nothing to publish.")
-    wanted = list(indicators) if indicators else [i.id for i in cat]
-    dims = sorted({d for i in wanted for d in cat[i].breakdowns})
+    wanted = tuple(indicators) if indicators else tuple(i.id for i in cat)
+    dims = tuple(sorted({d for i in wanted for d in cat[i].breakdowns}))
+    tables = tuple(figures(extract, p.code, wanted, dims, audience) for p in periods)
+    return CalendarFigures(audience, tuple(periods), wanted, dims, tables)
+
+
+def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] | None = None,
+                   computed: CalendarFigures | None = None) -> dict:
+    """Everything the page can show: periods, indicators with their breakdowns, and every figure.
+
+    ``computed`` (from :func:`calendar_figures`, for the same extract and audience) saves computing
+    the figures again for each language.
+    """
+    from workbench.indicators.organisation import catalogue_for
+    from workbench.present import cells, labels
+    from workbench.present.texts import text
+
+    computed = computed if computed is not None else calendar_figures(extract, audience, indicators)
+    if computed.audience != audience:
+        raise DistributionError(f"Figures computed for the {computed.audience} audience cannot fill a page for "
+                                f"the {audience} audience.")
+    cat = catalogue_for(extract)
+    dims = computed.dimensions
     rows: dict[str, dict] = {}
     available: set[str] = set()
     k = None
-    for p in periods:
-        computed = figures(extract, p.code, wanted, dims, audience)
-        table, k = computed.frame, computed.k
+    for p, table_of_period in zip(computed.periods, computed.tables):
+        table, k = table_of_period.frame, table_of_period.k
         per: dict[str, dict[str, list]] = {}
         for r in table.iter_rows(named=True):
             dim = next((d for d in dims if d in r and r[d] is not None), "")
@@ -89,14 +119,14 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
         available |= set(per)
         rows[p.code] = per
     inds = []
-    for ind_id in wanted:
+    for ind_id in computed.indicators:
         if ind_id not in available:
             continue
         ind = cat[ind_id]
         inds.append({"id": ind_id, "label": ind.label[lang], "unit": ind.unit,
                      "breakdowns": [{"id": d, "label": labels.dimension_label(d, lang, cat)} for d in ind.breakdowns]})
     return {"audience": audience, "k": k, "language": lang,
-            "periods": [{"code": p.code, "label": p.label(lang)} for p in periods],
+            "periods": [{"code": p.code, "label": p.label(lang)} for p in computed.periods],
             "indicators": inds, "rows": rows}
 
 
@@ -177,11 +207,11 @@ def _json_script(element_id: str, data) -> str:
 
 
 def dashboard_html(extract, audience: str, lang: str, indicators: Sequence[str] | None = None,
-                   title: str | None = None) -> str:
-    """The whole page as text: the same inputs give the same bytes."""
+                   title: str | None = None, computed: CalendarFigures | None = None) -> str:
+    """The whole page as text: the same inputs give the same bytes (``computed``: see :func:`dashboard_data`)."""
     import vl_convert
 
-    data = dashboard_data(extract, audience, lang, indicators)
+    data = dashboard_data(extract, audience, lang, indicators, computed)
     words = _WORDS[lang]
     org = extract.meta.organisation if isinstance(getattr(extract.meta, "organisation", None), str) else None
     heading = title or " — ".join(x for x in (org, words["title"]) if x)
