@@ -416,7 +416,8 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     distinct = _distinct_values(frame, _distinct_columns(spec, frame.schema, extras))
     typed = frame.lazy().select(typing_exprs(spec, frame.schema, extras, distinct, codes))
     if spec.id_column:
-        typed = typed.with_columns(pl.col(spec.id_column).is_first_distinct().alias(_FIRST_DISTINCT))
+        repeated = _repeated_rows(frame, spec.id_column)
+        typed = typed.with_columns((~pl.col(ROW).is_in(repeated.implode())).alias(_FIRST_DISTINCT))
     checked = typed.with_columns(
         pl.all_horizontal([ch.valid.fill_null(True) for ch in checks]).alias("wb_ok")).collect()
     keep = [ROW, *spec.column_names, *extras]
@@ -425,6 +426,22 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
         return checked.select(keep), _quarantine_rows(spec, frame, refused, checks, file, checked)
     good = checked.filter(pl.col("wb_ok")).select(keep)
     return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
+
+
+def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
+    """The rows (``wb_row``) whose id already appeared in an earlier row.
+
+    Ids are compared by a 64-bit hash first (sorted, neighbours compared: much faster than
+    hashing strings into a table), and only the ids whose hashes meet are compared as written,
+    so the answer is exact."""
+    ids = pl.col(id_column).cast(pl.String)
+    hashes = frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
+    ordered = hashes.drop_nulls().sort()
+    clashing = ordered.filter(ordered == ordered.shift(1))
+    if clashing.len() == 0:
+        return pl.Series(ROW, [], dtype=pl.Int64)
+    candidates = frame.filter(hashes.is_in(clashing.unique().implode())).select(ROW, ids.alias("id"))
+    return candidates.filter(~pl.col("id").is_first_distinct())[ROW]
 
 
 def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, checks: list[Check], file: str,
@@ -472,8 +489,8 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
     parent is quarantined in turn. A row with several broken references is quarantined
-    under the first, in the contract's column order. Every reference of a table is checked
-    in one pass (one hash lookup per reference). Returns accepted tables without the row number,
+    under the first, in the contract's column order. The references of a table are checked
+    together, one anti join each. Returns accepted tables without the row number,
     and quarantine frames in the contract's columns.
     """
     accepted = dict(accepted)
@@ -486,23 +503,24 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
         if not references:
             continue
         frame = accepted[name]
-        broken = []
-        for i, column in enumerate(references):
+        queries = []
+        for column in references:  # rows naming no accepted parent: one anti join each, run together
             parent = column.references
-            ids = (accepted[parent][TABLES[parent].id_column] if parent in accepted
-                   else pl.Series([], dtype=pl.String))
-            ok = pl.col(column.name).is_null() | pl.col(column.name).is_in(ids.implode())
-            broken.append(pl.when(~ok).then(pl.lit(i, dtype=pl.Int32)))
-        which = frame.select(pl.coalesce(broken).alias("wb_ref")).to_series()
-        if which.null_count() == which.len():
+            ids = (accepted[parent].lazy().select(pl.col(TABLES[parent].id_column).alias(column.name))
+                   if parent in accepted else pl.LazyFrame(schema={column.name: pl.String}))
+            keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
+            queries.append(frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
+                           .join(ids, on=column.name, how="anti"))
+        found = pl.collect_all(queries)
+        if not any(f.height for f in found):
             continue
-        missing_rows = frame.filter(which.is_not_null()).with_columns(which.drop_nulls().alias("wb_ref"))
-        bads = [quarantined[name]]
-        for i, column in enumerate(references):
-            missing = missing_rows.filter(pl.col("wb_ref") == i).drop("wb_ref")
+        bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
+        for column, missing in zip(references, found):
+            missing = missing.filter(~pl.col(ROW).is_in(taken.implode()))  # under its first broken reference
             if missing.height:
                 bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
-        accepted[name] = frame.filter(which.is_null())
+                taken = pl.concat([taken, missing[ROW]])
+        accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
         quarantined[name] = pl.concat(bads).sort("row")
     return (
         {n: f.drop(ROW) for n, f in accepted.items()},
