@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import dataframely as dy
 import polars as pl
 
 from workbench.extract import guard
@@ -155,6 +154,8 @@ def _vocab_hint(column: Column) -> str:
 
 def _column_rules(column: Column, max_year: int) -> dict[str, pl.Expr]:
     """The dataframely column's own rules (nullability, bounds), named ``column|rule``."""
+    import dataframely as dy  # here: a process reading an extract validated once does not need it
+
     nullable = not column.required
     if column.kind == "year":
         declared = dy.Int32(nullable=nullable, min=MIN_BIRTH_YEAR, max=max_year)
