@@ -9,7 +9,7 @@ rules is quarantined once, under the first rule it broke, in this order: for eac
 in contract order, its format (date, boolean, year), its presence (required), its code,
 its range, its date against ``extracted_on``; then the date-order rules, the "required
 when" rules, and duplicate ids. References between tables are checked afterwards
-(:func:`check_references`), parents before children.
+(:func:`workbench.extract.references.check_references`), parents before children.
 
 Dates are ``YYYY-MM-DD`` (optionally with a time), ``DD/MM/YYYY``, ``DD.MM.YYYY`` or
 ``DD-MM-YYYY``, always with a four-digit year. Booleans and years read ``unknown`` (and its
@@ -41,14 +41,14 @@ import polars as pl
 
 from workbench.extract import guard
 from workbench.extract.files import code_expr
-from workbench.contract.schema import TABLE_ORDER, TABLES, Column, Table, dtype_of, vocabulary
+from workbench.contract.schema import Column, Table, dtype_of, vocabulary
 
 QUARANTINE_SCHEMA = {
     "table": pl.String, "file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
     "rule": pl.String, "reason": pl.String,
 }
 ROW = "wb_row"
-_ID = "wb_id"
+QUARANTINE_ID = "wb_id"
 
 _TRUE = ("true", "t", "yes", "y", "oui", "o", "vrai", "v", "1")
 _FALSE = ("false", "f", "no", "n", "non", "faux", "0")
@@ -66,7 +66,8 @@ def _ident(column: str) -> str:
     return f"wb_ident_{column}"
 
 
-def _masked(expr: pl.Expr) -> pl.Expr:
+def masked(expr: pl.Expr) -> pl.Expr:
+    """The shape of a value of any type, never the value (:func:`guard.mask_expr`)."""
     return guard.mask_expr(expr.cast(pl.String))
 
 
@@ -246,7 +247,7 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
         # The first row of each id is computed once over the whole table (wb_first_distinct),
         # and the reason's first row only for the quarantined ids (_quarantine_rows).
         checks.append(Check(f"{idc}__duplicate", "duplicate_id", idc,
-                            _fmt(f"{idc} '{{}}' already appears in row {{}}", _masked(pl.col(idc)),
+                            _fmt(f"{idc} '{{}}' already appears in row {{}}", masked(pl.col(idc)),
                                  pl.col("wb_first")),
                             pl.col(idc).is_null() | pl.col(_FIRST_DISTINCT)))
     return checks
@@ -449,7 +450,7 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, chec
                      checked: pl.DataFrame) -> pl.DataFrame:
     """The quarantine rows of the refused rows, each under the first rule it broke."""
     if refused.height == 0:
-        return pl.DataFrame(schema={**QUARANTINE_SCHEMA, _ID: pl.String})
+        return pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
     first = pl.coalesce(*[pl.when(~ch.valid.fill_null(True)).then(pl.lit(i)) for i, ch in enumerate(checks)])
     rows = refused.with_columns(first.alias("wb_check"))
     if spec.id_column:  # duplicate-id reasons name the id's first row
@@ -462,7 +463,7 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, chec
     raw_text = raw.filter(pl.col(ROW).is_in(rows[ROW].implode())).select(
         ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in columns])
     rows = rows.join(raw_text, on=ROW, how="left")
-    value = _masked(pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
+    value = masked(pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
                                   for i, ch in enumerate(checks)]))
     rows = rows.with_columns(value.alias("value"))
     out = rows.select(
@@ -476,87 +477,6 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, chec
         .alias("rule"),
         pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(ch.reason) for i, ch in enumerate(checks)])
         .alias("reason"),
-        (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
+        (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(QUARANTINE_ID),
     )
     return out.sort("row")
-
-
-_PARENT_WORD = {"persons": "person", "cases": "case", "detention_stays": "stay"}
-
-
-def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                     files: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
-    """Quarantine rows that refer to a missing or quarantined person, case or stay.
-
-    Tables are taken parents first, so a row whose parent was quarantined for its own
-    parent is quarantined in turn. A row with several broken references is quarantined
-    under the first, in the contract's column order. The references of a table are checked
-    together, one anti join each. Returns accepted tables without the row number,
-    and quarantine frames in the contract's columns.
-    """
-    accepted = dict(accepted)
-    quarantined = dict(quarantined)
-    for name in TABLE_ORDER:
-        if name not in accepted:
-            continue
-        spec = TABLES[name]
-        references = [column for column in spec.columns if column.references]
-        if not references:
-            continue
-        frame = accepted[name]
-        queries = []
-        for column in references:  # rows naming no accepted parent: one anti join each, run together
-            parent = column.references
-            ids = (accepted[parent].lazy().select(pl.col(TABLES[parent].id_column).alias(column.name))
-                   if parent in accepted else pl.LazyFrame(schema={column.name: pl.String}))
-            keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
-            queries.append(frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
-                           .join(ids, on=column.name, how="anti"))
-        found = pl.collect_all(queries)
-        if not any(f.height for f in found):
-            continue
-        bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
-        for column, missing in zip(references, found):
-            missing = missing.filter(~pl.col(ROW).is_in(taken.implode()))  # under its first broken reference
-            if missing.height:
-                bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
-                taken = pl.concat([taken, missing[ROW]])
-        accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
-        quarantined[name] = pl.concat(bads).sort("row")
-    return (
-        {n: f.drop(ROW) for n, f in accepted.items()},
-        {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
-    )
-
-
-def _reference_rows(name: str, spec: Table, column: Column, missing: pl.DataFrame,
-                    accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                    files: dict[str, str]) -> pl.DataFrame:
-    """The quarantine rows of ``missing``, rows whose ``column`` names no accepted parent."""
-    parent = column.references
-    word = _PARENT_WORD[parent]
-    if parent in accepted:
-        refused = (quarantined[parent].filter(pl.col(_ID).is_not_null())
-                   .sort("row").unique(_ID, keep="first", maintain_order=True)
-                   .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason"),
-                           pl.col("row").alias("wb_parent_row")))
-    else:
-        refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String,
-                                       "wb_parent_row": pl.Int64})
-    missing = missing.join(refused, on=column.name, how="left")
-    no_table = f"the extract has no {parent} table" if parent not in accepted else f"not in {parent}"
-    return missing.select(
-        pl.lit(name).alias("table"),
-        pl.lit(files[name]).alias("file"),
-        pl.col(ROW).cast(pl.Int64).alias("row"),
-        pl.lit(column.name).alias("column"),
-        _masked(pl.col(column.name)).alias("value"),
-        pl.when(pl.col("wb_parent_reason").is_null()).then(pl.lit("missing_reference"))
-        .otherwise(pl.lit("quarantined_parent")).alias("rule"),
-        pl.when(pl.col("wb_parent_reason").is_null())
-        .then(pl.format(f"{word} {{}} not found: {no_table}", _masked(pl.col(column.name))))
-        .otherwise(pl.format(f"{word} {{}} ({files.get(parent, parent)} row {{}}) was quarantined: {{}}",
-                             _masked(pl.col(column.name)), pl.col("wb_parent_row"),
-                             pl.col("wb_parent_reason"))).alias("reason"),
-        (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
-    )
