@@ -341,8 +341,10 @@ def whole_process(folder: Path, dims: list[str], repeat: int) -> dict[str, tuple
 def report_whole(folder: Path, dims: list[str], repeat: int) -> None:
     figures = whole_process(folder, dims, repeat)
     duck_s, duck_m = figures["duckdb script"]
+    load = os.getloadavg()
     print(f"\nwhole process, {folder.name}, {QUARTER}, whole catalogue, every single breakdown; "
-          f"median of {repeat} (target: <= 0.5x the DuckDB time, peak memory <= 1x)")
+          f"median of {repeat} (target: <= 0.5x the DuckDB time, peak memory <= 1x); "
+          f"load average at the end {load[0]:.1f} on {os.cpu_count()} CPUs")
     for label, (sec, peak) in figures.items():
         print(f"  {label:<28} {sec:6.2f} s  {mib(peak):>10}   time {sec / duck_s:5.2f}x  memory {peak / duck_m:5.2f}x")
 
@@ -359,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the whole-process comparison (CLI vs a DuckDB script), also on --independent")
     parser.add_argument("--independent", action="store_true",
                         help="also on an extract from benchmarks/independent_generate.py")
+    parser.add_argument("--independent-only", action="store_true",
+                        help="only the extract from benchmarks/independent_generate.py (with --whole: 10M persons "
+                             "without generating the demo extract of that size)")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "TASK", "FOLDER"), help=argparse.SUPPRESS)
     parser.add_argument("--dims", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -369,17 +374,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     persons = args.scale_persons if args.scale else args.persons
-    folder = ensure_extract(persons)
+    folder = None if args.independent_only else ensure_extract(persons)
     dims, broken = usable_dims()
     load = os.getloadavg()
     print(f"persons {persons:,}; {os.cpu_count()} CPUs (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}); "
           f"python {sys.version.split()[0]}")
     if broken:
         print(f"left out of every engine (the workbench fails on them): breakdown(s) {', '.join(broken)}")
-    if args.check:
+    if args.check and folder is not None:
         check(folder, dims, pandas=not (args.skip_pandas or args.scale))
-    folders = [folder]
-    if args.independent:
+    folders = [folder] if folder is not None else []
+    if args.independent or args.independent_only:
         other = HERE / "data" / f"indep-{persons}"
         if not (other / "persons.parquet").exists():
             subprocess.run([sys.executable, str(HERE / "independent_generate.py"), "--persons", str(persons),
@@ -387,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         folders.append(other)
     for each in folders:
         report_whole(each, dims, args.repeat)
-    if args.whole:
+    if args.whole or folder is None:
         return 0
 
     if args.scale:  # series last: it holds the most memory

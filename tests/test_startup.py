@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -31,3 +32,24 @@ def test_the_command_line_does_not_import_the_iri_grammar(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "None"
+
+
+def test_indicators_on_an_extract_validated_once_imports_no_validation_or_chart_library(valid_extract, tmp_path):
+    """The figures of an extract read back from the validation cache need neither the validation's
+    library (dataframely, and numpy through it) nor the charts' (altair, jsonschema)."""
+    env = dict(os.environ, WORKBENCH_CACHE=str(tmp_path / "cache"))
+    out_csv = tmp_path / "figures.csv"
+    script = ("import sys\n"
+              "from workbench.cli.main import main\n"
+              "try:\n"
+              f"    main(['indicators', {str(valid_extract)!r}, '-p', '2024', '-b', 'sex', '-o', {str(out_csv)!r}])\n"
+              "except SystemExit as exc:\n"
+              "    assert exc.code in (0, 1, None), exc.code\n"
+              "print(sorted(m for m in ('dataframely', 'numpy', 'altair', 'jsonschema') if m in sys.modules))\n")
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "dataframely" in first.stdout  # the first run validates
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == "[]"
+    assert out_csv.read_text(encoding="utf-8").startswith("indicator,")

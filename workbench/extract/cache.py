@@ -44,7 +44,7 @@ FORMAT = 1  # the layout of an entry; bump when it changes
 
 #: The modules whose source decides what a validated extract is.
 _VALIDATION_SOURCES = ("contract", "extract/files.py", "extract/guard.py", "extract/rules.py",
-                       "extract/loading.py", "extract/cache.py")
+                       "extract/references.py", "extract/loading.py", "extract/cache.py")
 
 
 def folder() -> Path | None:

@@ -293,8 +293,10 @@ def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if not text:
         return frame
+    length = [pl.col(c).str.len_bytes() for c in text]  # trimming shortens a cell that needs it
     dirty = frame.select(
-        (pl.col(c).str.contains(r"^\s|\s$") | (pl.col(c) == "")).any().alias(c) for c in text).row(0)
+        ((pl.col(c).str.strip_chars().str.len_bytes() < n) | (n == 0)).any().alias(c)
+        for c, n in zip(text, length)).row(0)
     exprs = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c, d in zip(text, dirty) if d]
     return frame.with_columns(exprs) if exprs else frame
 

@@ -32,7 +32,8 @@ from workbench.extract import cache, guard
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
 from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
-from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, check_references, numbered, validate_table
+from workbench.extract.references import check_references
+from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
 RESERVED_PREFIX = "wb_"

@@ -1,13 +1,15 @@
-"""Row rules of the case-extract contract, checked with dataframely.
+"""Row rules of the case-extract contract, as polars expressions evaluated in one query per table.
 
 Each table is first *typed* (text cells parsed into dates, booleans, years; codes
-normalised), then checked by a dataframely schema built from :mod:`workbench.contract.schema`:
-column nullability and ranges, and one named rule per contract rule. A row that breaks
+normalised), then checked by rules built from :mod:`workbench.contract.schema`: column
+nullability and ranges (dataframely's column rules), and one named rule per contract rule.
+Typing and every rule are one lazy query over the table; cells that repeat (codes, dates,
+yes/no) are parsed and scanned once per distinct value. A row that breaks
 rules is quarantined once, under the first rule it broke, in this order: for each column
 in contract order, its format (date, boolean, year), its presence (required), its code,
 its range, its date against ``extracted_on``; then the date-order rules, the "required
 when" rules, and duplicate ids. References between tables are checked afterwards
-(:func:`check_references`), parents before children.
+(:func:`workbench.extract.references.check_references`), parents before children.
 
 Dates are ``YYYY-MM-DD`` (optionally with a time), ``DD/MM/YYYY``, ``DD.MM.YYYY`` or
 ``DD-MM-YYYY``, always with a four-digit year. Booleans and years read ``unknown`` (and its
@@ -35,19 +37,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import dataframely as dy
 import polars as pl
 
 from workbench.extract import guard
 from workbench.extract.files import code_expr
-from workbench.contract.schema import TABLE_ORDER, TABLES, Column, Table, dtype_of, vocabulary
+from workbench.contract.schema import Column, Table, dtype_of, vocabulary
 
 QUARANTINE_SCHEMA = {
     "table": pl.String, "file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
     "rule": pl.String, "reason": pl.String,
 }
 ROW = "wb_row"
-_ID = "wb_id"
+QUARANTINE_ID = "wb_id"
 
 _TRUE = ("true", "t", "yes", "y", "oui", "o", "vrai", "v", "1")
 _FALSE = ("false", "f", "no", "n", "non", "faux", "0")
@@ -65,7 +66,8 @@ def _ident(column: str) -> str:
     return f"wb_ident_{column}"
 
 
-def _masked(expr: pl.Expr) -> pl.Expr:
+def masked(expr: pl.Expr) -> pl.Expr:
+    """The shape of a value of any type, never the value (:func:`guard.mask_expr`)."""
     return guard.mask_expr(expr.cast(pl.String))
 
 
@@ -131,12 +133,13 @@ def _parse_failed(column: Column, raw: pl.Expr, typed: pl.Expr) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Check:
-    """One rule, in quarantine order: the dataframely rule name, our code, and the column."""
+    """One rule, in quarantine order: its name, our code, the column, and the rule itself."""
 
     name: str
     rule: str
     column: str
     reason: pl.Expr  # built from the raw value (column 'value') and typed columns
+    valid: pl.Expr  # true (or null) where a row keeps the rule
 
 
 def _fmt(template: str, *exprs: pl.Expr) -> pl.Expr:
@@ -150,152 +153,112 @@ def _vocab_hint(column: Column) -> str:
     return "one of " + ", ".join(codes)
 
 
-def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str, ...] = (),
-                 codes: dict[str, frozenset[str]] | None = None) -> tuple[type[dy.Schema], list[Check]]:
-    """The dataframely schema of a table and its checks in quarantine order.
+def _column_rules(column: Column, max_year: int) -> dict[str, pl.Expr]:
+    """The dataframely column's own rules (nullability, bounds), named ``column|rule``."""
+    import dataframely as dy  # here: a process reading an extract validated once does not need it
 
-    ``extras`` are the table's other columns (checked for identifiers), ``codes`` the lists
-    open code columns are restricted to."""
+    nullable = not column.required
+    if column.kind == "year":
+        declared = dy.Int32(nullable=nullable, min=MIN_BIRTH_YEAR, max=max_year)
+    elif column.kind == "count":
+        declared = dy.Int64(nullable=nullable, min=0)
+    else:  # the type itself is given by the typing step; only presence is checked
+        declared = dy.String(nullable=nullable)
+    return {f"{column.name}|{rule}": expr for rule, expr in declared.validation_rules(pl.col(column.name)).items()}
+
+
+def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str, ...] = (),
+                 codes: dict[str, frozenset[str]] | None = None) -> list[Check]:
+    """The checks of a table, in quarantine order, each with its rule as a polars expression.
+
+    The rules read the typed table (:func:`typing_exprs`): typed columns, parse-failure flags
+    (``wb_bad_<column>``), identifier kinds (``wb_ident_<column>``) and, for the duplicate-id
+    rule, ``wb_first_distinct``. ``extras`` are the table's other columns (checked for
+    identifiers), ``codes`` the lists open code columns are restricted to."""
     codes = codes or {}
     max_year = (extracted_on or dt.date.today()).year
-    attrs: dict[str, object] = {ROW: dy.Int64(nullable=False)}
     checks: list[Check] = []
-    rules: dict[str, pl.Expr] = {}
     value = pl.col("value")
     for column in spec.columns:
         c = column.name
         col = pl.col(c)
-        nullable = not column.required
+        declared = _column_rules(column, max_year)
         if column.kind in ("vocab", "code", "codes"):
-            _identifier_check(c, attrs, rules, checks)
+            checks.append(_identifier_check(c))
         if column.kind == "code" and codes.get(c):
             listed = sorted(codes[c])
-            rules[f"{c}__listed"] = col.is_null() | col.is_in(listed)
             checks.append(Check(f"{c}__listed", "unknown_code", c,
                                 _fmt(f"{c} '{{}}' is not one of the codes listed in extract.yaml "
-                                     f"({', '.join(listed)})", value)))
-        if column.kind == "date":
-            attrs[c] = dy.Date(nullable=nullable)
-        elif column.kind == "bool":
-            attrs[c] = dy.Bool(nullable=nullable)
-        elif column.kind == "year":
-            attrs[c] = dy.Int32(nullable=nullable, min=MIN_BIRTH_YEAR, max=max_year)
-        elif column.kind == "count":
-            attrs[c] = dy.Int64(nullable=nullable, min=0)
-        elif column.kind == "vocab":
-            attrs[c] = dy.Enum(list(vocabulary(column.vocab)), nullable=nullable)
-        else:
-            attrs[c] = dy.String(nullable=nullable)
+                                     f"({', '.join(listed)})", value), col.is_null() | col.is_in(listed)))
         if column.kind in ("date", "bool", "year", "count"):
-            attrs[_bad(c)] = dy.Bool(nullable=False)
-            rules[f"{c}__format"] = ~pl.col(_bad(c))
             what = {"date": "a date (use YYYY-MM-DD or DD/MM/YYYY)",
                     "bool": "a yes/no value (true/false, oui/non, yes/no, 1/0)",
                     "year": "a year such as 1990", "count": "a whole number such as 12"}[column.kind]
             code = {"bool": "boolean", "count": "number"}.get(column.kind, column.kind)
-            checks.append(Check(f"{c}__format", f"invalid_{code}",
-                                c, _fmt(f"{c} '{{}}' is not {what}", value)))
+            checks.append(Check(f"{c}__format", f"invalid_{code}", c, _fmt(f"{c} '{{}}' is not {what}", value),
+                                ~pl.col(_bad(c))))
         if column.kind == "vocab":
             # Codes are cast to the vocabulary's Enum; a code outside it is flagged, and checked
             # before presence so that a required 'M' reads as an unknown code, not as empty.
-            attrs[_bad(c)] = dy.Bool(nullable=False)
-            rules[f"{c}__code"] = ~pl.col(_bad(c))
             checks.append(Check(f"{c}__code", "unknown_code", c,
-                                _fmt(f"{c} '{{}}' is not a known code (expected {_vocab_hint(column)})", value)))
+                                _fmt(f"{c} '{{}}' is not a known code (expected {_vocab_hint(column)})", value),
+                                ~pl.col(_bad(c))))
         if column.required:
             checks.append(Check(f"{c}|nullability", "required", c,
                                 pl.when(value.is_null()).then(pl.lit(f"{c} is required but empty"))
-                                .otherwise(_fmt(f"{c} is required but '{{}}' was given", value))))
+                                .otherwise(_fmt(f"{c} is required but '{{}}' was given", value)),
+                                declared[f"{c}|nullability"]))
         if column.kind == "year":
             for bound in ("min", "max"):
                 checks.append(Check(f"{c}|{bound}", "out_of_range", c,
-                                    _fmt(f"{c} {{}} is outside {MIN_BIRTH_YEAR}–{max_year}", value)))
+                                    _fmt(f"{c} {{}} is outside {MIN_BIRTH_YEAR}–{max_year}", value),
+                                    declared[f"{c}|{bound}"]))
         if column.kind == "count":
-            checks.append(Check(f"{c}|min", "out_of_range", c, _fmt(f"{c} {{}} is negative", value)))
+            checks.append(Check(f"{c}|min", "out_of_range", c, _fmt(f"{c} {{}} is negative", value),
+                                declared[f"{c}|min"]))
         if column.kind == "date" and extracted_on is not None and not column.future_ok:
-            rules[f"{c}__future"] = col.is_null() | (col <= pl.lit(extracted_on))
             checks.append(Check(f"{c}__future", "after_extraction", c,
-                                _fmt(f"{c} {{}} is after the extraction date {extracted_on.isoformat()}", col)))
+                                _fmt(f"{c} {{}} is after the extraction date {extracted_on.isoformat()}", col),
+                                col.is_null() | (col <= pl.lit(extracted_on))))
     for extra in extras:
-        _identifier_check(extra, attrs, rules, checks)
+        checks.append(_identifier_check(extra))
     for order in spec.date_order:
-        name = f"{order.later}__order"
         later, earlier = pl.col(order.later), pl.col(order.earlier)
-        rules[name] = later.is_null() | earlier.is_null() | (later >= earlier)
-        checks.append(Check(name, "date_order", order.later,
-                            _fmt(f"{order.later} {{}} is before {order.earlier} {{}}", later, earlier)))
+        checks.append(Check(f"{order.later}__order", "date_order", order.later,
+                            _fmt(f"{order.later} {{}} is before {order.earlier} {{}}", later, earlier),
+                            later.is_null() | earlier.is_null() | (later >= earlier)))
     for within in spec.parts_within:
-        name = f"{'_'.join(within.parts)}__within"
         parts = pl.sum_horizontal(*[pl.col(p).fill_null(0) for p in within.parts])
         total = pl.col(within.total)
-        rules[name] = total.is_null() | (parts <= total)
-        checks.append(Check(name, "parts_exceed_total", within.parts[0],
-                            _fmt(f"{' + '.join(within.parts)} = {{}} is more than {within.total} {{}}", parts, total)))
+        checks.append(Check(f"{'_'.join(within.parts)}__within", "parts_exceed_total", within.parts[0],
+                            _fmt(f"{' + '.join(within.parts)} = {{}} is more than {within.total} {{}}", parts, total),
+                            total.is_null() | (parts <= total)))
     for req in spec.required_when:
-        name = f"{req.column}__required_when"
         condition = pl.col(req.when).is_not_null()
         if req.values:
             condition = condition & pl.col(req.when).is_in(list(req.values))
-            text = f"{req.column} is required when {req.when} is {{}}"
-            reason = _fmt(text, pl.col(req.when))
+            reason = _fmt(f"{req.column} is required when {req.when} is {{}}", pl.col(req.when))
         else:
             reason = pl.lit(f"{req.column} is required when {req.when} is set")
-        rules[name] = pl.col(req.column).is_not_null() | ~condition
-        checks.append(Check(name, "required_when", req.column, reason))
+        checks.append(Check(f"{req.column}__required_when", "required_when", req.column, reason,
+                            pl.col(req.column).is_not_null() | ~condition))
     if spec.id_column:
         idc = spec.id_column
-        name = f"{idc}__duplicate"
-        rules[name] = pl.col(idc).is_null() | pl.col(idc).is_first_distinct()
-        first_row = pl.col(ROW).min().over(idc)
-        checks.append(Check(name, "duplicate_id", idc,
-                            _fmt(f"{idc} '{{}}' already appears in row {{}}", _masked(pl.col(idc)), first_row)))
-    for name, expr in rules.items():
-        attrs[name] = dy.rule()(lambda cls, _e=expr: _e)
-    schema = type(f"{spec.name.title().replace('_', '')}Schema", (dy.Schema,), attrs)
-    return schema, checks
+        # The first row of each id is computed once over the whole table (wb_first_distinct),
+        # and the reason's first row only for the quarantined ids (_quarantine_rows).
+        checks.append(Check(f"{idc}__duplicate", "duplicate_id", idc,
+                            _fmt(f"{idc} '{{}}' already appears in row {{}}", masked(pl.col(idc)),
+                                 pl.col("wb_first")),
+                            pl.col(idc).is_null() | pl.col(_FIRST_DISTINCT)))
+    return checks
 
 
-def _identifier_check(column: str, attrs: dict, rules: dict, checks: list[Check]) -> None:
-    attrs[_ident(column)] = dy.String(nullable=True)
-    rules[f"{column}__identifier"] = pl.col(_ident(column)).is_null()
-    checks.append(Check(f"{column}__identifier", guard.IDENTIFIER_RULE, column,
-                        guard.cell_reason(column, pl.col(_ident(column)))))
+_FIRST_DISTINCT = "wb_first_distinct"
 
 
-def _identifier_kinds(spec: Table, frame: pl.DataFrame, typed: pl.DataFrame, extras: list[str],
-                      codes: dict[str, frozenset[str]]) -> list[pl.Series]:
-    """Per code or extra column, the kind of direct identifier each cell looks like (null: none).
-
-    Phones, e-mails and authority file numbers only (:func:`guard.cell_kind_expr` without
-    names): a label such as "Paris Nord" in an extra column, or an unlisted site typed as
-    "Nouveau Site", is not a person's name. Names are the guard's whole-column test
-    (:func:`guard.check_columns`), which refuses the extract. A valid code of a vocabulary, or a
-    listed open code, is never an identifier."""
-    out = []
-    for column in spec.columns:
-        if column.kind not in ("vocab", "code", "codes"):
-            continue
-        c = column.name
-        if column.kind == "vocab":
-            known = typed[c].is_not_null()
-        elif codes.get(c):
-            known = typed[c].is_in(sorted(codes[c])).fill_null(False)
-        else:
-            known = pl.Series([False] * frame.height, dtype=pl.Boolean)  # typed even for a header-only table
-        out.append(_kinds_of(frame[c].cast(pl.String))
-                   .zip_with(~known, pl.Series([None] * frame.height, dtype=pl.String)).alias(_ident(c)))
-    for extra in extras:
-        dtype = frame[extra].dtype
-        if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)) or dtype.is_integer():
-            out.append(_kinds_of(frame[extra].cast(pl.String)).alias(_ident(extra)))
-        else:
-            out.append(pl.Series(_ident(extra), [None] * frame.height, dtype=pl.String))
-    return out
-
-
-def _kinds_of(raw: pl.Series) -> pl.Series:
-    """:func:`guard.cell_kind_expr` (no names) through the distinct values (codes repeat)."""
-    return _by_uniques(raw.alias("u"), guard.cell_kind_expr(pl.col("u"), names=False))
+def _identifier_check(column: str) -> Check:
+    return Check(f"{column}__identifier", guard.IDENTIFIER_RULE, column,
+                 guard.cell_reason(column, pl.col(_ident(column))), pl.col(_ident(column)).is_null())
 
 
 def numbered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -309,106 +272,200 @@ def numbered(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 
-def _by_uniques(series: pl.Series, expr: pl.Expr, limit: int = 10_000) -> pl.Series:
-    """Apply a normalising expression (on column ``u``) through the column's distinct values.
-
-    Codes have few distinct values, so this is much faster than applying it to every cell;
-    above ``limit`` distinct values the expression is applied to the whole column.
-    """
-    uniques = series.unique(maintain_order=True)
-    if uniques.len() > limit:
-        return series.to_frame("u").select(expr.alias("u")).to_series().alias(series.name)
-    mapped = uniques.to_frame("u").select(expr.alias("u")).to_series()
-    if uniques.equals(mapped, null_equal=True):
-        return series
-    return series.replace_strict(uniques, mapped, return_dtype=mapped.dtype)
+#: Above this many distinct values, a column's cells are parsed one by one rather than through
+#: their distinct values.
+DISTINCT_LIMIT = 10_000
+_TEXT_LIKE = (pl.String, pl.Categorical)
 
 
-def _typed_column(column: Column, raw: pl.Series) -> tuple[pl.Series, pl.Series | None]:
-    """The typed column and, for parsed kinds, where parsing failed."""
-    name = column.name
-    if column.kind in ("vocab", "code"):
-        if isinstance(raw.dtype, pl.Enum):
-            categories = pl.Series(list(raw.dtype.categories), dtype=pl.String)
-            clean = categories.to_frame("u").select(_parse(column, pl.col("u"), pl.String).alias("u")).to_series()
-            # Typed input whose categories are already codes: cast the categories, not the cells.
-            normal = raw if categories.equals(clean, null_equal=True) else raw.cast(pl.String)
-        else:
-            normal = raw.cast(pl.String)
-        if normal.dtype == pl.String:
-            normal = _by_uniques(normal, _parse(column, pl.col("u"), pl.String))
-        if column.kind == "code":
-            return normal.cast(pl.String).alias(name), None
-        typed = normal.cast(dtype_of(column), strict=False)
-        return typed.alias(name), (normal.is_not_null() & typed.is_null()).alias(_bad(name))
-    if column.kind in ("id", "key"):
-        return raw.cast(pl.String).alias(name), None
-    if column.kind == "codes":
-        frame = raw.to_frame(name)
-        return frame.select(_parse(column, pl.col(name), raw.dtype).alias(name)).to_series(), None
-    frame = raw.to_frame(name)
-    parsed = frame.select(_parse(column, pl.col(name), raw.dtype).cast(dtype_of(column)).alias(name)).to_series()
-    failed = frame.with_columns(parsed.alias("wb_parsed")).select(
-        _parse_failed(column, pl.col(name), pl.col("wb_parsed"))).to_series()
-    return parsed, failed.alias(_bad(name))
+def _text_like(dtype: pl.DataType) -> bool:
+    return dtype in _TEXT_LIKE or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
-def type_table(spec: Table, frame: pl.DataFrame) -> pl.DataFrame:
-    """Parse the contract columns of a raw table; adds the row number and parse-failure flags."""
-    frame = numbered(frame)
-    columns = [frame[ROW]]
+def _distinct_values(frame: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
+    """The distinct non-null values of each column, all computed in one parallel pass.
+
+    Codes, dates and yes/no cells repeat: parsing and scanning their distinct values, then
+    looking each cell up, is much faster than working on every cell. Columns with more than
+    :data:`DISTINCT_LIMIT` distinct values are left out (their cells are worked on one by one)."""
+    if not columns or frame.height == 0:
+        return {}
+    lists = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
+    out = {}
+    for c in columns:
+        values = lists[c][0]
+        if values.len() <= DISTINCT_LIMIT:
+            out[c] = values.sort()  # sorted: the lookup tables are the same from run to run
+    return out
+
+
+def _through(name: str, distinct: pl.Series | None, make, *, dtype: pl.DataType,
+             default: object = None) -> pl.Expr:
+    """``make(pl.col(name))``, computed once per distinct value and looked up for each cell.
+
+    ``default`` is the value of an empty cell. Without distinct values (too many, or an empty
+    table), ``make`` is applied to the column itself."""
+    if distinct is None or distinct.len() == 0:
+        return make(pl.col(name)).cast(dtype)
+    mapped = distinct.to_frame("u").select(make(pl.col("u")).cast(dtype).alias("m")).to_series()
+    if mapped.dtype == distinct.dtype and mapped.equals(distinct, null_equal=True):
+        return pl.col(name)
+    if mapped.null_count() == mapped.len() and default is None:
+        return pl.lit(None, dtype=dtype)
+    return pl.col(name).replace_strict(distinct, mapped, default=default, return_dtype=dtype)
+
+
+def _kinds_expr(name: str, distinct: pl.Series | None) -> pl.Expr:
+    """Per cell, the kind of direct identifier it looks like (:func:`guard.cell_kind_expr` without
+    names), through the distinct values; null where none."""
+    make = lambda e: guard.cell_kind_expr(e.cast(pl.String), names=False)  # noqa: E731
+    if distinct is None or distinct.len() == 0:
+        return make(pl.col(name))
+    kinds = distinct.to_frame("u").select(make(pl.col("u")).alias("k")).to_series()
+    found = kinds.is_not_null()
+    if not found.any():
+        return pl.lit(None, dtype=pl.String)  # the usual case: no cell looks like an identifier
+    return pl.col(name).replace_strict(distinct.filter(found), kinds.filter(found), default=None,
+                                       return_dtype=pl.String)
+
+
+def _clean_categories(column: Column, dtype: pl.DataType) -> bool:
+    """An Enum whose categories are already codes: cast the categories, not the cells."""
+    if not isinstance(dtype, pl.Enum):
+        return False
+    categories = pl.Series(list(dtype.categories), dtype=pl.String)
+    clean = categories.to_frame("u").select(_parse(column, pl.col("u"), pl.String).alias("u")).to_series()
+    return categories.equals(clean, null_equal=True)
+
+
+def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: dict[str, pl.Series],
+                 codes: dict[str, frozenset[str]]) -> list[pl.Expr]:
+    """The typed table as expressions over the raw one: each contract column typed, its
+    parse-failure flag (``wb_bad_<column>``), the identifier kind of code and extra cells
+    (``wb_ident_<column>``), and the extra columns as they are.
+
+    A code or extra cell looks like an identifier only by its shape: phones, e-mails and
+    authority file numbers (:func:`guard.cell_kind_expr` without names). A label such as "Paris
+    Nord" in an extra column, or an unlisted site typed as "Nouveau Site", is not a person's
+    name: names are the guard's whole-column test (:func:`guard.check_columns`), which refuses
+    the extract. A valid code of a vocabulary, or a listed open code, is never an identifier."""
+    out: list[pl.Expr] = [pl.col(ROW)]
     for column in spec.columns:
-        typed, failed = _typed_column(column, frame[column.name])
-        columns.append(typed)
-        if failed is not None:
-            columns.append(failed)
-    return pl.DataFrame(columns)
+        c, dtype = column.name, schema[column.name]
+        raw = pl.col(c)
+        values = distinct.get(c)
+        if column.kind in ("vocab", "code"):
+            if _clean_categories(column, dtype):
+                normal = raw
+            else:
+                normal = _through(c, values, lambda e: _parse(column, e.cast(pl.String), pl.String),
+                                  dtype=pl.String)
+            typed = normal.cast(pl.String) if column.kind == "code" else normal.cast(dtype_of(column), strict=False)
+            out.append(typed.alias(c))
+            if column.kind == "vocab":
+                out.append((normal.is_not_null() & typed.is_null()).alias(_bad(c)))
+                known = typed.is_not_null()
+            elif codes.get(c):
+                known = typed.is_in(sorted(codes[c])).fill_null(False)
+            else:
+                known = pl.lit(False)
+            out.append(pl.when(~known).then(_kinds_expr(c, values)).alias(_ident(c)))
+        elif column.kind in ("id", "key"):
+            out.append(raw.cast(pl.String).alias(c))
+        elif column.kind == "codes":
+            out.append(_through(c, values, lambda e: _parse(column, e, dtype), dtype=pl.String).alias(c))
+            out.append(_kinds_expr(c, values).alias(_ident(c)))
+        else:
+            target = dtype_of(column)
+            if dtype == target:  # typed input (a Parquet date, boolean or integer): nothing to parse
+                out += [raw.alias(c), pl.lit(False).alias(_bad(c))]
+                continue
+            out.append(_through(c, values, lambda e: _parse(column, e, dtype), dtype=target).alias(c))
+            failed = _through(c, values, lambda e: _parse_failed(column, e, _parse(column, e, dtype).cast(target)),
+                              dtype=pl.Boolean, default=False)
+            out.append(failed.fill_null(False).alias(_bad(c)))
+    for extra in extras:
+        out.append(pl.col(extra))
+        scanned = _text_like(schema[extra]) or schema[extra].is_integer()  # a date or a decimal is no identifier
+        kinds = _kinds_expr(extra, distinct.get(extra)) if scanned else pl.lit(None, dtype=pl.String)
+        out.append(kinds.alias(_ident(extra)))
+    return out
+
+
+def _distinct_columns(spec: Table, schema: pl.Schema, extras: list[str]) -> list[str]:
+    """The columns worth working on through their distinct values: text to parse or to scan."""
+    wanted = []
+    for column in spec.columns:
+        dtype = schema[column.name]
+        if column.kind in ("id", "key") or dtype == dtype_of(column) and column.kind not in ("vocab", "code", "codes"):
+            continue
+        wanted.append(column.name)
+    wanted += [e for e in extras if _text_like(schema[e]) or schema[e].is_integer()]
+    return wanted
 
 
 def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt.date | None,
                    codes: dict[str, frozenset[str]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``).
 
-    ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…)."""
+    ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…).
+    The table is typed and every rule evaluated in one lazy query; only the refused rows are
+    looked at again, for their reasons."""
     codes = {c: frozenset(v) for c, v in (codes or {}).items() if v}
     frame = numbered(frame)
     extras = [c for c in frame.columns if c not in spec.column_names and c != ROW]
-    schema, checks = build_checks(spec, extracted_on, extras=tuple(extras), codes=codes)
-    typed = type_table(spec, frame)
-    typed = typed.with_columns(_identifier_kinds(spec, frame, typed, extras, codes))
-    good, failure = schema.filter(typed)
-    good = good.select(ROW, *spec.column_names)
-    if extras:
-        good = good.join(frame.select(ROW, *extras), on=ROW, how="left")
-    bad = _quarantine_rows(spec, frame, failure.details(), checks, file, typed)
-    return good, bad
+    checks = build_checks(spec, extracted_on, extras=tuple(extras), codes=codes)
+    distinct = _distinct_values(frame, _distinct_columns(spec, frame.schema, extras))
+    typed = frame.lazy().select(typing_exprs(spec, frame.schema, extras, distinct, codes))
+    if spec.id_column:
+        repeated = _repeated_rows(frame, spec.id_column)
+        typed = typed.with_columns((~pl.col(ROW).is_in(repeated.implode())).alias(_FIRST_DISTINCT))
+    checked = typed.with_columns(
+        pl.all_horizontal([ch.valid.fill_null(True) for ch in checks]).alias("wb_ok")).collect()
+    keep = [ROW, *spec.column_names, *extras]
+    refused = checked.filter(~pl.col("wb_ok"))
+    if refused.height == 0:
+        return checked.select(keep), _quarantine_rows(spec, frame, refused, checks, file, checked)
+    good = checked.filter(pl.col("wb_ok")).select(keep)
+    return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
 
 
-def _quarantine_rows(spec: Table, raw: pl.DataFrame, details: pl.DataFrame, checks: list[Check], file: str,
-                     typed: pl.DataFrame) -> pl.DataFrame:
-    if details.height == 0:
-        return pl.DataFrame(schema={**QUARANTINE_SCHEMA, _ID: pl.String})
-    first = pl.coalesce(*[
-        pl.when(pl.col(ch.name) == "invalid").then(pl.lit(i)) for i, ch in enumerate(checks)
-    ])
-    idx = details.select(pl.col(ROW), first.alias("wb_check"))
-    # Duplicate-id reasons need every row of the id, not only the invalid ones.
-    rows = typed.join(idx, on=ROW, how="inner") if spec.id_column is None else (
-        typed.with_columns(pl.col(ROW).min().over(spec.id_column).alias("wb_first"))
-        .join(idx, on=ROW, how="inner"))
+def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
+    """The rows (``wb_row``) whose id already appeared in an earlier row.
+
+    Ids are compared by a 64-bit hash first (sorted, neighbours compared: much faster than
+    hashing strings into a table), and only the ids whose hashes meet are compared as written,
+    so the answer is exact."""
+    ids = pl.col(id_column).cast(pl.String)
+    hashes = frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
+    ordered = hashes.drop_nulls().sort()
+    clashing = ordered.filter(ordered == ordered.shift(1))
+    if clashing.len() == 0:
+        return pl.Series(ROW, [], dtype=pl.Int64)
+    candidates = frame.filter(hashes.is_in(clashing.unique().implode())).select(ROW, ids.alias("id"))
+    return candidates.filter(~pl.col("id").is_first_distinct())[ROW]
+
+
+def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, checks: list[Check], file: str,
+                     checked: pl.DataFrame) -> pl.DataFrame:
+    """The quarantine rows of the refused rows, each under the first rule it broke."""
+    if refused.height == 0:
+        return pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
+    first = pl.coalesce(*[pl.when(~ch.valid.fill_null(True)).then(pl.lit(i)) for i, ch in enumerate(checks)])
+    rows = refused.with_columns(first.alias("wb_check"))
+    if spec.id_column:  # duplicate-id reasons name the id's first row
+        idc = spec.id_column
+        ids = rows.filter(pl.col(idc).is_not_null())[idc]
+        first_rows = (checked.lazy().filter(pl.col(idc).is_in(ids.implode())).group_by(idc)
+                      .agg(pl.col(ROW).min().alias("wb_first")).collect())
+        rows = rows.join(first_rows, on=idc, how="left")
     columns = list(dict.fromkeys(ch.column for ch in checks))
-    raw_text = raw.select(ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in columns])
+    raw_text = raw.filter(pl.col(ROW).is_in(rows[ROW].implode())).select(
+        ROW, *[pl.col(c).cast(pl.String).alias(f"wb_raw_{c}") for c in columns])
     rows = rows.join(raw_text, on=ROW, how="left")
-    value = _masked(pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
+    value = masked(pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.col(f"wb_raw_{ch.column}"))
                                   for i, ch in enumerate(checks)]))
     rows = rows.with_columns(value.alias("value"))
-    reason_parts = []
-    for i, ch in enumerate(checks):
-        reason = ch.reason
-        if ch.rule == "duplicate_id":
-            reason = _fmt(f"{ch.column} '{{}}' already appears in row {{}}", _masked(pl.col(ch.column)),
-                          pl.col("wb_first"))
-        reason_parts.append(pl.when(pl.col("wb_check") == i).then(reason))
     out = rows.select(
         pl.lit(spec.name).alias("table"),
         pl.lit(file).alias("file"),
@@ -418,71 +475,8 @@ def _quarantine_rows(spec: Table, raw: pl.DataFrame, details: pl.DataFrame, chec
         pl.col("value"),
         pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(pl.lit(ch.rule)) for i, ch in enumerate(checks)])
         .alias("rule"),
-        pl.coalesce(*reason_parts).alias("reason"),
-        (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
+        pl.coalesce(*[pl.when(pl.col("wb_check") == i).then(ch.reason) for i, ch in enumerate(checks)])
+        .alias("reason"),
+        (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(QUARANTINE_ID),
     )
     return out.sort("row")
-
-
-_PARENT_WORD = {"persons": "person", "cases": "case", "detention_stays": "stay"}
-
-
-def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                     files: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
-    """Quarantine rows that refer to a missing or quarantined person, case or stay.
-
-    Tables are taken parents first, so a row whose parent was quarantined for its own
-    parent is quarantined in turn. Returns accepted tables without the row number, and
-    quarantine frames in the contract's columns.
-    """
-    accepted = dict(accepted)
-    quarantined = dict(quarantined)
-    for name in TABLE_ORDER:
-        if name not in accepted:
-            continue
-        spec = TABLES[name]
-        for column in spec.columns:
-            if not column.references:
-                continue
-            parent = column.references
-            parent_id = TABLES[parent].id_column
-            word = _PARENT_WORD[parent]
-            frame = accepted[name]
-            if parent in accepted:
-                # Accepted ids are unique already (duplicates were quarantined).
-                ok_ids = accepted[parent].select(pl.col(parent_id).alias(column.name))
-                refused = (quarantined[parent].filter(pl.col(_ID).is_not_null())
-                           .sort("row").unique(_ID, keep="first", maintain_order=True)
-                           .select(pl.col(_ID).alias(column.name), pl.col("reason").alias("wb_parent_reason"),
-                                   pl.col("row").alias("wb_parent_row")))
-            else:
-                ok_ids = pl.DataFrame(schema={column.name: pl.String})
-                refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String,
-                                               "wb_parent_row": pl.Int64})
-            missing = (frame.filter(pl.col(column.name).is_not_null())
-                       .join(ok_ids, on=column.name, how="anti"))
-            if missing.height == 0:
-                continue
-            missing = missing.join(refused, on=column.name, how="left")
-            no_table = f"the extract has no {parent} table" if parent not in accepted else f"not in {parent}"
-            bad = missing.select(
-                pl.lit(name).alias("table"),
-                pl.lit(files[name]).alias("file"),
-                pl.col(ROW).cast(pl.Int64).alias("row"),
-                pl.lit(column.name).alias("column"),
-                _masked(pl.col(column.name)).alias("value"),
-                pl.when(pl.col("wb_parent_reason").is_null()).then(pl.lit("missing_reference"))
-                .otherwise(pl.lit("quarantined_parent")).alias("rule"),
-                pl.when(pl.col("wb_parent_reason").is_null())
-                .then(pl.format(f"{word} {{}} not found: {no_table}", _masked(pl.col(column.name))))
-                .otherwise(pl.format(f"{word} {{}} ({files.get(parent, parent)} row {{}}) was quarantined: {{}}",
-                                     _masked(pl.col(column.name)), pl.col("wb_parent_row"),
-                                     pl.col("wb_parent_reason"))).alias("reason"),
-                (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(_ID),
-            )
-            accepted[name] = frame.join(missing.select(ROW), on=ROW, how="anti")
-            quarantined[name] = pl.concat([quarantined[name], bad]).sort("row")
-    return (
-        {n: f.drop(ROW) for n, f in accepted.items()},
-        {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
-    )
