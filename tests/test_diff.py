@@ -95,7 +95,7 @@ def test_workbench_diff_between_runs(demo_runs, report_extract, tmp_path):
     result = CliRunner().invoke(main, ["diff", str(run), str(other)])
     assert result.exit_code == 1
     assert 'audience: "partner" → "internal"' in result.stdout
-    assert "quality_date_order" in result.stdout and "< 5 → 3" in result.stdout
+    assert "quality_date_order" in result.stdout and "[c] → 3" in result.stdout
     same = CliRunner().invoke(main, ["diff", str(run), str(run)])
     assert same.exit_code == 0 and "same figures" in same.stdout
     as_json = json.loads(CliRunner().invoke(main, ["diff", str(run), str(other), "--json"]).stdout)

@@ -165,3 +165,18 @@ def test_html_table_marks_and_notes():
     html = tables.to_html(tables.breakdown_table(t, "persons_received", "site", "en", k=5))
     assert "&lt; 5" in html and "[c]" in html
     assert "fewer than 5" in html and "withheld for confidentiality (any value)" in html
+
+
+def test_a_category_grouped_for_one_indicator_reads_c_never_0():
+    """Side by side, a category shown for contacts but grouped into "Other" for persons is not a zero."""
+    from workbench.present import tables
+
+    t = pl.DataFrame({"indicator": ["persons_received"] * 2 + ["contacts"] * 3, "period": ["2024"] * 5,
+                      "sex": [None, "other", None, "male", "other"], "value": [20.0, 20.0, 40.0, 30.0, 10.0],
+                      "numerator": [20, 20, 40, 30, 10], "denominator": [None] * 5, "flag": [None] * 5})
+    ids = ["persons_received", "contacts"]
+    grouped = tables.to_html(tables.matrix_table(t, ids, "sex", "en", k=5, grouped=True))
+    assert re.search(r">Male</td>\s*<td[^>]*>\[c\]</td>\s*<td[^>]*>30</td>", grouped)
+    assert ">Other</td>" in grouped  # the grouped row (codes.common.other)
+    plain = tables.to_html(tables.matrix_table(t, ids, "sex", "en", k=5))
+    assert re.search(r">Male</td>\s*<td[^>]*>0</td>", plain)  # internal: absent is zero

@@ -136,6 +136,8 @@ def test_the_more_protective_of_the_map_and_the_report_applies(report, mapped, e
 
     aud = templates.protective(resolve_audience(*report), mapped)
     assert (aud.name, aud.k) == expected
+    if aud.name != "internal":  # an outside audience keeps its own method: grouping, never per-table "< k"
+        assert aud.method == resolve_audience(aud.name).method
 
 
 def test_a_partner_map_in_a_public_report_is_filled_for_the_public(demo_extract, tmp_path):
@@ -148,11 +150,17 @@ def test_a_partner_map_in_a_public_report_is_filled_for_the_public(demo_extract,
         if entry.text:
             continue
         row = _expected(demo_extract, centre, entry, "public")
-        if row is not None and row["flag"] == "suppressed":
-            assert ws[entry.cell].value == "< 10"
+        assert ws[entry.cell].value not in ("< 10", "< 5")  # outside audiences are never told a range
+        if row is not None and row["flag"] == "withheld":
+            assert ws[entry.cell].value == "[c]"
             public += 1
             partner = _expected(demo_extract, centre, entry, "partner")
             partner_only += partner is not None and partner["flag"] is None
-        elif row is not None and row["flag"] is None:
-            assert ws[entry.cell].value not in ("< 10", "< 5")
-    assert public > 0 and partner_only > 0  # figures a partner would see stay withheld from the public
+        elif row is not None and row["flag"] is None and not entry.indicator.endswith("_rate"):
+            assert ws[entry.cell].value == pytest.approx(row["value"])  # the public's rounded figure
+    assert public > 0
+    # the partner map changes nothing in a public report: the same cells as with a map naming no audience
+    plain = openpyxl.load_workbook(io.BytesIO(templates.fill(
+        _map(tmp_path / "plain", None), demo_extract, "2025-Q4", "public",
+        selection=Selection(centres=(centre,)))))[return_demo.SHEET]
+    assert [ws[e.cell].value for e in tmap.entries] == [plain[e.cell].value for e in tmap.entries]

@@ -113,6 +113,8 @@ def code_label(dimension: str, code: str | None, lang: str = "fr", meta=None,
         return declared[code][lang]
     if dimension == "nationality":
         return country_name(code, lang)
+    if code == "other":  # "Others": a category coded other is also where outside audiences' small ones are grouped
+        return text("codes.common.other", lang)
     if code in labels["common"] and (dimension not in labels or code not in labels[dimension]):
         return pick(labels["common"][code], lang, f"codes.common.{code}")
     if dimension in ("site", "centre", "partner", "organisation"):

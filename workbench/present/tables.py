@@ -13,6 +13,9 @@ import hashlib
 import polars as pl
 
 from workbench import disclosure
+from workbench.disclosure.flags import WITHHELD
+
+GROUPING = ("group", "group_round")  # the methods whose small categories are grouped into "other"
 
 from workbench.present import cells, labels
 from workbench.present.texts import text
@@ -154,13 +157,17 @@ def to_html(gt) -> str:
 
 
 def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lang: str = "fr", meta=None,
-                 k: int | None = None, title: str | None = None, subtitle: str | None = None, catalogue=None):
+                 k: int | None = None, title: str | None = None, subtitle: str | None = None, catalogue=None,
+                 grouped: bool = False):
     """Several indicators side by side: one row per category of ``dimension`` (total first).
 
     A category that an indicator's records never fall in reads 0 for a count and "—"
-    otherwise; withheld cells read their mark with its legend as a note.
+    otherwise; withheld cells read their mark with its legend as a note. In a table whose
+    small categories are grouped (outside audiences), a count absent for one indicator may be
+    in its "Other" row: it reads "[c]", never 0.
     """
     cat = labels.catalogue_of(table, catalogue)
+    grouping = grouped or getattr(table, "method", None) in GROUPING
     table, k = disclosure.frame_and_k(table, k)
     disclosure.check(table, k)
     rows_by_ind = {i: {r[dimension]: r for r in block(table, i, dimension).iter_rows(named=True)}
@@ -181,6 +188,8 @@ def matrix_table(table: pl.DataFrame, indicators: list[str], dimension: str, lan
                 shown = cells.row_cell(row, unit, lang, k)
             else:
                 row = rows_by_ind[ind_id].get(code)
+                if row is None and grouping and unit == "count":
+                    row = {"value": None, "numerator": None, "denominator": None, "flag": WITHHELD}
                 shown = cells.row_cell(row, unit, lang, k) if row else cells.cell(
                     0 if unit == "count" else None, None, unit, lang, k)
             flags.append(row["flag"] if row else None if unit == "count" or code is None else "no_data")

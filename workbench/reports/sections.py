@@ -355,7 +355,7 @@ class Report(QualitySections):
                chart: str | None = None) -> Block:
         """Several indicators side by side, one row per category of ``by`` (a return's layout)."""
         from workbench.present.charts import breakdown_chart
-        from workbench.present.tables import matrix_table, to_html
+        from workbench.present.tables import GROUPING, matrix_table, to_html
 
         cat = self.catalogue
         ok, missing = self._available(indicators)
@@ -364,7 +364,8 @@ class Report(QualitySections):
             return self._block("matrix", self._not_available(missing), ", ".join(indicators), [])
         figures = self.figures(ok, [by])
         title = title or self.by_title(by)
-        gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title, catalogue=self.catalogue)
+        gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title, catalogue=self.catalogue,
+                          grouped=self.audience.method in GROUPING)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart and chart in ok:
             svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,

@@ -148,6 +148,7 @@ def fill(tmap: TemplateMap, extract, period, audience: str = "internal", thresho
     from workbench.disclosure.suppression import resolve_audience
     from workbench.periods import parse_period
     from workbench.present import cells
+    from workbench.present.tables import GROUPING
 
     period = parse_period(period)
     aud = protective(resolve_audience(audience, threshold), tmap.audience)
@@ -168,7 +169,9 @@ def fill(tmap: TemplateMap, extract, period, audience: str = "internal", thresho
         row = _row(frames[key], e)
         unit = _unit(e.indicator)
         shown = cells.mark(row.get("flag"), k) if row else None
-        if row is None:
+        if row is None and unit == "count" and e.by and aud.method in GROUPING:
+            ws[e.cell].value = cells.mark("withheld", k)  # absent from a grouped breakdown: maybe in "Other"
+        elif row is None:
             ws[e.cell].value = 0 if unit == "count" else cells.MARKS["no_data"]
         elif shown is not None or row.get("value") is None:
             ws[e.cell].value = shown or cells.MARKS["no_data"]
@@ -192,15 +195,17 @@ def protective(report, mapped: str | None):
     The audience later in internal < partner < public wins, and the threshold is the larger of
     the two: a map can make a filled return stricter than its report, never looser.
     """
-    from workbench.disclosure.suppression import Audience, resolve_audience
+    from workbench.disclosure.audiences import resolve_audience
 
     if mapped is None:
         return report
     other = resolve_audience(mapped)
     rank = {name: i for i, name in enumerate(_ORDER)}
-    name = max((report.name, other.name), key=lambda n: rank.get(n, len(_ORDER)))
+    winner = max((report, other), key=lambda a: rank.get(a.name, len(_ORDER)))
     ks = [a.k for a in (report, other) if a.k]
-    return Audience(name, max(ks) if ks else None)
+    k = max(ks) if ks else None
+    # the winner keeps its method and calendar (grouping for outside audiences), with the larger threshold
+    return winner if k == winner.k else resolve_audience(winner.name, threshold=k)
 
 
 def _unit(indicator: str) -> str:

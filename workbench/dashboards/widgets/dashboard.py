@@ -260,4 +260,5 @@ class Dashboard(w.VBox):
             teams = ", ".join(f"{left}{labels.code_label(dim, c, view.lang, s.extract.meta)}{right}" for c in odd)
             note = f"<p class='wb-note' role='note'>{html.escape(text('dashboard.no_contact_teams', view.lang, teams=teams))}</p>"
         self.summary.value = tables.to_html(tables.matrix_table(summary.frame, ids, dim, view.lang, s.extract.meta,
-                                                                k=summary.k)) + note
+                                                                k=summary.k,
+                                                                grouped=summary.method in tables.GROUPING)) + note
