@@ -354,3 +354,39 @@ def test_a_report_selection_restricts_the_extract_to_sites_or_centres(report_ext
     assert restrict(ex, Selection()) is ex
     with pytest.raises(ParameterError, match="did you mean 'cra_guyane'"):
         restrict(ex, Selection(centres=("cra_guyanne",)))
+
+
+def test_partner_report_against_internal_cell_by_cell(demo_runs, report_extract, tmp_path):
+    """The same report for internal and partner, cell by cell: every figure the partner sees is the
+    internal one, every "Other" is the internal total minus the categories shown, and no mark claims a
+    range (no "< k": a withheld cell says nothing about its value)."""
+    from workbench.indicators.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    run = reports.render(resources.packaged("parameters") / "activity_report.yaml",
+                         [f"extract={report_extract}", "audience=internal", "formats=[html]"], output_dir=tmp_path)
+    internal = notebook_tools.indicator_rows(notebook_tools.read(next(run.folder.glob("*.ipynb"))))
+    partner = notebook_tools.indicator_rows(notebook_tools.read(_file(demo_runs["activity_report"], ".ipynb")))
+    dims = [c for c in partner.columns if c not in ("indicator", "period", "value", "numerator", "denominator",
+                                                     "flag")]
+    truth = {(r["indicator"], r["period"], *(r[d] for d in dims)): r["value"] for r in internal.iter_rows(named=True)}
+    checked = others = 0
+    for r in partner.iter_rows(named=True):
+        key = (r["indicator"], r["period"], *(r[d] for d in dims))
+        assert r["flag"] in (None, "withheld", "no_data"), r  # never "< k" nor "[p]"
+        if r["flag"] is not None or r["indicator"] not in cat.ids:
+            continue
+        if "other" in key[2:]:
+            dim = dims[[r[d] for d in dims].index("other")]
+            block = partner.filter((pl.col("indicator") == r["indicator"]) & (pl.col("period") == r["period"])
+                                   & pl.col(dim).is_not_null() & (pl.col(dim) != "other"))
+            total = truth[(r["indicator"], r["period"], *(None for _ in dims))]
+            assert r["value"] == total - sum(truth.get((r["indicator"], r["period"], *(b[d] for d in dims)), 0)
+                                             for b in block.iter_rows(named=True))
+            others += 1
+        else:
+            assert r["value"] == pytest.approx(truth.get(key, 0.0)), key
+            checked += 1
+    assert checked > 50 and others > 0
+    page = _file(demo_runs["activity_report"], ".html").read_text()
+    assert "&lt; 5" not in page
