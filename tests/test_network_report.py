@@ -3,6 +3,8 @@ litigation tracker agreeing with DuckDB, nothing person-level or pseudonymous in
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 
 import duckdb
@@ -68,6 +70,9 @@ def test_network_report_renders_without_persons(network_dir, tmp_path):
     assert "Suivi du contentieux stratégique par période" in page
     assert "Membres impliqués" in page and "Par juridiction" in page
     assert "[c]" in page and "&lt; 5" not in page  # the partner audience's protection applies, claiming no range
+    # a trend whose every period is withheld says so in words, not with an empty axis
+    assert re.search(r'<figure class="wb-chart"><figcaption><strong>[^<]+</strong></figcaption><p class="wb-na">'
+                     r'« \[c\] » : masqué', page)
     frames = {t: pl.read_parquet(network_dir / f"{t}.parquet") for t in ("activities", "legal_actions")}
     for column in ("activity_id",):
         assert not any(v in page for v in frames["activities"][column].to_list())

@@ -305,7 +305,8 @@ class Report(QualitySections):
 
     def trends(self, indicators: Sequence[str], n: int | None = None) -> Block:
         """Small line charts of the indicators' totals over the last ``n`` periods."""
-        from workbench.present.charts import trend_chart
+        from workbench.present.cells import legend
+        from workbench.present.charts import trend_chart, trend_data
 
         ok, missing = self._available(indicators)
         charts = []
@@ -313,6 +314,12 @@ class Report(QualitySections):
         if ok:
             data = self.series(ok, n)
             for ind in ok:
+                points = trend_data(data, ind, self.lang, k=self.k, catalogue=self.catalogue)
+                if points.height and points["value"].is_null().all():  # every period withheld: no empty axis
+                    charts.append(f'<figure class="wb-chart"><figcaption><strong>'
+                                  f'{_e(self.catalogue[ind].label[self.lang])}</strong></figcaption>'
+                                  f'<p class="wb-na">{_e(legend("withheld", self.lang, self.k))}</p></figure>')
+                    continue
                 svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270, catalogue=self.catalogue), self.lang)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
