@@ -95,19 +95,25 @@ class Context:
         held = [t for t in TABLES if self.has(t)]
         return ("organisation",) if any("organisation" in self.extract.table(t).columns for t in held) else ()
 
-    def enriched(self, table: str) -> pl.DataFrame:
+    def attributes(self) -> pl.DataFrame:
+        """The person attributes that label records: person, sex, nationality, legal status, birth year
+        (and organisation in a combined extract), selected once per extract object."""
+        if "attributes" not in self._memo:
+            self._memo["attributes"] = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+        return self._memo["attributes"]
+
+    def enriched(self, table: str) -> pl.LazyFrame:
         """``table`` with its persons' attributes (the persons table: the extract's own persons).
 
-        A table without persons (activities, services, a network's legal actions) is taken as it is."""
-        key = ("enriched", table)
-        if key not in self._memo:
-            frame = self.extract.table(table)
-            if table != "persons" and PERSON in frame.columns and self.has("persons"):
-                attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
-                frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
-                frame = frame.join(attrs, on=PERSON, how="left")
-            self._memo[key] = frame
-        return self._memo[key]
+        A table without persons (activities, services, a network's legal actions) is taken as it is.
+        The join is lazy: the period's filters that read the table's own columns run before it
+        (predicate pushdown), so only the period's records are joined, never the whole table."""
+        frame = self.extract.table(table)
+        if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
+            return frame.lazy()
+        attrs = self.attributes()
+        own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
+        return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
@@ -116,7 +122,7 @@ class Context:
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
     """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (ctx.enriched("protection_flags").lazy()
+    first = (ctx.enriched("protection_flags")
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
@@ -127,7 +133,7 @@ def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
                 .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
                 .select(PERSON).unique()
                 .with_columns(pl.lit(True).alias("referred_in_time")))
-    attrs = ctx.persons().lazy().select(PERSON, *PERSON_ATTRIBUTES, *ctx.extra_dimensions)
+    attrs = ctx.attributes().lazy()
     return (first.join(referred, on=PERSON, how="left")
             .with_columns(pl.col("referred_in_time").fill_null(False))
             .join(attrs, on=PERSON, how="left"))
@@ -210,14 +216,28 @@ def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str]
     return lf
 
 
-def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
+def _population_key(ind: Indicator) -> tuple[str, str]:
+    """Indicators with the same records and population share their population's rows (one filter and
+    one join per period for them all)."""
+    return ind.records, repr(ind.population)
+
+
+def _population(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
+    """The records of ``ind``'s population in the window, with the columns ``dims`` look up elsewhere."""
     if ind.records in BUILDERS:
         lf = BUILDERS[ind.records](ctx, w)
     else:
-        lf = ctx.enriched(ind.records).lazy()
+        lf = ctx.enriched(ind.records)
     lf = _lookups(lf, ind, ctx, dims, cat)
     for cond in ind.population:
         lf = conditions.apply(lf, cond, w)
+    return lf
+
+
+def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
+             population: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The working columns of ``ind`` on its population (given, when shared with other indicators)."""
+    lf = _population(ind, ctx, w, dims, cat) if population is None else population
     for cond in ind.numerator:
         lf = conditions.prepare(lf, cond, w)
     extra = []
@@ -481,9 +501,19 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     for period in periods:
         w = Window(period.start, period.end, params, tables)
         chosen_here = [ind for ind in chosen if ind.id not in unavailable]
-        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}), cat)
+        dims_of = {ind.id: sorted({d for dims in planned[ind.id] for d in dims}) for ind in chosen_here}
+        # Each population once (the table filtered to the period, then joined with the attributes),
+        # shared by the indicators counting in it.
+        groups: dict[tuple[str, str], list[Indicator]] = {}
+        for ind in chosen_here:
+            groups.setdefault(_population_key(ind), []).append(ind)
+        shared = [_population(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat)
+                  for inds in groups.values()]
+        populations = dict(zip(groups, pl.collect_all(shared) if shared else []))
+        record_frames = [_records(ind, ctx, w, dims_of[ind.id], cat, populations[_population_key(ind)].lazy())
                          for ind in chosen_here]
         records = pl.collect_all(record_frames) if record_frames else []
+        del populations
         outputs: list[pl.LazyFrame] = []
         for ind, rec in zip(chosen_here, records):
             lazy = rec.lazy()
