@@ -35,6 +35,8 @@ from workbench.contract.schema import AGE_GROUPS, TABLES, vocabulary
 
 TABLE_COLUMNS = ("value", "numerator", "denominator", "flag")
 PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
+#: A working column: the person's row number among the attributes, joined with them (see :func:`_by_code`).
+PERSON_CODE = "_person_code"
 
 # Dimension -> vocabulary giving its order (absent: an open code, sorted alphabetically, unknown last).
 DIMENSION_VOCABULARY = {
@@ -99,7 +101,10 @@ class Context:
         """The person attributes that label records: person, sex, nationality, legal status, birth year
         (and organisation in a combined extract), selected once per extract object."""
         if "attributes" not in self._memo:
-            self._memo["attributes"] = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+            attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+            if attrs[PERSON].is_unique().all():  # a number per person: counted faster than the pseudonym
+                attrs = attrs.with_row_index(PERSON_CODE)
+            self._memo["attributes"] = attrs
         return self._memo["attributes"]
 
     def enriched(self, table: str) -> pl.LazyFrame:
@@ -114,6 +119,16 @@ class Context:
         attrs = self.attributes()
         own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
+
+    def lookup(self, table: str, from_key: str, key: str, column: str) -> pl.DataFrame:
+        """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
+        dimension looks up in another table (``via``), read once per extract object."""
+        memo_key = ("lookup", table, from_key, key, column)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = (self.extract.table(table).lazy()
+                                    .select(pl.col(from_key).alias(key), pl.col(column))
+                                    .unique(subset=[key], keep="first", maintain_order=True).collect())
+        return self._memo[memo_key]
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
@@ -176,7 +191,8 @@ def _age_moment(ind: Indicator) -> pl.Expr:
     return pl.col(spec)
 
 
-def _dimension(dim: str, ind: Indicator, cat: Catalogue) -> pl.Expr:
+def _dimension(dim: str, ind: Indicator, cat: Catalogue, schema: Mapping[str, pl.DataType] | None = None
+               ) -> pl.Expr:
     if dim == "age_group":
         return age_group(age_at(_age_moment(ind))).alias(dim)
     spec = cat.dimensions.get(dim) or {}
@@ -189,7 +205,12 @@ def _dimension(dim: str, ind: Indicator, cat: Catalogue) -> pl.Expr:
         else:
             value = pl.col(band["of"])
         return bands(value, band["edges"]).alias(dim)
-    col = pl.col(spec.get("column") or DIMENSION_SOURCE.get(dim, dim))
+    name = spec.get("column") or DIMENSION_SOURCE.get(dim, dim)
+    col = pl.col(name)
+    dtype = (schema or {}).get(name)
+    if isinstance(dtype, pl.Enum) and "unknown" in dtype.categories:
+        # A vocabulary with its own `unknown`: grouped by its codes, read as text once aggregated.
+        return col.fill_null("unknown").alias(dim)
     return (pl.when(col.is_null()).then(pl.lit("unknown"))
             .otherwise(col.cast(pl.String))).alias(dim)
 
@@ -208,36 +229,58 @@ def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str]
         if not ctx.has(via["table"]):
             lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias(column))
         else:
-            looked_up = (ctx.extract.table(via["table"]).lazy()
-                         .select(pl.col(via.get("from_key", via["key"])).alias(via["key"]), pl.col(column))
-                         .unique(subset=[via["key"]], keep="first", maintain_order=True))
-            lf = lf.drop([column], strict=False).join(looked_up, on=via["key"], how="left")
+            looked_up = ctx.lookup(via["table"], via.get("from_key", via["key"]), via["key"], column)
+            lf = lf.drop([column], strict=False).join(looked_up.lazy(), on=via["key"], how="left")
         have.add(column)
     return lf
 
 
+#: Conditions that keep or drop each record on its own (a person's earliest date, ``minor_at_first``,
+#: depends on the records kept before it): their order does not change which records are kept.
+_ROW_WISE = frozenset(conditions.KINDS) - {"minor_at_first"}
+_PERIOD_KINDS = ("in_period", "overlaps", "open_at_end")
+
+
+def _split_population(ind: Indicator) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """The population's conditions as (shared, own): ``shared`` is its first period condition when only
+    row-wise conditions come before it (else its first condition), which indicators on the same
+    records share; ``own`` are the others, in their order."""
+    population = tuple(ind.population)
+    for i, cond in enumerate(population):
+        kind = next(iter(cond))
+        if kind in _PERIOD_KINDS:
+            return (cond,), population[:i] + population[i + 1:]
+        if kind not in _ROW_WISE:
+            break
+    return population[:1], population[1:]
+
+
 def _population_key(ind: Indicator) -> tuple[str, str]:
-    """Indicators with the same records and population share their population's rows (one filter and
-    one join per period for them all)."""
-    return ind.records, repr(ind.population)
+    """Indicators whose records and shared condition are the same share those rows: the table is
+    filtered and joined with the person attributes once per period for them all."""
+    return ind.records, repr(_split_population(ind)[0])
 
 
 def _population(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
-    """The records of ``ind``'s population in the window, with the columns ``dims`` look up elsewhere."""
+    """The records of ``ind`` meeting its shared condition in the window, with the columns ``dims``
+    look up in other tables: the rows it shares with the indicators of the same key."""
     if ind.records in BUILDERS:
         lf = BUILDERS[ind.records](ctx, w)
     else:
         lf = ctx.enriched(ind.records)
     lf = _lookups(lf, ind, ctx, dims, cat)
-    for cond in ind.population:
+    for cond in _split_population(ind)[0]:
         lf = conditions.apply(lf, cond, w)
     return lf
 
 
 def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
-             population: pl.LazyFrame | None = None) -> pl.LazyFrame:
-    """The working columns of ``ind`` on its population (given, when shared with other indicators)."""
-    lf = _population(ind, ctx, w, dims, cat) if population is None else population
+             shared: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The working columns of ``ind``: its population (from the rows it shares with other indicators,
+    when given), its numerator, its unit and its breakdown dimensions."""
+    lf = _population(ind, ctx, w, dims, cat) if shared is None else shared
+    for cond in _split_population(ind)[1]:
+        lf = conditions.apply(lf, cond, w)
     for cond in ind.numerator:
         lf = conditions.prepare(lf, cond, w)
     extra = []
@@ -252,14 +295,27 @@ def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: 
         extra.append(num.alias("_num"))
     if ind.days:
         extra.append(conditions.days_between(*ind.days).alias("_days"))
-    extra += [_dimension(d, ind, cat) for d in dims]
-    names = lf.collect_schema().names()
+    schema = lf.collect_schema()
+    extra += [_dimension(d, ind, cat, schema) for d in dims]
+    names = schema.names()
     keep = [PERSON] if PERSON in names else []
+    if PERSON_CODE in names and _unit(ind) == PERSON:
+        keep.append(PERSON_CODE)
     if isinstance(ind.distinct, str) and ind.distinct != PERSON:
         keep.append(ind.distinct)
     if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
         extra.append(pl.lit(True).alias("_row"))
     return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
+
+
+def _by_code(records: pl.DataFrame) -> pl.DataFrame:
+    """Records whose persons are counted by their number rather than their pseudonym, when the two
+    count the same: every recorded pseudonym found among the attributes (numbers are unique there)."""
+    if PERSON_CODE not in records.columns:
+        return records
+    if records[PERSON_CODE].null_count() != records[PERSON].null_count():
+        return records.drop(PERSON_CODE)
+    return records.drop(PERSON).rename({PERSON_CODE: PERSON})
 
 
 #: The working column of a unit counted once: the first recorded of ``distinct: [key, id]``.
@@ -502,8 +558,8 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
         w = Window(period.start, period.end, params, tables)
         chosen_here = [ind for ind in chosen if ind.id not in unavailable]
         dims_of = {ind.id: sorted({d for dims in planned[ind.id] for d in dims}) for ind in chosen_here}
-        # Each population once (the table filtered to the period, then joined with the attributes),
-        # shared by the indicators counting in it.
+        # The rows indicators share, once (a table filtered to the period, then joined with the
+        # person attributes); each indicator's own conditions and columns follow on them.
         groups: dict[tuple[str, str], list[Indicator]] = {}
         for ind in chosen_here:
             groups.setdefault(_population_key(ind), []).append(ind)
@@ -516,7 +572,7 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
         del populations
         outputs: list[pl.LazyFrame] = []
         for ind, rec in zip(chosen_here, records):
-            lazy = rec.lazy()
+            lazy = _by_code(rec).lazy()
             for block, dims in enumerate([()] + planned[ind.id]):
                 if dims:
                     agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
