@@ -35,9 +35,9 @@ _MEMOS: dict[int, dict] = {}
 
 
 def _memo(extract) -> dict:
-    """The engine's joins for one extract object, dropped with it.
+    """What the engine reads once from one extract object (its attributes, its lookups), dropped with it.
 
-    An extract is immutable, so what is joined from it once stays right for its life: the memo
+    An extract is immutable, so what is read from it once stays right for its life: the memo
     can save time, never change a figure.
     """
     key = id(extract)
@@ -49,7 +49,8 @@ def _memo(extract) -> dict:
 
 
 class Context:
-    """The extract's tables joined with the person attributes (joined once per extract object)."""
+    """The extract's tables as the engine reads them: lazily joined with the person attributes, which
+    (with the values dimensions look up in other tables) are selected once per extract object."""
 
     def __init__(self, extract) -> None:
         self.extract = extract
