@@ -17,7 +17,9 @@ runs in its own process, so its peak memory (the RSS high-water mark, /proc/self
 once the data is loaded) is its own. Medians over ``--repeat`` runs.
 
 ``--scale``: 10M persons (about 30M contacts), workbench only: load time, one quarter and eight
-quarters, peak memory. ``--check`` first compares the three engines' tables for 2025-Q4.
+quarters, peak memory. ``--whole``: the whole ``workbench indicators`` process beside a DuckDB script
+(``--warm-only``: the extract validated once only; ``--phases``: where that process spends its time),
+e.g. ``--whole --independent-only --persons 10000000 --warm-only`` for the 10M target. ``--check`` first compares the three engines' tables for 2025-Q4.
 """
 
 from __future__ import annotations
@@ -319,27 +321,70 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     return out["seconds"], out["peak"]
 
 
-def whole_process(folder: Path, dims: list[str], repeat: int) -> dict[str, tuple[float, int]]:
+def whole_process(folder: Path, dims: list[str], repeat: int, cold: bool = True) -> dict[str, tuple[float, int]]:
     """``workbench indicators`` (cold: an empty validation cache; warm: the extract already validated)
     beside a DuckDB script doing the same from the Parquet files, loading included."""
     workbench = str(Path(sys.executable).with_name("workbench"))
     cli = [workbench, "indicators", str(folder), "--period", QUARTER, *[a for d in dims for a in ("-b", d)]]
     runs: dict[str, list[tuple[float, int]]] = {"workbench (cold cache)": [], "workbench (validated once)": [],
                                                  "duckdb script": []}
+    if not cold:
+        del runs["workbench (cold cache)"]
     with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
         warm = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / "warm"))
         _timed(cli + ["-o", str(Path(tmp) / "out.csv")], warm)  # validates once, fills the cache
         for i in range(repeat):
-            cold = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / f"cold{i}"))
-            runs["workbench (cold cache)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], cold))
+            if cold:
+                env = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / f"cold{i}"))
+                runs["workbench (cold cache)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], env))
             runs["workbench (validated once)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], warm))
             runs["duckdb script"].append(_timed([sys.executable, "-c", DUCKDB_SCRIPT, str(ROOT), str(folder),
                                                  QUARTER, ",".join(dims), str(Path(tmp) / "duck.csv")]))
     return {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in runs.items()}
 
 
-def report_whole(folder: Path, dims: list[str], repeat: int) -> None:
-    figures = whole_process(folder, dims, repeat)
+PHASES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import polars
+from workbench import disclosure, extract
+from workbench.present import exports
+t1 = time.perf_counter()
+from workbench.indicators.catalogue import load_catalogue
+load_catalogue()
+t2 = time.perf_counter()
+ex = extract.load(sys.argv[1])
+t3 = time.perf_counter()
+table = disclosure.compute(ex, sys.argv[2], by=sys.argv[3].split(","))
+t4 = time.perf_counter()
+exports.write(table, sys.argv[4], "csv")
+t5 = time.perf_counter()
+print(json.dumps({"imports": t1 - t0, "catalogue": t2 - t1, "load (validated once)": t3 - t2, "compute": t4 - t3,
+                  "write": t5 - t4}))
+"""
+
+
+def phases(folder: Path, dims: list[str], repeat: int) -> None:
+    """Where the whole process spends its time, the extract validated once: the steps of
+    ``workbench indicators`` in one process, each timed (medians of ``repeat`` processes)."""
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as tmp:
+        env = dict(os.environ, WORKBENCH_CACHE=str(Path(tmp) / "cache"))
+        cmd = [sys.executable, "-c", PHASES, str(folder), QUARTER, ",".join(dims), str(Path(tmp) / "out.csv")]
+        subprocess.run(cmd, env=env, check=True, capture_output=True)  # validates once, fills the cache
+        for _ in range(repeat):
+            out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+            runs.append(json.loads(out.strip().splitlines()[-1]))
+    load = os.getloadavg()
+    print(f"\nphases of one process, {folder.name}, {QUARTER}, extract validated once; median of {repeat} "
+          f"(load average {load[0]:.1f} on {os.cpu_count()} CPUs)")
+    for step in runs[0]:
+        print(f"  {step:<24} {statistics.median(r[step] for r in runs):6.2f} s")
+    print(f"  {'total':<24} {statistics.median(sum(r.values()) for r in runs):6.2f} s")
+
+
+def report_whole(folder: Path, dims: list[str], repeat: int, cold: bool = True) -> None:
+    figures = whole_process(folder, dims, repeat, cold)
     duck_s, duck_m = figures["duckdb script"]
     load = os.getloadavg()
     print(f"\nwhole process, {folder.name}, {QUARTER}, whole catalogue, every single breakdown; "
@@ -364,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--independent-only", action="store_true",
                         help="only the extract from benchmarks/independent_generate.py (with --whole: 10M persons "
                              "without generating the demo extract of that size)")
+    parser.add_argument("--warm-only", action="store_true",
+                        help="with --whole: leave out the runs that validate the extract again (cold cache)")
+    parser.add_argument("--phases", action="store_true",
+                        help="with --whole: also time the steps of one process (imports, catalogue, load, compute, "
+                             "write)")
     parser.add_argument("--child", nargs=3, metavar=("ENGINE", "TASK", "FOLDER"), help=argparse.SUPPRESS)
     parser.add_argument("--dims", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -391,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
                             "--output", str(other)], check=True)
         folders.append(other)
     for each in folders:
-        report_whole(each, dims, args.repeat)
+        report_whole(each, dims, args.repeat, cold=not args.warm_only)
+        if args.phases:
+            phases(each, dims, args.repeat)
     if args.whole or folder is None:
         return 0
 

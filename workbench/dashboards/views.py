@@ -304,11 +304,9 @@ class Session:
     # -- figures
 
     def prepare(self) -> None:
-        """Join every table with its persons' attributes now rather than at the first figure: for a
-        preheated kernel, before anyone asks for the page."""
-        ctx = Context(self.extract)
-        for name in self.extract.tables:
-            ctx.enriched(name)
+        """Select the person attributes that label records now rather than at the first figure: for a
+        preheated kernel, before anyone asks for the page (records are joined to them per period)."""
+        Context(self.extract).attributes()
 
     def _compute(self, key, make):
         return self._results.get_or(key, make)

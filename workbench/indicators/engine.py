@@ -19,22 +19,22 @@ give the same table, byte for byte.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-from workbench.indicators import conditions
 from workbench.indicators.catalogue import Catalogue, Indicator, resolve
-from workbench.indicators.conditions import PERSON, Window, age_at
+from workbench.indicators.conditions import Window
+from workbench.indicators.records import (  # noqa: F401 - the engine's names, as before the split
+    BUILDERS, DIMENSION_SOURCE, PERSON_ATTRIBUTES, PERSON_CODE, UNIT, Context, age_group, band_labels, bands,
+    by_code, records, shared_rows, unit_column)
 from workbench.exceptions import IndicatorError, ParameterError
 from workbench.periods import Period, parse_period
-from workbench.contract.schema import AGE_GROUPS, TABLES, vocabulary
+from workbench.contract.schema import AGE_GROUPS, vocabulary
 
 TABLE_COLUMNS = ("value", "numerator", "denominator", "flag")
-PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
 
 # Dimension -> vocabulary giving its order (absent: an open code, sorted alphabetically, unknown last).
 DIMENSION_VOCABULARY = {
@@ -45,215 +45,15 @@ DIMENSION_VOCABULARY = {
     "activity_type": "activity_type", "theme": "topic", "court_level": "court_level",
     "appointment_outcome": "appointment_outcome", "ages": "ages_served",
 }
-# Dimensions whose records column has another name. The protection flag is a breakdown called
-# `flag` in the reference, but `flag` is also the table's status column: the output column is
-# `protection_flag`, and `--by flag` is accepted as its alias.
-DIMENSION_SOURCE = {"protection_flag": "flag"}
+# The protection flag is a breakdown called `flag` in the reference, but `flag` is also the table's
+# status column: the output column is `protection_flag`, and `--by flag` is accepted as its alias.
 DIMENSION_ALIASES = {"flag": "protection_flag"}
 FIXED_ORDER = {"age_group": AGE_GROUPS, "with_children": ("false", "true", "unknown")}
 
 
-# --------------------------------------------------------------------------- context
-
-_MEMOS: dict[int, dict] = {}
-
-
-def _memo(extract) -> dict:
-    """The engine's joins for one extract object, dropped with it.
-
-    An extract is immutable, so what is joined from it once stays right for its life: the memo
-    can save time, never change a figure.
-    """
-    key = id(extract)
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS[key] = {}
-        weakref.finalize(extract, _MEMOS.pop, key, None)
-    return memo
-
-
-class Context:
-    """The extract's tables joined with the person attributes (joined once per extract object)."""
-
-    def __init__(self, extract) -> None:
-        self.extract = extract
-        self._memo = _memo(extract)
-
-    def has(self, table: str) -> bool:
-        return self.extract.has(table)
-
-    def persons(self) -> pl.DataFrame:
-        """Every person's attributes: those that label the records (``Extract.attributes``)."""
-        attributes = getattr(self.extract, "attributes", None)
-        return attributes if attributes is not None else self.extract.table("persons")
-
-    @property
-    def extra_dimensions(self) -> tuple[str, ...]:
-        """``organisation`` in a combined extract (persons, or a network's tables, carry that column)."""
-        if self.has("persons"):
-            return ("organisation",) if "organisation" in self.persons().columns else ()
-        held = [t for t in TABLES if self.has(t)]
-        return ("organisation",) if any("organisation" in self.extract.table(t).columns for t in held) else ()
-
-    def enriched(self, table: str) -> pl.DataFrame:
-        """``table`` with its persons' attributes (the persons table: the extract's own persons).
-
-        A table without persons (activities, services, a network's legal actions) is taken as it is."""
-        key = ("enriched", table)
-        if key not in self._memo:
-            frame = self.extract.table(table)
-            if table != "persons" and PERSON in frame.columns and self.has("persons"):
-                attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
-                frame = frame.select([c for c in frame.columns if c not in attrs.columns or c == PERSON])
-                frame = frame.join(attrs, on=PERSON, how="left")
-            self._memo[key] = frame
-        return self._memo[key]
-
-    def lazy_tables(self) -> dict[str, pl.LazyFrame]:
-        return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
-
-
-def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
-    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
-    limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (ctx.enriched("protection_flags").lazy()
-             .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
-                     & pl.col("identified_on").is_between(w.lo, w.hi))
-             .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
-    referred = (ctx.extract.table("referrals").lazy()
-                .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
-                .select(PERSON, "referred_on")
-                .join(first, on=PERSON, how="inner")
-                .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
-                .select(PERSON).unique()
-                .with_columns(pl.lit(True).alias("referred_in_time")))
-    attrs = ctx.persons().lazy().select(PERSON, *PERSON_ATTRIBUTES, *ctx.extra_dimensions)
-    return (first.join(referred, on=PERSON, how="left")
-            .with_columns(pl.col("referred_in_time").fill_null(False))
-            .join(attrs, on=PERSON, how="left"))
-
-
-BUILDERS = {"trafficking_persons": _trafficking_persons}
-
-
-# --------------------------------------------------------------------------- records
-
-def age_group(age: pl.Expr) -> pl.Expr:
-    """The age group of an age (``unknown`` when not known), as every age-group breakdown counts it."""
-    return (pl.when(age.is_null() | (age < 0)).then(pl.lit("unknown"))
-            .when(age <= 4).then(pl.lit("0-4"))
-            .when(age <= 11).then(pl.lit("5-11"))
-            .when(age <= 17).then(pl.lit("12-17"))
-            .when(age <= 59).then(pl.lit("18-59"))
-            .otherwise(pl.lit("60+")))
-
-
-def band_labels(edges: Sequence[int]) -> tuple[str, ...]:
-    """``[0, 6, 12, 18]`` → ``("0-5", "6-11", "12-17", "18+")``: whole-number bands, the last open."""
-    inner = tuple(f"{a}-{b - 1}" if b - 1 > a else str(a) for a, b in zip(edges, edges[1:]))
-    return (*inner, f"{edges[-1]}+")
-
-
-def bands(value: pl.Expr, edges: Sequence[int]) -> pl.Expr:
-    """The band of a number (``unknown`` when it is missing or below the first edge)."""
-    labels = band_labels(edges)
-    expr = pl.when(value.is_null() | (value < edges[0])).then(pl.lit("unknown"))
-    for upper, label in zip(edges[1:], labels):
-        expr = expr.when(value < upper).then(pl.lit(label))
-    return expr.otherwise(pl.lit(labels[-1]))
-
-
-def _age_moment(ind: Indicator) -> pl.Expr:
-    spec = ind.age_at
-    if isinstance(spec, dict):
-        return pl.col(spec["first"]).min().over(PERSON)
-    return pl.col(spec)
-
-
-def _dimension(dim: str, ind: Indicator, cat: Catalogue) -> pl.Expr:
-    if dim == "age_group":
-        return age_group(age_at(_age_moment(ind))).alias(dim)
-    spec = cat.dimensions.get(dim) or {}
-    band = spec.get("bands")
-    if band:
-        if band["of"] == "age":
-            value = age_at(_age_moment(ind))
-        elif band["of"] == "days":
-            value = conditions.days_between(*band["between"])
-        else:
-            value = pl.col(band["of"])
-        return bands(value, band["edges"]).alias(dim)
-    col = pl.col(spec.get("column") or DIMENSION_SOURCE.get(dim, dim))
-    return (pl.when(col.is_null()).then(pl.lit("unknown"))
-            .otherwise(col.cast(pl.String))).alias(dim)
-
-
-def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
-    """Join the values some dimensions take from another table (``via``, or a person's extra column)."""
-    have = set(lf.collect_schema().names())
-    for dim in dims:
-        spec = cat.dimensions.get(dim) or {}
-        via = (spec.get("via") or {}).get(ind.records)
-        if via is None and spec.get("table") == "persons" and ind.records != "persons":
-            via = {"table": "persons", "key": PERSON, "column": spec.get("column", dim)}
-        if via is None or via.get("column", dim) in have and via["table"] != "persons":
-            continue
-        column = via.get("column", dim)
-        if not ctx.has(via["table"]):
-            lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias(column))
-        else:
-            looked_up = (ctx.extract.table(via["table"]).lazy()
-                         .select(pl.col(via.get("from_key", via["key"])).alias(via["key"]), pl.col(column))
-                         .unique(subset=[via["key"]], keep="first", maintain_order=True))
-            lf = lf.drop([column], strict=False).join(looked_up, on=via["key"], how="left")
-        have.add(column)
-    return lf
-
-
-def _records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
-    if ind.records in BUILDERS:
-        lf = BUILDERS[ind.records](ctx, w)
-    else:
-        lf = ctx.enriched(ind.records).lazy()
-    lf = _lookups(lf, ind, ctx, dims, cat)
-    for cond in ind.population:
-        lf = conditions.apply(lf, cond, w)
-    for cond in ind.numerator:
-        lf = conditions.prepare(lf, cond, w)
-    extra = []
-    if isinstance(ind.distinct, (list, tuple)):
-        extra.append(pl.coalesce(*[pl.col(c).cast(pl.String) for c in ind.distinct]).alias(UNIT))
-    if ind.sum:
-        extra.append(pl.col(ind.sum).fill_null(0).alias("_sum"))
-    if ind.numerator:
-        num = pl.lit(True)
-        for cond in ind.numerator:
-            num = num & conditions.expression(cond, w)
-        extra.append(num.alias("_num"))
-    if ind.days:
-        extra.append(conditions.days_between(*ind.days).alias("_days"))
-    extra += [_dimension(d, ind, cat) for d in dims]
-    names = lf.collect_schema().names()
-    keep = [PERSON] if PERSON in names else []
-    if isinstance(ind.distinct, str) and ind.distinct != PERSON:
-        keep.append(ind.distinct)
-    if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
-        extra.append(pl.lit(True).alias("_row"))
-    return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
-
-
-#: The working column of a unit counted once: the first recorded of ``distinct: [key, id]``.
-UNIT = "_unit"
-
-
-def _unit(ind: Indicator) -> str | None:
-    if isinstance(ind.distinct, (list, tuple)):
-        return UNIT
-    return ind.distinct
-
 
 def _aggregations(ind: Indicator) -> list[pl.Expr]:
-    unit = _unit(ind)
+    unit = unit_column(ind)
     if ind.unit == "count":
         if ind.sum:
             # A sum of aggregate counts (participants); a unit shared by several rows (an activity
@@ -481,12 +281,14 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     for period in periods:
         w = Window(period.start, period.end, params, tables)
         chosen_here = [ind for ind in chosen if ind.id not in unavailable]
-        record_frames = [_records(ind, ctx, w, sorted({d for dims in planned[ind.id] for d in dims}), cat)
-                         for ind in chosen_here]
-        records = pl.collect_all(record_frames) if record_frames else []
+        dims_of = {ind.id: sorted({d for dims in planned[ind.id] for d in dims}) for ind in chosen_here}
+        shared = shared_rows(chosen_here, ctx, w, dims_of, cat)
+        record_frames = [records(ind, ctx, w, dims_of[ind.id], cat, shared[ind.id]) for ind in chosen_here]
+        collected = pl.collect_all(record_frames) if record_frames else []
+        del shared
         outputs: list[pl.LazyFrame] = []
-        for ind, rec in zip(chosen_here, records):
-            lazy = rec.lazy()
+        for ind, rec in zip(chosen_here, collected):
+            lazy = by_code(rec).lazy()
             for block, dims in enumerate([()] + planned[ind.id]):
                 if dims:
                     agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
@@ -501,7 +303,7 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
                 outputs.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS,
                                           "_start", "_order", "_block"))
         frames += pl.collect_all(outputs) if outputs else []
-        del records
+        del collected
     return frames, dim_columns, unavailable, params
 
 

@@ -1,0 +1,344 @@
+"""The records an indicator counts: a table filtered to the period and joined with its persons'
+attributes, then the indicator's own conditions and working columns (unit, numerator, days,
+breakdown dimensions).
+
+Rows are shared where they can be: indicators with the same records table and the same first
+period condition filter and join that table once per period (:func:`shared_rows`), and the
+join runs after the period's filter (predicate pushdown), never on the whole table. What does
+not depend on the period (the attributes, the values a dimension looks up in another table) is
+read once per extract object (:class:`Context`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from workbench.indicators import conditions
+from workbench.indicators.catalogue import Catalogue, Indicator
+from workbench.indicators.conditions import PERSON, Window, age_at
+from workbench.contract.schema import TABLES
+
+PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
+#: A working column: the person's row number among the attributes, joined with them (see :func:`by_code`).
+PERSON_CODE = "_person_code"
+# Dimensions whose records column has another name. The protection flag is a breakdown called
+# `flag` in the reference, but `flag` is also the table's status column: the output column is
+# `protection_flag`, and `--by flag` is accepted as its alias.
+DIMENSION_SOURCE = {"protection_flag": "flag"}
+
+# --------------------------------------------------------------------------- context
+
+_MEMOS: dict[int, dict] = {}
+
+
+def _memo(extract) -> dict:
+    """What the engine reads once from one extract object (its attributes, its lookups), dropped with it.
+
+    An extract is immutable, so what is read from it once stays right for its life: the memo
+    can save time, never change a figure.
+    """
+    key = id(extract)
+    memo = _MEMOS.get(key)
+    if memo is None:
+        memo = _MEMOS[key] = {}
+        weakref.finalize(extract, _MEMOS.pop, key, None)
+    return memo
+
+
+class Context:
+    """The extract's tables as the engine reads them: lazily joined with the person attributes, which
+    (with the values dimensions look up in other tables) are selected once per extract object."""
+
+    def __init__(self, extract) -> None:
+        self.extract = extract
+        self._memo = _memo(extract)
+
+    def has(self, table: str) -> bool:
+        return self.extract.has(table)
+
+    def persons(self) -> pl.DataFrame:
+        """Every person's attributes: those that label the records (``Extract.attributes``)."""
+        attributes = getattr(self.extract, "attributes", None)
+        return attributes if attributes is not None else self.extract.table("persons")
+
+    @property
+    def extra_dimensions(self) -> tuple[str, ...]:
+        """``organisation`` in a combined extract (persons, or a network's tables, carry that column)."""
+        if self.has("persons"):
+            return ("organisation",) if "organisation" in self.persons().columns else ()
+        held = [t for t in TABLES if self.has(t)]
+        return ("organisation",) if any("organisation" in self.extract.table(t).columns for t in held) else ()
+
+    def attributes(self) -> pl.DataFrame:
+        """The person attributes that label records: person, sex, nationality, legal status, birth year
+        (and organisation in a combined extract), selected once per extract object."""
+        if "attributes" not in self._memo:
+            attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+            if attrs[PERSON].is_unique().all():  # a number per person: counted faster than the pseudonym
+                attrs = attrs.with_row_index(PERSON_CODE)
+            self._memo["attributes"] = attrs
+        return self._memo["attributes"]
+
+    def enriched(self, table: str) -> pl.LazyFrame:
+        """``table`` with its persons' attributes (the persons table: the extract's own persons).
+
+        A table without persons (activities, services, a network's legal actions) is taken as it is.
+        The join is lazy: the period's filters that read the table's own columns run before it
+        (predicate pushdown), so only the period's records are joined, never the whole table."""
+        frame = self.extract.table(table)
+        if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
+            return frame.lazy()
+        attrs = self.attributes()
+        own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
+        return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
+
+    def lookup(self, table: str, from_key: str, key: str, column: str) -> pl.DataFrame:
+        """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
+        dimension looks up in another table (``via``), read once per extract object."""
+        memo_key = ("lookup", table, from_key, key, column)
+        if memo_key not in self._memo:
+            self._memo[memo_key] = (self.extract.table(table).lazy()
+                                    .select(pl.col(from_key).alias(key), pl.col(column))
+                                    .unique(subset=[key], keep="first", maintain_order=True).collect())
+        return self._memo[memo_key]
+
+    def lazy_tables(self) -> dict[str, pl.LazyFrame]:
+        return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
+
+
+def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
+    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
+    limit = int(w.params.get("trafficking_referral_days", 30))
+    first = (ctx.enriched("protection_flags")
+             .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
+                     & pl.col("identified_on").is_between(w.lo, w.hi))
+             .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
+    referred = (ctx.extract.table("referrals").lazy()
+                .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
+                .select(PERSON, "referred_on")
+                .join(first, on=PERSON, how="inner")
+                .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
+                .select(PERSON).unique()
+                .with_columns(pl.lit(True).alias("referred_in_time")))
+    attrs = ctx.attributes().lazy()
+    return (first.join(referred, on=PERSON, how="left")
+            .with_columns(pl.col("referred_in_time").fill_null(False))
+            .join(attrs, on=PERSON, how="left"))
+
+
+BUILDERS = {"trafficking_persons": _trafficking_persons}
+
+
+# --------------------------------------------------------------------------- records
+
+def age_group(age: pl.Expr) -> pl.Expr:
+    """The age group of an age (``unknown`` when not known), as every age-group breakdown counts it."""
+    return (pl.when(age.is_null() | (age < 0)).then(pl.lit("unknown"))
+            .when(age <= 4).then(pl.lit("0-4"))
+            .when(age <= 11).then(pl.lit("5-11"))
+            .when(age <= 17).then(pl.lit("12-17"))
+            .when(age <= 59).then(pl.lit("18-59"))
+            .otherwise(pl.lit("60+")))
+
+
+def band_labels(edges: Sequence[int]) -> tuple[str, ...]:
+    """``[0, 6, 12, 18]`` → ``("0-5", "6-11", "12-17", "18+")``: whole-number bands, the last open."""
+    inner = tuple(f"{a}-{b - 1}" if b - 1 > a else str(a) for a, b in zip(edges, edges[1:]))
+    return (*inner, f"{edges[-1]}+")
+
+
+def bands(value: pl.Expr, edges: Sequence[int]) -> pl.Expr:
+    """The band of a number (``unknown`` when it is missing or below the first edge)."""
+    labels = band_labels(edges)
+    expr = pl.when(value.is_null() | (value < edges[0])).then(pl.lit("unknown"))
+    for upper, label in zip(edges[1:], labels):
+        expr = expr.when(value < upper).then(pl.lit(label))
+    return expr.otherwise(pl.lit(labels[-1]))
+
+
+def _age_moment(ind: Indicator) -> pl.Expr:
+    spec = ind.age_at
+    if isinstance(spec, dict):
+        return pl.col(spec["first"]).min().over(PERSON)
+    return pl.col(spec)
+
+
+def _dimension(dim: str, ind: Indicator, cat: Catalogue, schema: Mapping[str, pl.DataType] | None = None
+               ) -> pl.Expr:
+    if dim == "age_group":
+        return age_group(age_at(_age_moment(ind))).alias(dim)
+    spec = cat.dimensions.get(dim) or {}
+    band = spec.get("bands")
+    if band:
+        if band["of"] == "age":
+            value = age_at(_age_moment(ind))
+        elif band["of"] == "days":
+            value = conditions.days_between(*band["between"])
+        else:
+            value = pl.col(band["of"])
+        return bands(value, band["edges"]).alias(dim)
+    name = spec.get("column") or DIMENSION_SOURCE.get(dim, dim)
+    col = pl.col(name)
+    dtype = (schema or {}).get(name)
+    if isinstance(dtype, pl.Enum) and "unknown" in dtype.categories:
+        # A vocabulary with its own `unknown`: grouped by its codes, read as text once aggregated.
+        return col.fill_null("unknown").alias(dim)
+    return (pl.when(col.is_null()).then(pl.lit("unknown"))
+            .otherwise(col.cast(pl.String))).alias(dim)
+
+
+def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
+    """Join the values some dimensions take from another table (``via``, or a person's extra column)."""
+    have = set(lf.collect_schema().names())
+    for dim in dims:
+        spec = cat.dimensions.get(dim) or {}
+        via = (spec.get("via") or {}).get(ind.records)
+        if via is None and spec.get("table") == "persons" and ind.records != "persons":
+            via = {"table": "persons", "key": PERSON, "column": spec.get("column", dim)}
+        if via is None or via.get("column", dim) in have and via["table"] != "persons":
+            continue
+        column = via.get("column", dim)
+        if not ctx.has(via["table"]):
+            lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+        else:
+            looked_up = ctx.lookup(via["table"], via.get("from_key", via["key"]), via["key"], column)
+            lf = lf.drop([column], strict=False).join(looked_up.lazy(), on=via["key"], how="left")
+        have.add(column)
+    return lf
+
+
+#: Conditions that keep or drop each record on its own (a person's earliest date, ``minor_at_first``,
+#: depends on the records kept before it): their order does not change which records are kept.
+_ROW_WISE = frozenset(conditions.KINDS) - {"minor_at_first"}
+_PERIOD_KINDS = ("in_period", "overlaps", "open_at_end")
+
+
+def _split_population(ind: Indicator) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """The population's conditions as (shared, own): ``shared`` is its first period condition when only
+    row-wise conditions come before it (else its first condition), which indicators on the same
+    records share; ``own`` are the others, in their order."""
+    population = tuple(ind.population)
+    for i, cond in enumerate(population):
+        kind = next(iter(cond))
+        if kind in _PERIOD_KINDS:
+            return (cond,), population[:i] + population[i + 1:]
+        if kind not in _ROW_WISE:
+            break
+    return population[:1], population[1:]
+
+
+def _population_key(ind: Indicator) -> tuple[str, str]:
+    return ind.records, repr(_split_population(ind)[0])
+
+
+def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
+          keep: pl.Expr | None = None) -> pl.LazyFrame:
+    """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
+    in other tables, the rows ``keep`` (default: its shared condition) in the window."""
+    if ind.records in BUILDERS:
+        lf = BUILDERS[ind.records](ctx, w)
+    else:
+        lf = ctx.enriched(ind.records)
+    lf = _lookups(lf, ind, ctx, dims, cat)
+    if keep is not None:
+        return lf.filter(keep)
+    for cond in _split_population(ind)[0]:
+        lf = conditions.apply(lf, cond, w)
+    return lf
+
+
+def shared_rows(indicators: Sequence[Indicator], ctx: Context, w: Window, dims_of: Mapping[str, Sequence[str]],
+                cat: Catalogue) -> dict[str, pl.LazyFrame]:
+    """For each indicator (by id), the rows it shares with others, materialised once for the window.
+
+    Indicators with the same records and shared condition (:func:`_split_population`) share its
+    rows. Where every group of a table is kept by a period condition, the table is filtered by
+    any of them and joined with the attributes once, and each group is its condition on those
+    rows: conditions on a record's own columns, so the rows are the same as filtering apart."""
+    groups: dict[tuple[str, str], list[Indicator]] = {}
+    for ind in indicators:
+        groups.setdefault(_population_key(ind), []).append(ind)
+    by_table: dict[str, list[tuple[str, str]]] = {}
+    for key in groups:
+        by_table.setdefault(key[0], []).append(key)
+    plans: list[pl.LazyFrame] = []
+    owners: list[list[tuple[str, str]]] = []  # the groups each plan serves
+    for table, keys in by_table.items():
+        conds = [_split_population(groups[k][0])[0] for k in keys]
+        union = (len(keys) > 1 and table not in BUILDERS
+                 and all(c and next(iter(c[0])) in _PERIOD_KINDS for c in conds))
+        if union:
+            inds = [i for k in keys for i in groups[k]]
+            keep = pl.any_horizontal([conditions.expression(c[0], w) for c in conds])
+            plans.append(_rows(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat, keep))
+            owners.append(keys)
+        else:
+            for k in keys:
+                plans.append(_rows(groups[k][0], ctx, w, sorted({d for i in groups[k] for d in dims_of[i.id]}), cat))
+                owners.append([k])
+    out: dict[str, pl.LazyFrame] = {}
+    for frame, keys in zip(pl.collect_all(plans) if plans else [], owners):
+        for k in keys:
+            lf = frame.lazy()
+            if len(keys) > 1:
+                lf = lf.filter(conditions.expression(_split_population(groups[k][0])[0][0], w))
+            out.update({ind.id: lf for ind in groups[k]})
+    return out
+
+
+def records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
+             shared: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """The working columns of ``ind``: its population (from the rows it shares with other indicators,
+    when given), its numerator, its unit and its breakdown dimensions."""
+    lf = _rows(ind, ctx, w, dims, cat) if shared is None else shared
+    for cond in _split_population(ind)[1]:
+        lf = conditions.apply(lf, cond, w)
+    for cond in ind.numerator:
+        lf = conditions.prepare(lf, cond, w)
+    extra = []
+    if isinstance(ind.distinct, (list, tuple)):
+        extra.append(pl.coalesce(*[pl.col(c).cast(pl.String) for c in ind.distinct]).alias(UNIT))
+    if ind.sum:
+        extra.append(pl.col(ind.sum).fill_null(0).alias("_sum"))
+    if ind.numerator:
+        num = pl.lit(True)
+        for cond in ind.numerator:
+            num = num & conditions.expression(cond, w)
+        extra.append(num.alias("_num"))
+    if ind.days:
+        extra.append(conditions.days_between(*ind.days).alias("_days"))
+    schema = lf.collect_schema()
+    extra += [_dimension(d, ind, cat, schema) for d in dims]
+    names = schema.names()
+    keep = [PERSON] if PERSON in names else []
+    if PERSON_CODE in names and unit_column(ind) == PERSON:
+        keep.append(PERSON_CODE)
+    if isinstance(ind.distinct, str) and ind.distinct != PERSON:
+        keep.append(ind.distinct)
+    if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
+        extra.append(pl.lit(True).alias("_row"))
+    return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
+
+
+def by_code(records: pl.DataFrame) -> pl.DataFrame:
+    """Records whose persons are counted by their number rather than their pseudonym, when the two
+    count the same: every recorded pseudonym found among the attributes (numbers are unique there)."""
+    if PERSON_CODE not in records.columns:
+        return records
+    if records[PERSON_CODE].null_count() != records[PERSON].null_count():
+        return records.drop(PERSON_CODE)
+    return records.drop(PERSON).rename({PERSON_CODE: PERSON})
+
+
+#: The working column of a unit counted once: the first recorded of ``distinct: [key, id]``.
+UNIT = "_unit"
+
+
+def unit_column(ind: Indicator) -> str | None:
+    if isinstance(ind.distinct, (list, tuple)):
+        return UNIT
+    return ind.distinct
+
