@@ -105,3 +105,13 @@ def test_static_dashboard_offline_shows_the_figures_of_workbench_indicators(page
         finally:
             browser.close()
     assert outside == []
+
+
+def test_the_page_states_the_audiences_method_and_claims_no_range(page_file):
+    """The note under the figures is the audience's method, as the reports state it, and the legends of
+    the marks the page can show: no "< k" range, no "[p]"."""
+    page = page_file.read_text(encoding="utf-8")
+    note = page[page.index('<p class="note">'):]
+    note = note[:note.index("</p>")]
+    assert "grouped into &quot;Other&quot;" in note and "withheld for confidentiality (any value)" in note
+    assert "&lt; 5" not in note and "[p]" not in note

@@ -133,23 +133,16 @@ def dashboard_data(extract, audience: str, lang: str, indicators: Sequence[str] 
 _WORDS = {
     "fr": {"title": "Tableau de bord", "indicator": "Indicateur", "breakdown": "Ventilation", "period": "Période",
            "none": "Aucune (total)", "category": "Catégorie", "value": "Valeur",
-           "note": "Chiffres calculés à l'avance pour le public « {a} » : les effectifs de moins de {k} sont "
-                   "masqués (« < {k} »), « [c] » masque une case pour en protéger une autre, « [p] » une "
-                   "population de moins de {k}, « – » aucune donnée."},
+           "note": "Chiffres calculés à l'avance pour le public « {a} »."},
     "en": {"title": "Dashboard", "indicator": "Indicator", "breakdown": "Breakdown", "period": "Period",
            "none": "None (total)", "category": "Category", "value": "Value",
-           "note": "Figures computed beforehand for the \u201c{a}\u201d audience: counts under {k} are withheld "
-                   "(\u201c< {k}\u201d), \u201c[c]\u201d withholds a cell to protect another, \u201c[p]\u201d a "
-                   "population under {k}, \u201c–\u201d no data."},
+           "note": "Figures computed beforehand for the \u201c{a}\u201d audience."},
     "ar": {"title": "لوحة القيادة", "indicator": "المؤشر", "breakdown": "التوزيع", "period": "الفترة",
            "none": "دون توزيع (المجموع)", "category": "الفئة", "value": "القيمة",
-           "note": "أرقام محسوبة مسبقًا لجمهور «{a}»: تُخفى الأعداد الأقل من {k} («< {k}»)، و«[c]» تخفي خانة "
-                   "لحماية خانة أخرى، و«[p]» مجتمعًا إحصائيًا أقل من {k}، و«–» تعني لا توجد بيانات."},
+           "note": "أرقام محسوبة مسبقًا لجمهور «{a}»."},
     "nl": {"title": "Dashboard", "indicator": "Indicator", "breakdown": "Uitsplitsing", "period": "Periode",
            "none": "Geen (totaal)", "category": "Categorie", "value": "Waarde",
-           "note": "Vooraf berekende cijfers voor het publiek \u2018{a}\u2019: aantallen onder {k} zijn verborgen "
-                   "(\u2018< {k}\u2019), \u2018[c]\u2019 verbergt een cel om een andere te beschermen, \u2018[p]\u2019 "
-                   "een populatie onder {k}, \u2018–\u2019 geen gegevens."},
+           "note": "Vooraf berekende cijfers voor het publiek \u2018{a}\u2019."},
 }
 
 _SCRIPT = """(() => {  // its own scope: the inlined bundle declares short global names
@@ -206,6 +199,18 @@ def _json_script(element_id: str, data) -> str:
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 
+def _protection(audience: str, lang: str) -> list[str]:
+    """The audience's method, as the reports state it, and the legends of the marks it can show."""
+    from workbench.disclosure.audiences import resolve_audience
+    from workbench.present.cells import legend
+    from workbench.present.texts import text
+
+    aud = resolve_audience(audience)
+    key = {"group": "report.text.about_group", "group_round": "report.text.about_group_round"}.get(aud.method)
+    out = [text(key, lang, k=aud.k, k_minus=aud.k - 1, base=aud.base)] if key else []
+    return out + [legend("withheld", lang, aud.k) + ".", legend("no_data", lang, aud.k) + "."]
+
+
 def dashboard_html(extract, audience: str, lang: str, indicators: Sequence[str] | None = None,
                    title: str | None = None, computed: CalendarFigures | None = None) -> str:
     """The whole page as text: the same inputs give the same bytes (``computed``: see :func:`dashboard_data`)."""
@@ -216,7 +221,7 @@ def dashboard_html(extract, audience: str, lang: str, indicators: Sequence[str] 
     org = extract.meta.organisation if isinstance(getattr(extract.meta, "organisation", None), str) else None
     heading = title or " — ".join(x for x in (org, words["title"]) if x)
     bundle = vl_convert.javascript_bundle().replace("</script", "<\\/script")
-    note = words["note"].format(a=audience, k=data["k"])
+    note = " ".join([words["note"].format(a=audience), *_protection(audience, lang)])
     return f"""<!DOCTYPE html>
 <html lang="{lang}" dir="{"rtl" if lang == "ar" else "ltr"}">
 <head>
