@@ -11,7 +11,7 @@ flag                      mark         legend (en)
 null                      the value
 ``no_data``               ``–``        no data
 ``suppressed``            ``< k``      fewer than k
-``withheld``              ``[c]``      withheld to protect another cell
+``withheld``              ``[c]``      withheld for confidentiality (any value)
 ``small_population``      ``[p]``      population under k: not published
 ========================  ===========  ======================================
 
