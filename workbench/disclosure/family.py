@@ -11,7 +11,6 @@ treatment whichever period is asked first.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -22,20 +21,9 @@ from workbench.disclosure.grouping import OTHER, protect_year
 from workbench.disclosure.scoped import protect_scopes
 from workbench.disclosure.scopes import atoms, by_depth
 from workbench.indicators.engine import Evaluation, dimension_order, parse_breakdowns
+from workbench.extract.memo import memo_of
 from workbench.periods import Period
 from workbench.selection import Selection
-
-_MEMOS: dict[int, dict] = {}
-
-
-def _memo(extract) -> dict:
-    key = id(extract)
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS[key] = {}
-        weakref.finalize(extract, _MEMOS.pop, key, None)
-    return memo
-
 
 @dataclass(frozen=True)
 class ProtectedYear:
@@ -89,7 +77,7 @@ def protected_year(extract, year: int, chosen: Sequence[str], by, params, select
     whole = selection is None or selection.is_empty
     key = ("year", year, None if whole else selection, id(cat), tuple(chosen), tuple(breakdowns),
            repr(sorted((params or {}).items())), audience)
-    memo = _memo(extract)
+    memo = memo_of(extract, "disclosure.family")
     hit = memo.get(key)
     if hit is not None and hit.catalogue is cat:
         return hit
@@ -123,24 +111,20 @@ def _scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, c
     depth d are its scopes, the atoms the scopes of depth ≤ d cut the extract into, and the rest.
     """
     dims = list(whole.dimensions)
-    frames, sels, groups, published = [whole.frame], [Selection()], [], {}
+    frames, groups, published = [whole.frame], [], {}
     layers = by_depth(extract)
-    for depth in range(len(layers)):
-        shallow = [s for layer in layers[:depth + 1] for s in layer]
-        parts = atoms(shallow)
+    for depth, layer in enumerate(layers):
+        parts = atoms([s for shallower in layers[:depth + 1] for s in shallower])
+        members = layer + [a for a in parts if a not in layer]
         group = []
-        for sel in layers[depth] + [a for a in parts if a not in layers[depth]]:
+        for sel in members:
             ev = _evaluated(extract, memo, periods, chosen, breakdowns, params, sel, cat, evaluate)
             frames.append(ev.frame)
-            sels.append(sel)
             group.append(len(frames) - 1)
-            if sel in layers[depth]:
+            if sel in layer:
                 published[len(frames) - 1] = (sel, ev)
-        frames.append(_rest(whole.frame, [frames[group[(layers[depth] + [a for a in parts if a not in
-                                                                          layers[depth]]).index(a)]]
-                                          for a in parts], dims))
-        group.append(len(frames) - 1)
-        groups.append(group)
+        frames.append(_rest(whole.frame, [frames[group[members.index(a)]] for a in parts], dims))
+        groups.append(group + [len(frames) - 1])
     frame, grouped = protect_scopes(frames, groups, set(published), dims, lv, audience, cat)
     out = {}
     for i, (scope, ev) in published.items():

@@ -11,7 +11,6 @@ read once per extract object (:class:`Context`).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 
 import polars as pl
@@ -20,6 +19,7 @@ from workbench.indicators import conditions
 from workbench.indicators.catalogue import Catalogue, Indicator
 from workbench.indicators.conditions import PERSON, Window, age_at
 from workbench.contract.schema import TABLES
+from workbench.extract.memo import memo_of
 
 PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
 #: A working column: the person's row number among the attributes, joined with them (see :func:`by_code`).
@@ -31,30 +31,13 @@ DIMENSION_SOURCE = {"protection_flag": "flag"}
 
 # --------------------------------------------------------------------------- context
 
-_MEMOS: dict[int, dict] = {}
-
-
-def _memo(extract) -> dict:
-    """What the engine reads once from one extract object (its attributes, its lookups), dropped with it.
-
-    An extract is immutable, so what is read from it once stays right for its life: the memo
-    can save time, never change a figure.
-    """
-    key = id(extract)
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS[key] = {}
-        weakref.finalize(extract, _MEMOS.pop, key, None)
-    return memo
-
-
 class Context:
     """The extract's tables as the engine reads them: lazily joined with the person attributes, which
     (with the values dimensions look up in other tables) are selected once per extract object."""
 
     def __init__(self, extract) -> None:
         self.extract = extract
-        self._memo = _memo(extract)
+        self._memo = memo_of(extract, "indicators.records")
 
     def has(self, table: str) -> bool:
         return self.extract.has(table)

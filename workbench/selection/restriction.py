@@ -55,12 +55,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import weakref
 from collections import OrderedDict
 
 import polars as pl
 
 from workbench.exceptions import ParameterError
+from workbench.extract.memo import memo_of
 from workbench.selection.choices import Selection, choices, validate
 
 PERSON = "person_id"
@@ -138,17 +138,7 @@ def _centre_rules(ex, centres: list[str]) -> dict[str, pl.Expr]:
 
 
 _KEPT = 4  # restricted extracts remembered per extract (each up to a copy of its data)
-_MEMOS: dict[int, OrderedDict] = {}
 _LOCK = threading.Lock()
-
-
-def _memo(ex) -> OrderedDict:
-    key = id(ex)
-    memo = _MEMOS.get(key)
-    if memo is None:
-        memo = _MEMOS[key] = OrderedDict()
-        weakref.finalize(ex, _MEMOS.pop, key, None)
-    return memo
 
 
 def restrict(ex, selection: Selection, year: int | None = None):
@@ -181,7 +171,7 @@ def restrict(ex, selection: Selection, year: int | None = None):
         return ex
     key = (selection, year if selection.age_group else None)
     with _LOCK:
-        memo = _memo(ex)
+        memo = memo_of(ex, "selection.restrict", OrderedDict)
         if key in memo:
             memo.move_to_end(key)
             return memo[key]
