@@ -38,13 +38,13 @@ WORKBENCH = str(Path(PYTHON).with_name("workbench"))
 
 FLOOR_CELL = """import polars, altair, great_tables, vl_convert
 from workbench import resources
-from workbench import selection"""
+from workbench import selection
 from workbench.reports import sections as report_sections
 from workbench import indicators
 from workbench.present import charts
 from workbench.present import tables
 from workbench import extract
-from workbench.present import labels
+from workbench.present import labels"""
 
 NOTEBOOK_ONLY = r"""
 import sys, time, papermill

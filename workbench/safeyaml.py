@@ -65,6 +65,10 @@ def _weight(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
+#: libyaml's safe loader (same constructors and resolvers as ``yaml.SafeLoader``), when PyYAML was built with it.
+_FAST = getattr(yaml, "CSafeLoader", None)
+
+
 @cache
 def _bounded(loader: type, max_aliased: int) -> type:
     return type(f"Bounded{loader.__name__}", (_BoundedAliases, loader), {"max_aliased": max_aliased})
@@ -74,6 +78,8 @@ def load(text: str, loader: type = yaml.SafeLoader, max_chars: int = MAX_CHARS, 
     """The data of a YAML ``text`` read with ``loader`` (a ``yaml.SafeLoader`` subclass), within the limits."""
     if len(text) > max_chars:
         raise LimitError(problem=f"{len(text):,} characters, over the limit of {max_chars:,} for a YAML file")
+    if "*" not in text and loader is yaml.SafeLoader and _FAST is not None:
+        return yaml.load(text, Loader=_FAST)  # noqa: S506 - no alias to count: libyaml's safe loader, ten times faster
     return yaml.load(text, Loader=_bounded(loader, max_aliased))  # noqa: S506 - a SafeLoader subclass
 
 

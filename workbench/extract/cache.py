@@ -148,7 +148,8 @@ def open_saved(where: Path, source: Path | None = None) -> Extract:
     meta = dict(summary["meta"])
     if meta.get("extracted_on"):
         meta["extracted_on"] = dt.date.fromisoformat(meta["extracted_on"])
-    tables = {n: pl.read_ipc(where / f"{n}.arrow") for n in summary["tables"]}
+    names = list(summary["tables"])  # read together: the files are decompressed in parallel
+    tables = dict(zip(names, pl.collect_all([pl.scan_ipc(where / f"{n}.arrow") for n in names]))) if names else {}
     reports = {n: TableReport(**{**r, "table": n}) for n, r in summary["reports"].items()}
     src = Path(source) if source is not None else where
     base = src if src.is_dir() else src.parent

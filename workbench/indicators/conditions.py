@@ -58,22 +58,44 @@ def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
     return [], None
 
 
+#: The working columns of several periods evaluated in one pass (:attr:`Window.periods`).
+PERIOD, LO, HI = "_period", "_lo", "_hi"
+
+
 @dataclass(frozen=True)
 class Window:
-    """A period's bounds and the parameters in force, as seen by conditions."""
+    """A period's bounds and the parameters in force, as seen by conditions.
+
+    With ``periods`` (a frame of :data:`PERIOD`, :data:`LO`, :data:`HI`), the window is several
+    periods at once: :meth:`spread` pairs each record with every period, the bounds are those
+    columns, and what is per person is per person and period (:attr:`keys`)."""
 
     start: dt.date
     end: dt.date
     params: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pl.LazyFrame] = field(default_factory=dict)
+    periods: pl.DataFrame | None = None
 
     @property
     def lo(self) -> pl.Expr:
-        return pl.lit(self.start, dtype=pl.Date)
+        return pl.col(LO) if self.periods is not None else pl.lit(self.start, dtype=pl.Date)
 
     @property
     def hi(self) -> pl.Expr:
-        return pl.lit(self.end, dtype=pl.Date)
+        return pl.col(HI) if self.periods is not None else pl.lit(self.end, dtype=pl.Date)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The columns that tell the periods apart in the records: none for one period."""
+        return (PERIOD,) if self.periods is not None else ()
+
+    def spread(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Each record once per period (several periods); the records as they are (one period)."""
+        return lf if self.periods is None else lf.join(self.periods.lazy(), how="cross")
+
+    def per_person(self) -> list[str]:
+        """What "the person's" means: per person, and per period when there are several."""
+        return [PERSON, *self.keys]
 
 
 def days_between(a: str, b: str) -> pl.Expr:
@@ -155,11 +177,11 @@ def apply(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
     if kind == "mapped_in":
         return prepare(lf, cond, w).filter(expression(cond, w))
     if kind == "minor_at_first":
-        first = pl.col(arg).min().over(PERSON)
+        first = pl.col(arg).min().over(w.per_person())
         return lf.filter((age_at(first) < 18).fill_null(False))
     if kind == "flagged_by_end":
-        flagged = (w.tables["protection_flags"]
+        flagged = (w.spread(w.tables["protection_flags"])
                    .filter((pl.col("flag").cast(pl.String) == arg) & (pl.col("identified_on") <= w.hi))
-                   .select(PERSON).unique())
-        return lf.join(flagged, on=PERSON, how="semi")
+                   .select(w.per_person()).unique())
+        return lf.join(flagged, on=w.per_person(), how="semi")
     return lf.filter(expression(cond, w))

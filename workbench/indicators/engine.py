@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from workbench.indicators.catalogue import Catalogue, Indicator, resolve
-from workbench.indicators.conditions import Window
+from workbench.indicators.conditions import HI, LO, PERIOD, Window
 from workbench.indicators.records import (  # noqa: F401 - the engine's names, as before the split
     BUILDERS, DIMENSION_SOURCE, PERSON_ATTRIBUTES, PERSON_CODE, UNIT, Context, age_group, band_labels, bands,
     by_code, records, shared_rows, unit_column)
@@ -276,35 +276,73 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
             if d not in dim_columns:
                 dim_columns.append(d)
     frames: list[pl.DataFrame] = []
-    # One period at a time: its records are materialised once, shared by the indicator's blocks,
-    # and dropped before the next period (memory stays that of one period).
-    for period in periods:
-        w = Window(period.start, period.end, params, tables)
-        chosen_here = [ind for ind in chosen if ind.id not in unavailable]
-        dims_of = {ind.id: sorted({d for dims in planned[ind.id] for d in dims}) for ind in chosen_here}
+    chosen_here = [ind for ind in chosen if ind.id not in unavailable]
+    dims_of = {ind.id: sorted({d for dims in planned[ind.id] for d in dims}) for ind in chosen_here}
+    # Several periods are evaluated in one pass (each record paired with every period), as many at a
+    # time as keep records x periods under SPREAD_ROWS; a large extract goes one period at a time, its
+    # records materialised once, shared by the indicators' blocks and dropped before the next period.
+    for batch in _batches(periods, extract):
+        w = _window(batch, params, tables)
         shared = shared_rows(chosen_here, ctx, w, dims_of, cat)
         record_frames = [records(ind, ctx, w, dims_of[ind.id], cat, shared[ind.id]) for ind in chosen_here]
         collected = pl.collect_all(record_frames) if record_frames else []
         del shared
-        outputs: list[pl.LazyFrame] = []
-        for ind, rec in zip(chosen_here, collected):
-            lazy = by_code(rec).lazy()
-            for block, dims in enumerate([()] + planned[ind.id]):
-                if dims:
-                    agg = lazy.group_by(list(dims)).agg(_aggregations(ind))
-                else:
-                    agg = lazy.select(_aggregations(ind))
-                agg = _finish(agg, ind).with_columns(
-                    pl.lit(ind.id).alias("indicator"), pl.lit(period.code).alias("period"),
-                    pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
-                    pl.lit(period.start).alias("_start"),
-                    *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
-                )
-                outputs.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS,
-                                          "_start", "_order", "_block"))
-        frames += pl.collect_all(outputs) if outputs else []
+        outputs = [block for ind, rec in zip(chosen_here, collected)
+                   for block in _blocks(ind, by_code(rec).lazy(), planned[ind.id], dim_columns, batch, w)]
+        if outputs:  # one query: the blocks computed in parallel, typed as the table in the same pass
+            frame = pl.concat([o.cast(_schema(dim_columns)) for o in outputs]).collect()
+            if len(batch) > 1:  # the periods in their order, as one at a time would give them
+                rank = {p.code: i for i, p in enumerate(batch)}
+                frame = frame.sort(pl.col("period").replace_strict(rank, return_dtype=pl.Int32), maintain_order=True)
+            frames.append(frame)
         del collected
     return frames, dim_columns, unavailable, params
+
+
+#: Records x periods evaluated in one pass at most (above: fewer periods at a time, down to one).
+SPREAD_ROWS = 2_000_000
+
+
+def _batches(periods: list[Period], extract) -> list[list[Period]]:
+    """The periods in the groups evaluated together (in order)."""
+    rows = max((frame.height for frame in extract.tables.values()), default=0)
+    size = max(1, SPREAD_ROWS // max(rows, 1))
+    return [periods[i:i + size] for i in range(0, len(periods), size)]
+
+
+def _window(batch: list[Period], params: dict[str, Any], tables: dict[str, pl.LazyFrame]) -> Window:
+    if len(batch) == 1:
+        return Window(batch[0].start, batch[0].end, params, tables)
+    frame = pl.DataFrame({PERIOD: [p.code for p in batch], LO: [p.start for p in batch],
+                          HI: [p.end for p in batch]}, schema={PERIOD: pl.String, LO: pl.Date, HI: pl.Date})
+    return Window(min(p.start for p in batch), max(p.end for p in batch), params, tables, periods=frame)
+
+
+def _blocks(ind: Indicator, lazy: pl.LazyFrame, planned: list[Breakdown], dim_columns: list[str],
+            batch: list[Period], w: Window) -> list[pl.LazyFrame]:
+    """The total and each breakdown of ``ind`` over its records ``lazy``, for each period of ``batch``."""
+    keys = list(w.keys)
+    out = []
+    for block, dims in enumerate([()] + planned):
+        if dims or keys:
+            agg = lazy.group_by([*keys, *dims]).agg(_aggregations(ind))
+        else:
+            agg = lazy.select(_aggregations(ind))
+        if keys and not dims:  # a period without records still has its total, as a period alone would
+            empty = w.periods.lazy().select(PERIOD).join(lazy.clear().select(_aggregations(ind)), how="cross")
+            agg = pl.concat([agg, empty.join(agg.select(PERIOD), on=PERIOD, how="anti")], how="vertical_relaxed")
+        agg = _finish(agg, ind)
+        if keys:
+            when = w.periods.lazy().select(PERIOD, pl.col(PERIOD).alias("period"), pl.col(LO).alias("_start"))
+            agg = agg.join(when, on=PERIOD, how="left")
+        else:
+            agg = agg.with_columns(pl.lit(batch[0].code).alias("period"), pl.lit(batch[0].start).alias("_start"))
+        agg = agg.with_columns(
+            pl.lit(ind.id).alias("indicator"), pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
+            *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
+        )
+        out.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS, "_start", "_order", "_block"))
+    return out
 
 
 #: Working columns of an evaluated frame (row order and breakdown blocks, which suppression reads).
@@ -319,13 +357,16 @@ def sort_rows(frame: pl.DataFrame, dim_columns: Sequence[str], cat: Catalogue | 
     return frame.sort(keys, nulls_last=False, maintain_order=True)
 
 
+def _schema(dim_columns: Sequence[str]) -> dict[str, pl.DataType]:
+    return {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
+            "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
+            "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
+
+
 def _assemble(frames: list[pl.DataFrame], dim_columns: list[str], cat: Catalogue) -> pl.DataFrame:
-    schema = {"indicator": pl.String, "period": pl.String, **{d: pl.String for d in dim_columns},
-              "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64, "flag": pl.String,
-              "_start": pl.Date, "_order": pl.Int32, "_block": pl.Int32}
     if not frames:
-        return pl.DataFrame(schema=schema)
-    return sort_rows(pl.concat([f.cast(schema) for f in frames]), dim_columns, cat)
+        return pl.DataFrame(schema=_schema(dim_columns))
+    return sort_rows(pl.concat(frames), dim_columns, cat)
 
 
 @dataclass(frozen=True)

@@ -59,10 +59,15 @@ class Context:
         """The person attributes that label records: person, sex, nationality, legal status, birth year
         (and organisation in a combined extract), selected once per extract object."""
         if "attributes" not in self._memo:
-            attrs = self.persons().select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
-            if attrs[PERSON].is_unique().all():  # a number per person: counted faster than the pseudonym
-                attrs = attrs.with_row_index(PERSON_CODE)
-            self._memo["attributes"] = attrs
+            # Kept with the persons frame itself: the extracts restricted from one extract share it.
+            persons = self.persons()
+            shared = memo_of(persons, "indicators.attributes")
+            if "attributes" not in shared:
+                attrs = persons.select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
+                if attrs[PERSON].is_unique().all():  # a number per person: counted faster than the pseudonym
+                    attrs = attrs.with_row_index(PERSON_CODE)
+                shared["attributes"] = attrs
+            self._memo["attributes"] = shared["attributes"]
         return self._memo["attributes"]
 
     def enriched(self, table: str) -> pl.LazyFrame:
@@ -95,19 +100,19 @@ class Context:
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
     """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (ctx.enriched("protection_flags")
+    first = (w.spread(ctx.enriched("protection_flags"))
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
-             .group_by(PERSON).agg(pl.col("identified_on").min().alias("first_flag")))
+             .group_by(w.per_person()).agg(pl.col("identified_on").min().alias("first_flag")))
     referred = (ctx.extract.table("referrals").lazy()
                 .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
                 .select(PERSON, "referred_on")
                 .join(first, on=PERSON, how="inner")
                 .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
-                .select(PERSON).unique()
+                .select(w.per_person()).unique()
                 .with_columns(pl.lit(True).alias("referred_in_time")))
     attrs = ctx.attributes().lazy()
-    return (first.join(referred, on=PERSON, how="left")
+    return (first.join(referred, on=w.per_person(), how="left")
             .with_columns(pl.col("referred_in_time").fill_null(False))
             .join(attrs, on=PERSON, how="left"))
 
@@ -142,22 +147,22 @@ def bands(value: pl.Expr, edges: Sequence[int]) -> pl.Expr:
     return expr.otherwise(pl.lit(labels[-1]))
 
 
-def _age_moment(ind: Indicator) -> pl.Expr:
+def _age_moment(ind: Indicator, w: Window) -> pl.Expr:
     spec = ind.age_at
     if isinstance(spec, dict):
-        return pl.col(spec["first"]).min().over(PERSON)
+        return pl.col(spec["first"]).min().over(w.per_person())
     return pl.col(spec)
 
 
-def _dimension(dim: str, ind: Indicator, cat: Catalogue, schema: Mapping[str, pl.DataType] | None = None
-               ) -> pl.Expr:
+def _dimension(dim: str, ind: Indicator, cat: Catalogue, w: Window,
+               schema: Mapping[str, pl.DataType] | None = None) -> pl.Expr:
     if dim == "age_group":
-        return age_group(age_at(_age_moment(ind))).alias(dim)
+        return age_group(age_at(_age_moment(ind, w))).alias(dim)
     spec = cat.dimensions.get(dim) or {}
     band = spec.get("bands")
     if band:
         if band["of"] == "age":
-            value = age_at(_age_moment(ind))
+            value = age_at(_age_moment(ind, w))
         elif band["of"] == "days":
             value = conditions.days_between(*band["between"])
         else:
@@ -222,9 +227,9 @@ def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Cat
     """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
     in other tables, the rows ``keep`` (default: its shared condition) in the window."""
     if ind.records in BUILDERS:
-        lf = BUILDERS[ind.records](ctx, w)
+        lf = BUILDERS[ind.records](ctx, w)  # a builder pairs its records with the periods itself
     else:
-        lf = ctx.enriched(ind.records)
+        lf = w.spread(ctx.enriched(ind.records))
     lf = _lookups(lf, ind, ctx, dims, cat)
     if keep is not None:
         return lf.filter(keep)
@@ -294,9 +299,9 @@ def records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: C
     if ind.days:
         extra.append(conditions.days_between(*ind.days).alias("_days"))
     schema = lf.collect_schema()
-    extra += [_dimension(d, ind, cat, schema) for d in dims]
+    extra += [_dimension(d, ind, cat, w, schema) for d in dims]
     names = schema.names()
-    keep = [PERSON] if PERSON in names else []
+    keep = [*w.keys, PERSON] if PERSON in names else list(w.keys)
     if PERSON_CODE in names and unit_column(ind) == PERSON:
         keep.append(PERSON_CODE)
     if isinstance(ind.distinct, str) and ind.distinct != PERSON:

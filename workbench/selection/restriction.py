@@ -137,7 +137,8 @@ def _centre_rules(ex, centres: list[str]) -> dict[str, pl.Expr]:
     return rules
 
 
-_KEPT = 4  # restricted extracts remembered per extract (each up to a copy of its data)
+_KEPT = 4  # restricted extracts remembered per extract (each up to a copy of its data)...
+_KEPT_ROWS = 2_000_000  # ...and more while their rows together stay under this (a report's scopes, a small extract)
 _LOCK = threading.Lock()
 
 
@@ -178,9 +179,13 @@ def restrict(ex, selection: Selection, year: int | None = None):
     out = _restrict(ex, selection, key[1])
     with _LOCK:
         memo[key] = out
-        while len(memo) > _KEPT:
+        while len(memo) > _KEPT and sum(_rows(kept) for kept in memo.values()) > _KEPT_ROWS:
             memo.popitem(last=False)
     return out
+
+
+def _rows(ex) -> int:
+    return sum(frame.height for frame in ex.tables.values())
 
 
 def _restrict(ex, selection: Selection, year: int | None):
