@@ -30,7 +30,9 @@ from workbench.disclosure.scopes import require_scope
 from workbench.disclosure.suppression import suppress
 from workbench.exceptions import ParameterError
 from workbench.indicators.catalogue import Catalogue
-from workbench.indicators.engine import HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, select_indicators, sort_rows
+from workbench.indicators import stored
+from workbench.indicators.engine import (HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, parse_breakdowns,
+                                         select_indicators, sort_rows)
 from workbench.indicators.organisation import catalogue_for
 from workbench.periods import Period, parse_period
 from workbench.selection import Selection, restrict
@@ -132,6 +134,19 @@ def _for_audience(indicators, aud: Audience, cat: Catalogue) -> tuple[list[str],
 
 def _evaluate(extract, periods: list[Period], indicators, by, params, selection: Selection,
               cat: Catalogue) -> Evaluation:
+    """Evaluate on the selection (an answer kept beside the validated extract when the same question was
+    asked before: :mod:`workbench.indicators.stored`)."""
+    question = {"periods": [p.code for p in periods],
+                "indicators": [indicators] if isinstance(indicators, str) else
+                None if indicators is None else list(indicators),
+                "by": [list(b) for b in parse_breakdowns(by)], "params": params or {},
+                "selection": {k: list(v) for k, v in selection.active().items()}}
+    return stored.evaluation(extract, question, cat,
+                             lambda: _evaluate_now(extract, periods, indicators, by, params, selection, cat))
+
+
+def _evaluate_now(extract, periods: list[Period], indicators, by, params, selection: Selection,
+                  cat: Catalogue) -> Evaluation:
     """Evaluate on the selection; with an age-group filter, each period's ages are taken in its own year."""
     if not selection.age_group:
         return evaluate(restrict(extract, selection), periods, indicators, by, params, cat)

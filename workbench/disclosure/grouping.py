@@ -185,6 +185,8 @@ def publish(fam: _Family, dec: Decision, units: set | None = None) -> tuple[list
     template = {r["period"]: r for r in fam.rows if r["_block"] == 0}
     out: list[dict] = []
     folded_count: dict = {}
+    observed_of = {b: [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
+                   for b, bdims in fam.blocks.items()}  # the categories seen over the year, per block
     for u, li in level_of.items():
         if u not in template or (units is not None and u not in units):
             continue
@@ -193,7 +195,7 @@ def publish(fam: _Family, dec: Decision, units: set | None = None) -> tuple[list
         for b, bdims in fam.blocks.items():
             hide = dec.hidden[b][li]
             level = dec.shown[b][li]
-            observed = [{key[i] for per in fam.values[b].values() for key in per} for i in range(len(bdims))]
+            observed = observed_of[b]
             folded_count[(u, b)] = sum(len(observed[i] - level[i]) for i in range(len(bdims)))
             cells = fam.folded(b, u, level, dec.grouped[b])
             if hide:  # every cell of the level withheld, zeros too: no row says "not zero"

@@ -174,6 +174,23 @@ def read(key: str, source: Path) -> Extract | None:
         return None
 
 
+def remember(extract: Extract, key: str) -> None:
+    """Note that ``extract`` is the one kept under ``key`` (what is computed from it may be kept beside it)."""
+    from workbench.extract.memo import memo_of
+
+    root = folder()
+    if root is not None and (root / key / "summary.json").exists():
+        memo_of(extract, "extract.cache")["entry"] = root / key
+
+
+def entry_of(extract) -> Path | None:
+    """The cache entry ``extract`` was read from or written to; None for any other extract object."""
+    from workbench.extract.memo import memo_of
+
+    entry = memo_of(extract, "extract.cache").get("entry")
+    return entry if entry is not None and entry.is_dir() else None
+
+
 def _prune(root: Path) -> None:
     entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
                      key=lambda p: p.stat().st_mtime, reverse=True)
@@ -188,4 +205,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "folder", "key", "open_saved", "read", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "open_saved", "read", "remember", "save", "write"]

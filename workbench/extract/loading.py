@@ -295,10 +295,11 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
         note("extract", "cache")
         kept = cache.read(entry, source)
         if kept is not None:
+            cache.remember(kept, entry)
             return kept
     extract = _validate(source, found, note)
-    if entry is not None:
-        cache.write(entry, extract)
+    if entry is not None and cache.write(entry, extract) is not None:
+        cache.remember(extract, entry)
     return extract
 
 

@@ -1,0 +1,131 @@
+"""Evaluations kept beside the validated extract: a question answered once is not computed again.
+
+A report, the next report of a batch, a dashboard's every viewer and the command line ask the
+engine the same questions (the same indicators, breakdowns, periods, parameters and selection on
+the same extract): the quarterly reports of one year share their calendar year, a dashboard's
+viewers share its first page. :func:`evaluation` answers a question from the store when the same
+question was answered before, else computes it and keeps the answer.
+
+An answer is kept in the validation cache entry of its extract (:mod:`workbench.extract.cache`),
+so it lives and goes with that entry, in the user's private cache folder, and only for an extract
+read through that cache (``WORKBENCH_CACHE=off``: nothing is kept). Its key is the extract's
+entry (the files' content), the question, the catalogue as evaluated (every declaration) and the
+source of the engine, the selection and the period modules: change any of them and the question is
+computed again. An answer is unsuppressed figures, less than the extract they come from, beside
+it; disclosure control is applied to it afterwards, as to a fresh one. At most :data:`KEEP`
+answers are kept per extract (the most recently used).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from workbench.extract import cache as extract_cache
+from workbench.extract.memo import memo_of
+from workbench.indicators.catalogue import Catalogue
+from workbench.indicators.engine import Evaluation
+
+KEEP = 400  # answers kept per extract
+FOLDER = "evaluations"
+#: The modules whose source decides an answer (besides the catalogue and the extract).
+_SOURCES = ("indicators", "selection", "periods.py", "contract")
+
+
+@cache
+def _code_version() -> str:
+    import workbench
+
+    root = Path(workbench.__file__).parent
+    digest = hashlib.blake2b(workbench.__version__.encode(), digest_size=16)
+    for name in _SOURCES:
+        path = root / name
+        for file in sorted(path.rglob("*.py")) + sorted(path.rglob("*.yaml")) if path.is_dir() else [path]:
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _catalogue_print(cat: Catalogue) -> str:
+    """Every declaration of the catalogue as evaluated (an organisation's merged in), as one digest."""
+    memo = memo_of(cat, "indicators.stored")
+    if "print" not in memo:
+        text = repr((cat.version, sorted(cat.dimensions.items(), key=lambda kv: kv[0]), cat.indicators))
+        memo["print"] = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return memo["print"]
+
+
+def _folder(extract) -> Path | None:
+    entry = extract_cache.entry_of(extract)
+    return entry / FOLDER if entry is not None else None
+
+
+def evaluation(extract, question: dict[str, Any], cat: Catalogue, compute: Callable[[], Evaluation]) -> Evaluation:
+    """The answer to ``question`` (JSON-able: periods, indicators, breakdowns, parameters, selection…)
+    on ``extract`` with ``cat``: from the store, else ``compute()``, kept for the next time."""
+    folder = _folder(extract)
+    if folder is None:
+        return compute()
+    text = json.dumps({"question": question, "catalogue": _catalogue_print(cat), "code": _code_version()},
+                      sort_keys=True, default=repr)
+    name = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+    kept = _read(folder / name)
+    if kept is not None:
+        return kept
+    answer = compute()
+    _write(folder, name, answer)
+    return answer
+
+
+def _read(where: Path) -> Evaluation | None:
+    if not (where / "answer.json").exists():
+        return None
+    try:
+        about = json.loads((where / "answer.json").read_text(encoding="utf-8"))
+        frame = pl.read_ipc(where / "frame.arrow")
+        with contextlib.suppress(OSError):
+            os.utime(where)  # most recently used
+        return Evaluation(frame, tuple(about["dimensions"]), about["unavailable"], about["params"])
+    except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+        shutil.rmtree(where, ignore_errors=True)  # damaged: computed again
+        return None
+
+
+def _write(folder: Path, name: str, answer: Evaluation) -> None:
+    about = {"dimensions": list(answer.dimensions), "unavailable": dict(answer.unavailable),
+             "params": dict(answer.params)}
+    try:
+        if json.loads(json.dumps(about)) != about:  # parameters JSON cannot hold as they are: not kept
+            return
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder))
+        answer.frame.write_ipc(scratch / "frame.arrow", compression="lz4")
+        (scratch / "answer.json").write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
+        try:
+            scratch.rename(folder / name)
+        except OSError:  # another process kept the same answer first
+            shutil.rmtree(scratch, ignore_errors=True)
+        _prune(folder)
+    except (OSError, TypeError, ValueError):
+        return  # a full disk or a read-only cache: computed again next time, nothing more
+
+
+def _prune(folder: Path) -> None:
+    entries = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if len(entries) <= KEEP:
+        return
+    for stale in sorted(entries, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+__all__ = ["KEEP", "evaluation"]
