@@ -113,9 +113,18 @@ def test_the_cache_holds_only_what_the_extract_holds(tmp_path, cache_dir):
     ex, _ = loaded(folder)
     (entry,) = [p for p in cache_dir.iterdir() if p.is_dir()]
     assert sorted(p.name for p in entry.iterdir()) == sorted(
-        [f"{t}.arrow" for t in ex.tables] + ["quarantine.arrow", "summary.json"])
+        [f"{t}.arrow" for t in ex.tables] + ["quarantine.arrow", "summary.json", cache.CODES])
     for name, frame in ex.tables.items():
         assert_frame_equal(pl.read_ipc(entry / f"{name}.arrow"), frame)
+    # each row's person as a number: its row in the persons table, one column, nothing else
+    persons = ex.tables["persons"]["person_id"].to_list()
+    numbered = sorted(p.stem for p in (entry / cache.CODES).iterdir())
+    assert numbered == sorted(t for t, f in ex.tables.items() if t != "persons" and "person_id" in f.columns)
+    for name in numbered:
+        numbers = pl.read_ipc(entry / cache.CODES / f"{name}.arrow")
+        assert numbers.columns == ["number"]
+        assert [persons[n] if n is not None else None for n in numbers["number"]] == [
+            p if p in persons else None for p in ex.tables[name]["person_id"]]
     kept = pl.read_ipc(entry / "quarantine.arrow")
     assert_frame_equal(kept, ex.quarantine)
     assert "haircut" not in kept["value"].to_list()  # the quarantine as written: values masked

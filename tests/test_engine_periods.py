@@ -68,3 +68,15 @@ def test_large_extracts_go_a_few_periods_at_a_time(person_extract, monkeypatch):
     mixed = engine.evaluate(person_extract, PERIODS, by=["sex"]).frame
     monkeypatch.setattr(engine, "SPREAD_ROWS", 0)
     assert_frame_equal(mixed, engine.evaluate(person_extract, PERIODS, by=["sex"]).frame)
+
+
+def test_person_numbers_join_as_pseudonyms_do(person_extract, monkeypatch):
+    """Records joined to their persons by the numbers the validation cache keeps, or by pseudonyms: the same."""
+    from workbench.extract import cache
+    from workbench.indicators import records
+
+    assert cache.numbers_of(person_extract.tables["contacts"]) is not None  # read through the cache
+    by = _every_breakdown()
+    numbered = engine.evaluate(person_extract, ["2025-Q2", "2025"], by=by).frame
+    monkeypatch.setattr(records, "numbers_of", lambda frame: None)
+    assert_frame_equal(numbered, engine.evaluate(person_extract, ["2025-Q2", "2025"], by=by).frame)

@@ -9,7 +9,8 @@ cached, so the catalogue does not enter the key.
 
 An entry holds nothing that is not already in the extract: the accepted rows of each table
 (Arrow IPC files, LZ4-compressed: they read back as fast as the original Parquet is read,
-types included), the quarantine as :meth:`Extract.write_quarantine` would
+types included), each row's person as a number (its row in the persons table, which the
+engine joins on instead of the pseudonym: :func:`person_numbers`), the quarantine as :meth:`Extract.write_quarantine` would
 write it (its values already masked), and the counts, warnings and ``extract.yaml``
 metadata as JSON. Entries live in the user's cache folder (``~/.cache/workbench/extracts`` on
 Linux, private to the user), or in ``$WORKBENCH_CACHE``; ``WORKBENCH_CACHE=off`` turns the
@@ -124,11 +125,49 @@ def write(key: str, extract: Extract) -> Path | None:
     return target
 
 
+PERSON = "person_id"
+CODES = "person_numbers"  # the entry's folder of person numbers
+
+
+def person_numbers(extract: Extract) -> dict[str, pl.DataFrame]:
+    """For each table with persons, each row's person as a number: the row of that person in the
+    persons table (null when not there). The engine joins on these numbers instead of the pseudonyms."""
+    persons = extract.tables.get("persons")
+    if persons is None or PERSON not in persons.columns or not persons[PERSON].is_unique().all():
+        return {}
+    index = persons.lazy().select(PERSON).with_row_index("number")
+    plans = {name: frame.lazy().select(PERSON).join(index, on=PERSON, how="left", maintain_order="left")
+             .select("number") for name, frame in extract.tables.items() if name != "persons" and PERSON in frame.columns}
+    return dict(zip(plans, pl.collect_all(list(plans.values())))) if plans else {}
+
+
+def numbers_of(frame: pl.DataFrame) -> pl.Series | None:
+    """The person numbers of ``frame`` (a table read from, or written to, the cache), else None."""
+    from workbench.extract.memo import memo_of
+
+    return memo_of(frame, "extract.person_numbers").get("numbers")
+
+
+def _attach(extract: Extract, numbers: dict[str, pl.DataFrame]) -> None:
+    from workbench.extract.memo import memo_of
+
+    for name, frame in numbers.items():
+        table = extract.tables.get(name)
+        if table is not None and frame.height == table.height:
+            memo_of(table, "extract.person_numbers")["numbers"] = frame.to_series()
+
+
 def save(extract: Extract, where: Path, *, quarantine: bool = True) -> Path:
     """Write an extract's accepted tables (Arrow IPC), quarantine and counts into folder ``where``."""
     where.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, frame in extract.tables.items():
         frame.write_ipc(where / f"{name}.arrow", compression="lz4")
+    numbers = person_numbers(extract)
+    if numbers:
+        (where / CODES).mkdir(mode=0o700, exist_ok=True)
+        for name, frame in numbers.items():
+            frame.write_ipc(where / CODES / f"{name}.arrow", compression="lz4")
+        _attach(extract, numbers)
     (extract.quarantine if quarantine else extract.quarantine.clear()).write_ipc(
         where / "quarantine.arrow", compression="lz4")
     summary = {"format": FORMAT, "meta": _meta_to_json(extract.meta), "tables": list(extract.tables),
@@ -149,14 +188,19 @@ def open_saved(where: Path, source: Path | None = None) -> Extract:
     if meta.get("extracted_on"):
         meta["extracted_on"] = dt.date.fromisoformat(meta["extracted_on"])
     names = list(summary["tables"])  # read together: the files are decompressed in parallel
-    tables = dict(zip(names, pl.collect_all([pl.scan_ipc(where / f"{n}.arrow") for n in names]))) if names else {}
+    numbered = [n for n in names if (where / CODES / f"{n}.arrow").exists()]
+    read = pl.collect_all([*(pl.scan_ipc(where / f"{n}.arrow") for n in names),
+                           *(pl.scan_ipc(where / CODES / f"{n}.arrow") for n in numbered)]) if names else []
+    tables = dict(zip(names, read))
     reports = {n: TableReport(**{**r, "table": n}) for n, r in summary["reports"].items()}
     src = Path(source) if source is not None else where
     base = src if src.is_dir() else src.parent
     files = {n: (src if src.is_file() else base / name) for n, name in summary["files"].items()}
-    return Extract(source=src, meta=ExtractMeta(**meta), tables=tables,
-                   quarantine=pl.read_ipc(where / "quarantine.arrow"),
-                   reports=reports, files=files, warnings=tuple(summary["warnings"]))
+    extract = Extract(source=src, meta=ExtractMeta(**meta), tables=tables,
+                      quarantine=pl.read_ipc(where / "quarantine.arrow"),
+                      reports=reports, files=files, warnings=tuple(summary["warnings"]))
+    _attach(extract, dict(zip(numbered, read[len(names):])))
+    return extract
 
 
 def read(key: str, source: Path) -> Extract | None:
@@ -205,4 +249,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "open_saved", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "open_saved", "person_numbers", "read", "remember", "save", "write"]

@@ -19,6 +19,7 @@ from workbench.indicators import conditions
 from workbench.indicators.catalogue import Catalogue, Indicator
 from workbench.indicators.conditions import PERSON, Window, age_at
 from workbench.contract.schema import TABLES
+from workbench.extract.cache import numbers_of
 from workbench.extract.memo import memo_of
 
 PERSON_ATTRIBUTES = ("sex", "nationality", "legal_status", "birth_year")
@@ -81,6 +82,11 @@ class Context:
             return frame.lazy()
         attrs = self.attributes()
         own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
+        numbers = numbers_of(frame)
+        if numbers is not None and PERSON_CODE in attrs.columns and self.persons() is self.extract.tables["persons"]:
+            # each row's person as a number (kept by the validation cache): a join on numbers, not pseudonyms
+            return (frame.lazy().select(own).with_columns(numbers.alias(PERSON_CODE))
+                    .join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left"))
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
 
     def lookup(self, table: str, from_key: str, key: str, column: str) -> pl.DataFrame:
