@@ -19,6 +19,7 @@ workbench.safeyaml.LimitError: ...
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import yaml
@@ -65,6 +66,9 @@ def _weight(node: yaml.Node, memo: dict[int, int]) -> int:
     return memo[key]
 
 
+#: Where an alias could start: a ``*`` at the start of a line or after a space, ``[``, ``{`` or ``,``
+#: (an alias is a node, and nodes start only there). No match: the text has no alias.
+_MAY_ALIAS = re.compile(r"(?:^|[\s\[{,])\*", re.MULTILINE)
 #: libyaml's safe loader (same constructors and resolvers as ``yaml.SafeLoader``), when PyYAML was built with it.
 _FAST = getattr(yaml, "CSafeLoader", None)
 
@@ -78,7 +82,7 @@ def load(text: str, loader: type = yaml.SafeLoader, max_chars: int = MAX_CHARS, 
     """The data of a YAML ``text`` read with ``loader`` (a ``yaml.SafeLoader`` subclass), within the limits."""
     if len(text) > max_chars:
         raise LimitError(problem=f"{len(text):,} characters, over the limit of {max_chars:,} for a YAML file")
-    if "*" not in text and loader is yaml.SafeLoader and _FAST is not None:
+    if loader is yaml.SafeLoader and _FAST is not None and not _MAY_ALIAS.search(text):
         return yaml.load(text, Loader=_FAST)  # noqa: S506 - no alias to count: libyaml's safe loader, ten times faster
     return yaml.load(text, Loader=_bounded(loader, max_aliased))  # noqa: S506 - a SafeLoader subclass
 
