@@ -232,11 +232,11 @@ def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Cat
           keep: pl.Expr | None = None) -> pl.LazyFrame:
     """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
     in other tables, the rows ``keep`` (default: its shared condition) in the window."""
-    if ind.records in BUILDERS:
-        lf = BUILDERS[ind.records](ctx, w)  # a builder pairs its records with the periods itself
-    else:
-        lf = w.spread(ctx.enriched(ind.records))
+    built = ind.records in BUILDERS  # a builder pairs its records with the periods itself
+    lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records)
     lf = _lookups(lf, ind, ctx, dims, cat)
+    if not built:
+        lf = w.spread(lf)
     if keep is not None:
         return lf.filter(keep)
     for cond in _split_population(ind)[0]:
