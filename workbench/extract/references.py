@@ -22,11 +22,12 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     Tables are taken parents first, so a row whose parent was quarantined for its own
     parent is quarantined in turn. A row with several broken references is quarantined
     under the first, in the contract's column order. The references of a table are checked
-    together, one anti join each. Returns accepted tables without the row number,
+    together, one join each (on 64-bit hashes of the ids, confirmed on the ids). Returns accepted tables without the row number,
     and quarantine frames in the contract's columns.
     """
     accepted = dict(accepted)
     quarantined = dict(quarantined)
+    parents: dict[str, pl.DataFrame | None] = {}
     for name in TABLE_ORDER:
         if name not in accepted:
             continue
@@ -36,14 +37,11 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
             continue
         frame = accepted[name]
         queries = []
-        for column in references:  # rows naming no accepted parent: one anti join each, run together
-            parent = column.references
-            ids = (accepted[parent].lazy().select(pl.col(TABLES[parent].id_column).alias(column.name))
-                   if parent in accepted else pl.LazyFrame(schema={column.name: pl.String}))
+        for column in references:  # rows naming no accepted parent: one join each, run together
             keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
-            queries.append(frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
-                           .join(ids, on=column.name, how="anti"))
-        found = pl.collect_all(queries)
+            rows = frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
+            queries.append(_unmatched(rows, column.name, _parent_keys(column.references, accepted, parents)))
+        found = [f.sort(ROW) for f in pl.collect_all(queries)]
         if not any(f.height for f in found):
             continue
         bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
@@ -53,11 +51,45 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
                 bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
                 taken = pl.concat([taken, missing[ROW]])
         accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
+        parents.pop(name, None)  # its ids as a parent: the rows kept now
         quarantined[name] = pl.concat(bads).sort("row")
     return (
         {n: f.drop(ROW) for n, f in accepted.items()},
         {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
     )
+
+
+_HASH, _PARENT = "wb_hash", "wb_parent"
+
+
+def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
+                 cache: dict[str, pl.DataFrame | None]) -> pl.DataFrame | None:
+    """The accepted ids of a parent table with their 64-bit hashes (``wb_hash``, ``wb_parent``).
+
+    Children are joined to their parent on the hash (much faster than on the text), then the
+    ids are compared as written, so the answer is exact. ``None`` when the parent table is
+    absent, or when two of its ids share a hash (then the ids themselves are joined)."""
+    if parent not in cache:
+        keys = None
+        if parent in accepted:
+            keys = accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT)).drop_nulls()
+            keys = keys.with_columns(pl.col(_PARENT).hash().alias(_HASH))
+            ordered = keys[_HASH].sort()
+            if (ordered == ordered.shift(1)).any():  # two ids, one hash: join on the ids instead
+                keys = keys.drop(_HASH)
+        cache[parent] = keys
+    return cache[parent]
+
+
+def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl.LazyFrame:
+    """The rows whose ``column`` is none of the parent ids ``keys`` (no parent table: every row)."""
+    if keys is None:
+        return rows
+    if _HASH not in keys.columns:  # two parent ids share a hash: join on the ids
+        return rows.join(keys.lazy().select(pl.col(_PARENT).alias(column)), on=column, how="anti")
+    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy(), on=_HASH, how="left")
+    return (found.filter(pl.col(_PARENT).is_null() | (pl.col(_PARENT) != pl.col(column)))
+            .drop(_HASH, _PARENT))
 
 
 def _reference_rows(name: str, spec: Table, column: Column, missing: pl.DataFrame,
