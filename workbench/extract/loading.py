@@ -356,7 +356,8 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
             warnings.append(f"{raw.file}: header only, no rows (the table is empty).")
         note(name, "validate")
         good, bad = validate_table(spec, frame, raw.file, meta.extracted_on,
-                                   codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners})
+                                   codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners},
+                                   distinct=raw.distinct)
         reads[name] = frame.height
         accepted[name] = good
         quarantined[name] = bad
