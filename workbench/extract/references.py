@@ -21,42 +21,62 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
     parent is quarantined in turn. A row with several broken references is quarantined
-    under the first, in the contract's column order. The references of a table are checked
-    together, one join each (on 64-bit hashes of the ids, confirmed on the ids). Returns accepted tables without the row number,
-    and quarantine frames in the contract's columns.
+    under the first, in the contract's column order. The references of the tables whose
+    parents are settled are checked together, one join each (on 64-bit hashes of the ids,
+    confirmed on the ids). Returns accepted tables without the row number, and quarantine
+    frames in the contract's columns.
     """
     accepted = dict(accepted)
     quarantined = dict(quarantined)
     parents: dict[str, pl.DataFrame | None] = {}
-    for name in TABLE_ORDER:
-        if name not in accepted:
-            continue
-        spec = TABLES[name]
-        references = [column for column in spec.columns if column.references]
-        if not references:
-            continue
-        frame = accepted[name]
-        queries = []
-        for column in references:  # rows naming no accepted parent: one join each, run together
-            keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
-            rows = frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
-            queries.append(_unmatched(rows, column.name, _parent_keys(column.references, accepted, parents)))
-        found = [f.sort(ROW) for f in pl.collect_all(queries)]
-        if not any(f.height for f in found):
-            continue
-        bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
-        for column, missing in zip(references, found):
-            missing = missing.filter(~pl.col(ROW).is_in(taken.implode()))  # under its first broken reference
-            if missing.height:
-                bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
-                taken = pl.concat([taken, missing[ROW]])
-        accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
-        parents.pop(name, None)  # its ids as a parent: the rows kept now
-        quarantined[name] = pl.concat(bads).sort("row")
+    pending = [name for name in TABLE_ORDER if name in accepted and _references(name)]
+    while pending:
+        # A wave: the tables whose parents are settled, their joins all run in one parallel pass.
+        wave = [name for name in pending if not any(c.references in pending for c in _references(name))]
+        wave = wave or pending[:1]  # (a table naming itself: checked against its own rows)
+        queries = {name: _missing_queries(name, accepted, parents) for name in wave}
+        flat = pl.collect_all([q for name in wave for q in queries[name]])
+        for name in wave:
+            found, flat = [f.sort(ROW) for f in flat[:len(queries[name])]], flat[len(queries[name]):]
+            if any(f.height for f in found):
+                _set_aside(name, found, accepted, quarantined, files)
+                parents.pop(name, None)  # its ids as a parent: the rows kept now
+        pending = [name for name in pending if name not in wave]
     return (
         {n: f.drop(ROW) for n, f in accepted.items()},
         {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
     )
+
+
+def _references(name: str) -> list[Column]:
+    return [column for column in TABLES[name].columns if column.references]
+
+
+def _missing_queries(name: str, accepted: dict[str, pl.DataFrame],
+                     parents: dict[str, pl.DataFrame | None]) -> list[pl.LazyFrame]:
+    """Per reference of table ``name``, its rows naming no accepted parent."""
+    spec, frame = TABLES[name], accepted[name]
+    queries = []
+    for column in _references(name):
+        keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
+        rows = frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
+        queries.append(_unmatched(rows, column.name, _parent_keys(column.references, accepted, parents)))
+    return queries
+
+
+def _set_aside(name: str, found: list[pl.DataFrame], accepted: dict[str, pl.DataFrame],
+               quarantined: dict[str, pl.DataFrame], files: dict[str, str]) -> None:
+    """Move the rows ``found`` (per reference) from ``accepted`` to ``quarantined``, each row under
+    its first broken reference."""
+    spec, frame = TABLES[name], accepted[name]
+    bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
+    for column, missing in zip(_references(name), found):
+        missing = missing.filter(~pl.col(ROW).is_in(taken.implode()))
+        if missing.height:
+            bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
+            taken = pl.concat([taken, missing[ROW]])
+    accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
+    quarantined[name] = pl.concat(bads).sort("row")
 
 
 _HASH, _PARENT = "wb_hash", "wb_parent"
@@ -74,7 +94,7 @@ def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
         if parent in accepted:
             keys = accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT)).drop_nulls()
             keys = keys.with_columns(pl.col(_PARENT).hash().alias(_HASH))
-            ordered = keys[_HASH].sort()
+            ordered = keys[_HASH].sort(multithreaded=False)
             if (ordered == ordered.shift(1)).any():  # two ids, one hash: join on the ids instead
                 keys = keys.drop(_HASH)
         cache[parent] = keys

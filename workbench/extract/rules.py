@@ -450,7 +450,7 @@ def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
     so the answer is exact."""
     ids = pl.col(id_column).cast(pl.String)
     hashes = frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
-    ordered = hashes.drop_nulls().sort()
+    ordered = hashes.drop_nulls().sort(multithreaded=False)  # a parallel sort costs twice the CPU
     clashing = ordered.filter(ordered == ordered.shift(1))
     if clashing.len() == 0:
         return pl.Series(ROW, [], dtype=pl.Int64)
