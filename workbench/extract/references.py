@@ -92,13 +92,17 @@ def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
     if parent not in cache:
         keys = None
         if parent in accepted:
-            keys = accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT)).drop_nulls()
-            keys = keys.with_columns(pl.col(_PARENT).hash().alias(_HASH))
-            ordered = keys[_HASH].sort(multithreaded=False)
-            if (ordered == ordered.shift(1)).any():  # two ids, one hash: join on the ids instead
-                keys = keys.drop(_HASH)
+            ids = accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
+            keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)))
         cache[parent] = keys
     return cache[parent]
+
+
+def hashed(keys: pl.DataFrame) -> pl.DataFrame:
+    """``keys`` (ids and their hashes) as they are when no two ids share a hash; else the ids alone,
+    to be joined as written."""
+    ordered = keys[_HASH].sort(multithreaded=False)  # a parallel sort costs twice the CPU
+    return keys.drop(_HASH) if (ordered == ordered.shift(1)).any() else keys
 
 
 def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl.LazyFrame:
