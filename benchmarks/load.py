@@ -1,13 +1,14 @@
 """Load-and-validate benchmark: a demo extract of N persons in Parquet.
 
-    python benchmarks/load.py [--persons 1000000] [--repeat 3]
+    python benchmarks/load.py [--persons 1000000] [--repeat 3] [--independent | --independent-only]
 
 Generates the extract once (cached under benchmarks/data/), then, in a fresh process
 per run, times reading the same Parquet tables with polars, `workbench.extract.load` with an
 empty validation cache (validating) and again with the cache filled (the extract validated
 once), and reads the process's peak memory. Prints the medians, peak memory, and the accepted
 tables' in-memory size. ``--independent`` also measures an extract written by
-benchmarks/independent_generate.py.
+benchmarks/independent_generate.py; ``--independent-only`` measures that one alone (at 10M persons,
+generating the demo extract as well would take long and twice the disk).
 Targets: load and validate <= 3x the polars read (issue 17); peak memory under 3x the tables' size.
 """
 
@@ -32,13 +33,14 @@ t0, c0 = time.perf_counter(), time.process_time()
 raw = {p.stem: pl.read_parquet(p) for p in sorted(pathlib.Path(sys.argv[1]).glob("*.parquet"))}
 polars_read, read_cpu = time.perf_counter() - t0, time.process_time() - c0
 del raw
-t0, c0 = time.perf_counter(), time.process_time()
+t0, c0, r0 = time.perf_counter(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
 ex = extract.load(sys.argv[1])
-elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+elapsed, cpu, r1 = time.perf_counter() - t0, time.process_time() - c0, resource.getrusage(resource.RUSAGE_SELF)
 size = sum(f.estimated_size() for f in ex.tables.values())
 rows = {n: f.height for n, f in ex.tables.items()}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"seconds": elapsed, "polars_read": polars_read, "cpu": cpu, "read_cpu": read_cpu, "peak_bytes": peak, "table_bytes": size, "rows": rows,
+                  "sys": r1.ru_stime - r0.ru_stime, "faults": r1.ru_minflt - r0.ru_minflt,
                   "quarantined": ex.quarantined}))
 """
 
@@ -54,15 +56,19 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--independent", action="store_true", help="also an extract the workbench did not generate")
+    parser.add_argument("--independent-only", action="store_true",
+                        help="only the extract the workbench did not generate")
     args = parser.parse_args()
     from workbench.extract import demo
 
-    folder = HERE / "data" / f"demo-{args.persons}"
-    if not (folder / "persons.parquet").exists():
-        print(f"generating {args.persons:,} persons into {folder} ...", flush=True)
-        demo.write(folder, persons=args.persons)
-    folders = [folder]
-    if args.independent:
+    folders = []
+    if not args.independent_only:
+        folder = HERE / "data" / f"demo-{args.persons}"
+        if not (folder / "persons.parquet").exists():
+            print(f"generating {args.persons:,} persons into {folder} ...", flush=True)
+            demo.write(folder, persons=args.persons)
+        folders.append(folder)
+    if args.independent or args.independent_only:
         other = HERE / "data" / f"indep-{args.persons}"
         if not (other / "persons.parquet").exists():
             subprocess.run([sys.executable, str(HERE / "independent_generate.py"), "--persons", str(args.persons),
@@ -96,6 +102,10 @@ def measure(folder: Path, repeat: int) -> None:
     warm_cpu = statistics.median(r["cpu"] for r in warm)
     print(f"CPU seconds (all threads; steadier on a busy machine): polars read {read_cpu:.2f}, load + validate "
           f"{cold_cpu:.2f} = {cold_cpu / read_cpu:.1f}x, validated once {warm_cpu:.2f} = {warm_cpu / read_cpu:.1f}x")
+    sys_s = statistics.median(r["sys"] for r in runs)
+    faults = statistics.median(r["faults"] for r in runs)
+    print(f"of which kernel time (page faults of fresh memory): {sys_s:.2f} s, {faults:,.0f} minor page faults; "
+          f"wall/CPU of load + validate: {cold_s / cold_cpu:.2f} (above 1: waiting for a CPU or the disk)")
     base = json.loads(subprocess.run([sys.executable, "-c", BASELINE], capture_output=True, text=True,
                                      check=True).stdout)
     seconds = statistics.median(r["seconds"] for r in runs)

@@ -68,6 +68,9 @@ class RawTable:
     file: str
     frame: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
+    #: The distinct non-null values of the text columns that repeat (codes), found while the
+    #: cells were checked for trimming; validation works on them instead of every cell.
+    distinct: dict[str, pl.Series] = field(default_factory=dict)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -275,30 +278,56 @@ def read_csv(path: Path, table: str) -> RawTable:
         raise UnreadableFileError(
             f"{file}: cannot be read as CSV with delimiter {sep!r}: the rows could not be told apart "
             "(check the quotes).", file=file, table=table)
-    frame = _clean_strings(_apply_header(frame, file))
+    frame, distinct = _clean_strings(_apply_header(frame, file))
     warnings = []
     short = [i for i, n in enumerate(counts) if 0 < i and n < width]
     if short:
         warnings.append(f"{file}: {_rows_text(short)} {'have' if len(short) > 1 else 'has'} fewer fields than "
                         "the header; the missing cells are read as empty.")
-    return RawTable(table, file, frame, warnings)
+    return RawTable(table, file, frame, warnings, distinct)
 
 
-def _clean_strings(frame: pl.DataFrame) -> pl.DataFrame:
-    """Trim text cells; an empty cell becomes null.
+#: A text column with at most this many different values in its first :data:`_HEAD_ROWS` rows is
+#: worked on through its distinct values (codes repeat; identifiers do not).
+_FEW_DISTINCT = 1_000
+_HEAD_ROWS = 10_000
+
+
+def _trimmed(expr: pl.Expr) -> pl.Expr:
+    return expr.str.strip_chars().replace("", None)
+
+
+def _needs_trimming(expr: pl.Expr) -> pl.Expr:
+    """Whether any cell has spaces around it or is empty (trimming shortens a cell that needs it)."""
+    length = expr.str.len_bytes()
+    return ((expr.str.strip_chars().str.len_bytes() < length) | (length == 0)).any()
+
+
+def _clean_strings(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Trim text cells; an empty cell becomes null. Returns the frame and the distinct non-null
+    values of its text columns that repeat.
 
     Only the columns that need it are rewritten (a clean Parquet file is left as it is,
-    which saves a copy of every text column).
+    which saves a copy of every text column). A column that repeats is checked through its
+    distinct values rather than cell by cell.
     """
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if not text:
-        return frame
-    length = [pl.col(c).str.len_bytes() for c in text]  # trimming shortens a cell that needs it
-    dirty = frame.select(
-        ((pl.col(c).str.strip_chars().str.len_bytes() < n) | (n == 0)).any().alias(c)
-        for c, n in zip(text, length)).row(0)
-    exprs = [pl.col(c).str.strip_chars().replace("", None).alias(c) for c, d in zip(text, dirty) if d]
-    return frame.with_columns(exprs) if exprs else frame
+        return frame, {}
+    seen = frame.head(_HEAD_ROWS).select(pl.col(c).n_unique() for c in text).row(0)
+    few = [c for c, n in zip(text, seen) if n <= _FEW_DISTINCT]
+    many = [c for c in text if c not in few]
+    lists = frame.select(pl.col(c).drop_nulls().unique().implode() for c in few) if few else None
+    distinct = {c: lists[c][0] for c in few}
+    dirty = {c for c, values in distinct.items() if values.to_frame(c).select(_needs_trimming(pl.col(c))).item()}
+    if many:
+        flags = frame.select(_needs_trimming(pl.col(c)).alias(c) for c in many).row(0)
+        dirty |= {c for c, d in zip(many, flags) if d}
+    if not dirty:
+        return frame, distinct
+    for c in dirty & set(few):
+        distinct[c] = distinct[c].to_frame(c).select(_trimmed(pl.col(c)).drop_nulls().unique()).to_series()
+    return frame.with_columns(_trimmed(pl.col(c)).alias(c) for c in text if c in dirty), distinct
 
 
 def read_parquet(path: Path, table: str) -> RawTable:
@@ -313,7 +342,8 @@ def read_parquet(path: Path, table: str) -> RawTable:
                                   table=table) from None
     frame = _normalise_columns(frame, file)
     # Enum and categorical columns stay so: their few categories are checked, not every cell.
-    return RawTable(table, file, _clean_strings(frame))
+    frame, distinct = _clean_strings(frame)
+    return RawTable(table, file, frame, distinct=distinct)
 
 
 class Workbook:
@@ -353,7 +383,8 @@ class Workbook:
         # The header row is read as data so that duplicate or empty header cells are seen as
         # written. Date cells come as 'YYYY-MM-DD 00:00:00'; whole numbers as '1990'.
         frame = _apply_header(frame.with_columns(pl.all().cast(pl.String)), file)
-        return RawTable(table, file, _clean_strings(frame))
+        frame, distinct = _clean_strings(frame)
+        return RawTable(table, file, frame, distinct=distinct)
 
 
 @dataclass

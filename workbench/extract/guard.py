@@ -189,6 +189,25 @@ def kind_by_name(column: str) -> str | None:
     return None
 
 
+def _sample(values: pl.Series) -> pl.DataFrame:
+    """The first :data:`SAMPLE` non-empty values, trimmed, with their 1-based row (``row``, ``v``).
+
+    Read in growing slices from the top, so that a long column is not converted and trimmed as
+    a whole for the few values the sample needs."""
+    parts, found, start, step = [], 0, 0, SAMPLE
+    while start < values.len() and found < SAMPLE:
+        part = (pl.LazyFrame({"v": values.slice(start, step)}).with_row_index("row", offset=start + 1)
+                .filter(pl.col("v").is_not_null())
+                .with_columns(pl.col("v").cast(pl.String).str.strip_chars())
+                .filter(pl.col("v") != "").head(SAMPLE - found).collect())
+        parts.append(part)
+        found += part.height
+        start, step = start + step, step * 4
+    if not parts:
+        return pl.DataFrame(schema={"row": pl.UInt32, "v": pl.String})
+    return pl.concat(parts)
+
+
 def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names: int = 5,
                     single_email: bool = True) -> tuple[str, int] | None:
     """What a text column's content looks like, with the 1-based position of the first match.
@@ -199,11 +218,7 @@ def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names
     ``single_email``; otherwise e-mails need the share of phones and file numbers (the column's
     cells are checked one by one elsewhere, and a stray address quarantines its row only).
     """
-    # Lazy, so that only the sampled values are converted and trimmed.
-    frame = (pl.LazyFrame({"v": values}).with_row_index("row", offset=1)
-             .filter(pl.col("v").is_not_null())
-             .with_columns(pl.col("v").cast(pl.String).str.strip_chars())
-             .filter(pl.col("v") != "").head(SAMPLE).collect())
+    frame = _sample(values)
     n = frame.height
     if n == 0:
         return None

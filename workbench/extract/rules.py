@@ -282,18 +282,27 @@ def _text_like(dtype: pl.DataType) -> bool:
     return dtype in _TEXT_LIKE or isinstance(dtype, (pl.Categorical, pl.Enum))
 
 
-def _distinct_values(frame: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
+def _distinct_values(frame: pl.DataFrame, columns: list[str],
+                     known: dict[str, pl.Series] | None = None) -> dict[str, pl.Series]:
     """The distinct non-null values of each column, all computed in one parallel pass.
 
     Codes, dates and yes/no cells repeat: parsing and scanning their distinct values, then
-    looking each cell up, is much faster than working on every cell. Columns with more than
+    looking each cell up, is much faster than working on every cell. An Enum column's categories
+    stand for its distinct values (a cell is looked up the same way); ``known`` are distinct values
+    found already (while reading: :attr:`workbench.extract.files.RawTable.distinct`). Columns with more than
     :data:`DISTINCT_LIMIT` distinct values are left out (their cells are worked on one by one)."""
     if not columns or frame.height == 0:
         return {}
-    lists = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns)
     out = {}
-    for c in columns:
-        values = lists[c][0]
+    for c in columns:  # an Enum's categories stand for its values: each cell is looked up the same way
+        dtype = frame.schema[c]
+        if isinstance(dtype, pl.Enum) and len(dtype.categories) <= DISTINCT_LIMIT:
+            out[c] = pl.Series(c, dtype.categories, dtype=pl.String).cast(dtype)
+    known = {c: v for c, v in (known or {}).items() if c in columns and c not in out}
+    columns = [c for c in columns if c not in out and c not in known]
+    lists = frame.select(pl.col(c).drop_nulls().unique().implode() for c in columns) if columns else None
+    for c in [*known, *columns]:
+        values = known[c] if c in known else lists[c][0]
         if values.len() <= DISTINCT_LIMIT:
             out[c] = values.sort()  # sorted: the lookup tables are the same from run to run
     return out
@@ -405,17 +414,19 @@ def _distinct_columns(spec: Table, schema: pl.Schema, extras: list[str]) -> list
 
 
 def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt.date | None,
-                   codes: dict[str, frozenset[str]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   codes: dict[str, frozenset[str]] | None = None,
+                   distinct: dict[str, pl.Series] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``).
 
-    ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…).
+    ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…);
+    ``distinct``: the distinct non-null values of some columns, when the reader found them already.
     The table is typed and every rule evaluated in one lazy query; only the refused rows are
     looked at again, for their reasons."""
     codes = {c: frozenset(v) for c, v in (codes or {}).items() if v}
     frame = numbered(frame)
     extras = [c for c in frame.columns if c not in spec.column_names and c != ROW]
     checks = build_checks(spec, extracted_on, extras=tuple(extras), codes=codes)
-    distinct = _distinct_values(frame, _distinct_columns(spec, frame.schema, extras))
+    distinct = _distinct_values(frame, _distinct_columns(spec, frame.schema, extras), distinct)
     typed = frame.lazy().select(typing_exprs(spec, frame.schema, extras, distinct, codes))
     if spec.id_column:
         repeated = _repeated_rows(frame, spec.id_column)
@@ -423,10 +434,11 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     checked = typed.with_columns(
         pl.all_horizontal([ch.valid.fill_null(True) for ch in checks]).alias("wb_ok")).collect()
     keep = [ROW, *spec.column_names, *extras]
-    refused = checked.filter(~pl.col("wb_ok"))
-    if refused.height == 0:
-        return checked.select(keep), _quarantine_rows(spec, frame, refused, checks, file, checked)
-    good = checked.filter(pl.col("wb_ok")).select(keep)
+    ok = checked["wb_ok"]
+    if ok.all():  # the usual case: no row to set aside, no copy of the table
+        return checked.select(keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
+    refused = checked.filter(~ok)
+    good = checked.select(keep).filter(ok)
     return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
 
 
@@ -438,7 +450,7 @@ def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
     so the answer is exact."""
     ids = pl.col(id_column).cast(pl.String)
     hashes = frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
-    ordered = hashes.drop_nulls().sort()
+    ordered = hashes.drop_nulls().sort(multithreaded=False)  # a parallel sort costs twice the CPU
     clashing = ordered.filter(ordered == ordered.shift(1))
     if clashing.len() == 0:
         return pl.Series(ROW, [], dtype=pl.Int64)

@@ -1,0 +1,125 @@
+"""The validation's shortcuts give the answers of the plain way, cell by cell.
+
+Repeating text columns are checked for trimming through their distinct values, Enum columns are
+typed through their categories, references are joined on 64-bit hashes of the ids (confirmed on
+the ids), and the identifier sample is read in slices: each is compared here with the plain
+computation on frames built to reach every branch (dirty and clean, few and many distinct
+values, colliding hashes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal, assert_series_equal
+
+from workbench.contract.schema import TABLES
+from workbench.extract import files, guard, references, rules
+from workbench.extract.references import _HASH, _PARENT, _unmatched
+
+
+def plain_clean(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell trimmed, empty cells null: the rule the reader applies."""
+    return frame.with_columns(pl.col(c).str.strip_chars().replace("", None)
+                              for c, t in frame.schema.items() if t == pl.String)
+
+
+def distinct_of(frame: pl.DataFrame, column: str) -> list[str]:
+    return sorted(frame[column].drop_nulls().unique().to_list())
+
+
+@pytest.mark.parametrize("site", [
+    ["tunis", "sfax"] * 3_000,                       # clean, few values
+    ["tunis", " sfax", "", None] * 1_500,            # dirty, few values: spaces, empty
+    ["  ", "tunis"] * 3_000,                         # a value of spaces only
+])
+def test_trimming_through_distinct_values_matches_every_cell(site):
+    ids = [f"P{i:05d}" for i in range(len(site))]
+    ids[7] = " P00007 "  # an identifier column (all distinct) checked cell by cell
+    frame = pl.DataFrame({"person_id": ids, "site": site, "year": list(range(len(site)))})
+    cleaned, distinct = files._clean_strings(frame)
+    assert_frame_equal(cleaned, plain_clean(frame))
+    assert set(distinct) == {"site"}  # person_id has as many values as rows: no distinct values kept
+    assert sorted(distinct["site"].to_list()) == distinct_of(cleaned, "site")
+
+
+def test_a_column_that_repeats_only_at_the_top_is_still_exact():
+    # Few values in the first rows (taken for a code column), all different below: the answer
+    # is the same, only the work is done through many distinct values.
+    values = ["a"] * files._HEAD_ROWS + [f" v{i} " for i in range(5_000)]
+    frame = pl.DataFrame({"note": values})
+    cleaned, distinct = files._clean_strings(frame)
+    assert_frame_equal(cleaned, plain_clean(frame))
+    assert sorted(distinct["note"].to_list()) == distinct_of(cleaned, "note")
+
+
+def _validate(frame: pl.DataFrame, distinct=None):
+    return rules.validate_table(TABLES["persons"], frame, "persons.parquet", dt.date(2025, 12, 31),
+                                codes={"site": frozenset({"tunis", "sfax"})}, distinct=distinct)
+
+
+def _persons(n: int = 60) -> pl.DataFrame:
+    sexes = ["female", "male", "unknown", "f", "Male", "x", "06 12 34 56 78"]
+    return pl.DataFrame({
+        "person_id": [f"P{i}" for i in range(n)] + ["P1"],  # one duplicate id
+        "sex": [sexes[i % len(sexes)] for i in range(n + 1)],
+        "birth_year": [1950 + i for i in range(n + 1)],
+        "nationality": [["TUN", "CIV", "xxa", "ZZZ"][i % 4] for i in range(n + 1)],
+        "legal_status": ["asylum_seeker"] * (n + 1),
+        "registered_on": [dt.date(2024, 1, 1)] * (n + 1),
+        "site": [["tunis", "sfax", "paris"][i % 3] for i in range(n + 1)],
+    })
+
+
+def test_an_enum_column_typed_through_its_categories_as_through_its_cells():
+    frame = _persons()
+    # The same values as an Enum with categories that no cell uses (and one that looks like a phone).
+    categories = sorted(set(frame["sex"])) + ["other", "+216 23 706 433"]
+    as_enum = frame.with_columns(pl.col("sex").cast(pl.Enum(categories)))
+    good_text, bad_text = _validate(frame)
+    good_enum, bad_enum = _validate(as_enum)
+    assert bad_text.height > 0 and good_text.height > 0
+    assert_frame_equal(good_enum, good_text)
+    assert_frame_equal(bad_enum, bad_text)
+
+
+def test_distinct_values_found_while_reading_give_the_same_answer():
+    frame = _persons()
+    known = {c: frame[c].drop_nulls().unique() for c in ("sex", "site", "nationality")}
+    assert_frame_equal(_validate(frame, known)[0], _validate(frame)[0])
+    assert_frame_equal(_validate(frame, known)[1], _validate(frame)[1])
+
+
+CHILDREN = pl.LazyFrame({rules.ROW: [1, 2, 3, 4], "person_id": ["P1", "P2", "P9", "P1"]})
+PARENTS = pl.DataFrame({_PARENT: ["P1", "P2", "P3"]}).with_columns(pl.col(_PARENT).hash().alias(_HASH))
+
+
+def test_references_on_hashes_and_on_ids_agree():
+    on_hashes = _unmatched(CHILDREN, "person_id", PARENTS).collect()
+    on_ids = _unmatched(CHILDREN, "person_id", PARENTS.drop(_HASH)).collect()
+    assert on_hashes[rules.ROW].to_list() == [3]
+    assert_frame_equal(on_hashes.sort(rules.ROW), on_ids.sort(rules.ROW))
+    assert _unmatched(CHILDREN, "person_id", None).collect()[rules.ROW].to_list() == [1, 2, 3, 4]  # no parent table
+
+
+def test_a_hash_shared_by_another_id_is_not_a_match():
+    # P9's hash given to the parent P3: the hashes meet, the ids differ, so P9 is still missing.
+    forged = PARENTS.with_columns(
+        pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash()).otherwise(pl.col(_HASH)).alias(_HASH))
+    assert _unmatched(CHILDREN, "person_id", forged).collect()[rules.ROW].to_list() == [3]
+
+
+def test_parent_ids_sharing_a_hash_are_joined_as_written():
+    clash = pl.DataFrame({_PARENT: ["P1", "P2"], _HASH: pl.Series([7, 7], dtype=pl.UInt64)})
+    assert references.hashed(clash).columns == [_PARENT]
+    assert references.hashed(PARENTS).columns == [_PARENT, _HASH]
+
+
+def test_identifier_sample_read_in_slices_matches_the_whole_column():
+    values = pl.Series([None] * 25_000 + ["", "  "] * 5_000 + [f" x{i} " for i in range(30_000)])
+    whole = (pl.LazyFrame({"v": values}).with_row_index("row", offset=1).filter(pl.col("v").is_not_null())
+             .with_columns(pl.col("v").str.strip_chars()).filter(pl.col("v") != "").head(guard.SAMPLE).collect())
+    assert_frame_equal(guard._sample(values), whole)
+    assert_series_equal(guard._sample(values[:10])["v"], pl.Series("v", [], dtype=pl.String))
