@@ -85,7 +85,7 @@ class Context:
         numbers = numbers_of(frame)
         if numbers is not None and PERSON_CODE in attrs.columns and self.persons() is self.extract.tables["persons"]:
             # each row's person as a number (kept by the validation cache): a join on numbers, not pseudonyms
-            return (frame.lazy().select(own).with_columns(numbers.alias(PERSON_CODE))
+            return (frame.select(own).with_columns(numbers.alias(PERSON_CODE)).lazy()  # a column added, not copied
                     .join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left"))
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
 
