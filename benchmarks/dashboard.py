@@ -77,10 +77,11 @@ def extract_for(persons: int) -> Path:
 
 
 class Server:
-    def __init__(self, extract: Path, pool: int, log: Path) -> None:
+    def __init__(self, extract: Path, pool: int, log: Path, fork: bool = True) -> None:
         self.log = log
         self.proc = subprocess.Popen([WORKBENCH, "dashboard", "--extract", str(extract), "--port", "0",
-                                      "--pool-size", str(pool)], stdout=subprocess.PIPE,
+                                      "--pool-size", str(pool), "--fork-kernels" if fork else "--no-fork-kernels"],
+                                     stdout=subprocess.PIPE,
                                      stderr=log.open("w"), text=True, start_new_session=True)
         self.url = None
         for line in self.proc.stdout:
@@ -181,27 +182,60 @@ def _available() -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
 
 
+def _is_kernel(p) -> bool:
+    """A kernel started the ordinary way, or forked by the kernel template (a template's child)."""
+    import psutil
+
+    try:
+        if p.status() == psutil.STATUS_ZOMBIE:
+            return False
+        line = " ".join(p.cmdline())
+        return "ipykernel_launcher" in line or ("workbench.dashboards.zygote" in line
+                                                 and "workbench.dashboards.zygote" in " ".join(p.parent().cmdline()))
+    except (psutil.Error, AttributeError):  # gone, or being reaped: not a live kernel
+        return False
+
+
 def _kernels(server: Server) -> int:
     import psutil
 
-    count = 0
-    for p in psutil.Process(server.proc.pid).children(recursive=True):
+    return sum(_is_kernel(p) for p in psutil.Process(server.proc.pid).children(recursive=True))
+
+
+def _pss(processes) -> int:
+    """Proportional set size (bytes) of ``processes``: shared pages counted once over all of them."""
+    total = 0
+    for p in processes:
         try:
-            count += "ipykernel_launcher" in " ".join(p.cmdline())
-        except psutil.Error:  # gone, or a zombie being reaped: not a live kernel
+            with open(f"/proc/{p.pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) * 1024 for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration):
             continue
-    return count
+    return total
 
 
-def viewers(persons: int, count: int, browser, logs: Path) -> dict:
+def _browser_pss() -> int:
+    import psutil
+
+    return _pss(p for p in psutil.Process().children(recursive=True) if "chrom" in p.name())
+
+
+def _server_pss(server: Server) -> int:
+    import psutil
+
+    proc = psutil.Process(server.proc.pid)
+    return _pss([proc, *proc.children(recursive=True)])
+
+
+def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) -> dict:
     """``count`` viewers opening the overview at once, on the server as served by default."""
     extract = extract_for(persons)
-    server = Server(extract, 1, logs / f"viewers-{persons}.log")
+    server = Server(extract, 1, logs / f"viewers-{persons}.log", fork)
     try:
         server.wait_preheated(1)
         time.sleep(2)
         idle = _kernels(server)
-        before = _available()
+        before, browser_before, server_before = _available(), _browser_pss(), _server_pss(server)
         pages = []
         for _ in range(count):
             context = browser.new_context(viewport={"width": 1280, "height": 1800})
@@ -214,7 +248,7 @@ def viewers(persons: int, count: int, browser, logs: Path) -> dict:
             page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=600_000)
             waits.append(page.evaluate("window.__wb.rendered") / 1000)
         time.sleep(2)
-        after = _available()
+        after, browser_after, server_after = _available(), _browser_pss(), _server_pss(server)
         live = _kernels(server)
         for context, _page in pages:
             context.close()
@@ -224,7 +258,11 @@ def viewers(persons: int, count: int, browser, logs: Path) -> dict:
         released = time.monotonic() - closed
     finally:
         server.stop()
-    return {"waits": waits, "per_viewer": (before - after) / count, "kernels": live, "released": released}
+    browser_growth = browser_after - browser_before
+    return {"waits": waits, "per_viewer": (before - after) / count, "kernels": live, "released": released,
+            "per_viewer_server": (before - after - browser_growth) / count,
+            "per_viewer_server_pss": (server_after - server_before) / count,
+            "per_viewer_browser_pss": browser_growth / count, "load": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -234,6 +272,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--viewers", type=int, help="only: this many viewers at once (on each of --sizes)")
+    parser.add_argument("--no-fork", action="store_true",
+                        help="with --viewers: kernels started as new processes (workbench dashboard --no-fork-kernels)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -243,14 +283,29 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         for persons in args.sizes if args.viewers else ():
-            r = viewers(persons, args.viewers, browser, logs)
-            print(f"{persons:>9,} persons, {args.viewers} viewers at once: first figures median "
-                  f"{statistics.median(r['waits']):.1f} s (max {max(r['waits']):.1f} s; target <= 5 s); "
-                  f"{r['per_viewer'] / 2**20:,.0f} MiB a viewer by MemAvailable, browser pages included "
-                  f"(target <= 100 MB); {r['kernels']} kernels; released {r['released']:.0f} s after the pages "
-                  f"closed (target <= 60 s)")
-            print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"])))
-            results.append(r)
+            runs = []
+            for _ in range(args.repeat):
+                load = os.getloadavg()[0]
+                r = viewers(persons, args.viewers, browser, logs, fork=not args.no_fork)
+                runs.append(r)
+                print(f"{persons:>9,} persons, {args.viewers} viewers at once"
+                      f"{' (kernels not forked)' if args.no_fork else ''}: first figures median "
+                      f"{statistics.median(r['waits']):.1f} s (max {max(r['waits']):.1f} s; target <= 5 s); "
+                      f"{r['per_viewer'] / 2**20:,.0f} MiB a viewer by MemAvailable, browser pages included "
+                      f"(target <= 100 MB), {r['per_viewer_server'] / 2**20:,.0f} MiB without the browser's "
+                      f"growth (browser PSS {r['per_viewer_browser_pss'] / 2**20:,.0f} MiB a viewer; server PSS "
+                      f"{r['per_viewer_server_pss'] / 2**20:,.0f} MiB a viewer); {r['kernels']} kernels; released "
+                      f"{r['released']:.0f} s after the pages closed (target <= 60 s); load average "
+                      f"{load:.1f} → {r['load']:.1f} on {os.cpu_count()} CPUs")
+                print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"])))
+            if len(runs) > 1:
+                med = {k: statistics.median(statistics.median(r["waits"]) if k == "waits" else r[k] for r in runs)
+                       for k in ("waits", "per_viewer", "per_viewer_server", "released")}
+                print(f"    median of {len(runs)} runs: first figures {med['waits']:.1f} s; "
+                      f"{med['per_viewer'] / 2**20:,.0f} MiB a viewer (MemAvailable), "
+                      f"{med['per_viewer_server'] / 2**20:,.0f} MiB without the browser; released "
+                      f"{med['released']:.0f} s")
+            results.extend(runs)
         for persons in () if args.viewers else args.sizes:
             r = measure(persons, args.repeat, browser, logs)
             results.append(r)

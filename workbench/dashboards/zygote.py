@@ -88,19 +88,43 @@ def unsafe_threads() -> list[str]:
     return [name for name in _threads() if name not in FORK_SAFE_THREADS]
 
 
-def warm() -> None:
-    """Import what a dashboard kernel imports and load the server's extract, without threads."""
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
-    import ipywidgets  # noqa: F401
-    import polars  # noqa: F401
-    import vl_convert  # noqa: F401
+#: What a dashboard kernel imports, also lazily while it builds a page (charts, tables, downloads):
+#: imported once in the template. ``tests/test_dashboard_fork.py`` checks that building a page in a
+#: forked kernel imports no further package.
+WARM_MODULES = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.comm", "ipykernel.zmqshell", "ipykernel.debugger",
+    "pydevd", "sqlite3", "pdb", "code", "pydoc", "psutil", "faulthandler", "resource", "gzip", "xmlrpc.client",
+    "xml.dom.minidom", "stringprep", "ipywidgets", "anywidget", "polars",
+    "narwhals", "narwhals.stable.v1", "altair", "jsonschema", "vl_convert", "great_tables", "xlsxwriter",
+    "babel.numbers", "pycountry", "jinja2", "http.server", "urllib.request", "email.parser", "fractions",
+    "workbench.dashboards.server", "workbench.dashboards.views", "workbench.dashboards.widgets",
+    "workbench.present.charts", "workbench.present.tables", "workbench.present.exports",
+    "workbench.present.cells", "workbench.present.labels", "workbench.disclosure", "workbench.selection",
+    "workbench.indicators.engine",
+)
 
-    from workbench.dashboards import server, views, widgets  # noqa: F401
-    from workbench.present import charts  # noqa: F401
+#: The package names imported when the template was warmed (inherited by every kernel it forks).
+warmed: frozenset[str] = frozenset()
+
+
+def warm() -> None:
+    """Import what a dashboard kernel imports, validate one chart with altair (its Vega-Lite schema
+    and validators are then built), and load the server's extract: without a thread."""
+    global warmed
+    import importlib
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    import altair as alt
+
+    data = alt.Data(values=[{"c": "a", "v": 1.5}, {"c": "b", "v": 2}])
+    alt.layer(alt.Chart(data).mark_bar().encode(y="c:N", x=alt.X("v:Q", axis=alt.Axis(format=",d"))),
+              alt.Chart(data).mark_text().encode(y="c:N", x="v:Q", text="v:Q")).to_dict()
+    from workbench.dashboards import server
 
     if os.environ.get(server.ENV_SNAPSHOT):
         server.kernel_extract()
+    warmed = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
 def _become_kernel(request: dict, fds: list[int], closing: list[socket.socket]) -> None:
@@ -324,5 +348,7 @@ def main(argv: list[str] | None = None) -> None:
     serve_template(Path(args[0]))
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # run as the package's module, not as __main__: kernels import its state
+    from workbench.dashboards import zygote as _module
+
+    _module.main()
