@@ -214,6 +214,31 @@ def _pss(processes) -> int:
     return total
 
 
+def _cpu(processes) -> float:
+    """CPU seconds used by ``processes`` and their ended children."""
+    total = 0.0
+    for p in processes:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except Exception:  # gone
+            continue
+    return total
+
+
+def _browser_processes():
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name()]
+
+
+def _server_processes(server: Server):
+    import psutil
+
+    proc = psutil.Process(server.proc.pid)
+    return [proc, *proc.children(recursive=True)]
+
+
 def _browser_pss() -> int:
     import psutil
 
@@ -236,6 +261,7 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
         time.sleep(2)
         idle = _kernels(server)
         before, browser_before, server_before = _available(), _browser_pss(), _server_pss(server)
+        cpu_before = _cpu(_browser_processes()), _cpu(_server_processes(server))
         pages = []
         for _ in range(count):
             context = browser.new_context(viewport={"width": 1280, "height": 1800})
@@ -247,6 +273,7 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
         for _context, page in pages:
             page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=600_000)
             waits.append(page.evaluate("window.__wb.rendered") / 1000)
+        cpu = _cpu(_browser_processes()) - cpu_before[0], _cpu(_server_processes(server)) - cpu_before[1]
         time.sleep(2)
         after, browser_after, server_after = _available(), _browser_pss(), _server_pss(server)
         live = _kernels(server)
@@ -262,7 +289,8 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
     return {"waits": waits, "per_viewer": (before - after) / count, "kernels": live, "released": released,
             "per_viewer_server": (before - after - browser_growth) / count,
             "per_viewer_server_pss": (server_after - server_before) / count,
-            "per_viewer_browser_pss": browser_growth / count, "load": os.getloadavg()[0]}
+            "per_viewer_browser_pss": browser_growth / count, "load": os.getloadavg()[0],
+            "cpu_browser": cpu[0], "cpu_server": cpu[1]}
 
 
 def main() -> None:
@@ -298,6 +326,8 @@ def main() -> None:
                       f"{r['released']:.0f} s after the pages closed (target <= 60 s); load average "
                       f"{load:.1f} → {r['load']:.1f} on {os.cpu_count()} CPUs")
                 print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"])))
+                print(f"    CPU until the last page showed its figures: browser {r['cpu_browser']:.1f} s, "
+                      f"server (Voilà, template, kernels) {r['cpu_server']:.1f} s")
             if len(runs) > 1:
                 med = {k: statistics.median(statistics.median(r["waits"]) if k == "waits" else r[k] for r in runs)
                        for k in ("waits", "per_viewer", "per_viewer_server", "released")}

@@ -164,3 +164,54 @@ def test_without_the_template_the_kernel_starts_the_ordinary_way(snapshot_env, t
         assert reply["status"] == "ok" and int(out.strip()) == os.getpid()
     finally:
         km.shutdown_kernel(now=True)
+
+
+# --------------------------------------------------------------------------- served by `workbench dashboard`
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid → (parent pid, command line) of every process."""
+    out = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                out[int(proc.name)] = (ppid, (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except (OSError, IndexError):
+                continue
+    return out
+
+
+@pytest.mark.slow
+def test_a_served_page_comes_from_a_forked_kernel_and_shows_the_same_figures(tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_dashboard_browser import ARGS, CHROMIUM, Served
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    seen = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for mode in ("--fork-kernels", "--no-fork-kernels"):
+            served = Served(["--pool-size", "1", mode], tmp_path / f"{mode}.log")
+            try:
+                tab = browser.new_page()
+                tab.goto(served.url("overview", "period=2025-Q2"))
+                tab.wait_for_selector(".wb-chart-breakdown svg", timeout=120_000)
+                tiles = {t.get_attribute("data-indicator"): t.locator(".wb-tile-value").inner_text()
+                         for t in tab.locator(".wb-tile").all()}
+                seen[mode] = (tiles, tab.locator(".wb-chart-breakdown .wb-svg").inner_html())
+                procs = _processes()
+                templates = [pid for pid, (ppid, line) in procs.items()
+                             if ppid == served.proc.pid and "workbench.dashboards.zygote" in line]
+                kernels = [pid for pid, (ppid, line) in procs.items()
+                           if "ipykernel_launcher" in line or ppid in templates]
+                if mode == "--fork-kernels":
+                    assert len(templates) == 1 and kernels, "no kernel forked by the template"
+                    assert all(procs[k][0] == templates[0] for k in kernels)  # none started the ordinary way
+                else:
+                    assert not templates and kernels
+                tab.close()
+            finally:
+                served.stop()
+        browser.close()
+    assert seen["--fork-kernels"][0] and seen["--fork-kernels"] == seen["--no-fork-kernels"]

@@ -5,11 +5,13 @@ with these changes, all on the server side:
 
 - **Preheated kernels learn their page's request through a keyed socket.** Voilà's own
   ``/voila/query/<kernel_id>`` answers anyone who can reach the port and hands over the
-  viewer's query string (token included); kernel ids are visible in the process list.
+  viewer's query string (token included); the ids of kernels started the ordinary way are
+  visible in the process list.
   Here the route refuses, before the websocket handshake, any request without the key
   that only the server's kernels know (:data:`ENV_QUERY_KEY`, in their private
   environment), and a request is handed over once, then forgotten.
-- **A cap on viewers.** A page view starts a kernel (about 150 MB); past
+- **A cap on viewers.** A page view starts a kernel (forked from the kernel template, see
+  :mod:`workbench.dashboards.zygote`); past
   ``max_viewers`` kernels in use, a page gets "too many viewers, try again in a
   minute" (HTTP 503) instead of a new kernel. Closed pages release their kernel through
   culling (``voila.json``: idle and disconnected for 20 s).

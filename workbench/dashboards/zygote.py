@@ -113,6 +113,8 @@ def warm() -> None:
     global warmed
     import importlib
 
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # no debugging here: no note on frozen modules
+
     for name in WARM_MODULES:
         importlib.import_module(name)
     import altair as alt
@@ -127,7 +129,7 @@ def warm() -> None:
     warmed = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
-def _become_kernel(request: dict, fds: list[int], closing: list[socket.socket]) -> None:
+def _become_kernel(request: dict, fds: list[int], closing: list) -> None:
     """In the forked child: become ``python -m ipykernel_launcher ARGS`` with the request's env."""
     code = 1
     try:
@@ -187,11 +189,12 @@ def serve_template(socket_path: Path) -> None:
     while os.getppid() == parent:
         for _key, _ in sel.select(timeout=0.2):
             conn, _ = listener.accept()
-            _fork_for(conn, listener, children)
+            _fork_for(conn, [listener, sel], children)
         _reap(children)
 
 
-def _fork_for(conn: socket.socket, listener: socket.socket, children: dict[int, socket.socket]) -> None:
+def _fork_for(conn: socket.socket, own: list, children: dict[int, socket.socket]) -> None:
+    """Fork a kernel for the request on ``conn``; ``own``: the template's listener and selector."""
     fds: list[int] = []
     try:
         conn.settimeout(5)
@@ -208,7 +211,7 @@ def _fork_for(conn: socket.socket, listener: socket.socket, children: dict[int, 
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _become_kernel(request, fds, [listener, conn, *children.values()])
+            _become_kernel(request, fds, [*own, conn, *children.values()])
         children[pid] = conn
         conn.sendall(json.dumps({"pid": pid}).encode())
     except (OSError, ValueError) as exc:
