@@ -239,6 +239,19 @@ def _server_processes(server: Server):
     return [proc, *proc.children(recursive=True)]
 
 
+def _voila_process(server: Server):
+    import psutil
+
+    out = []
+    for p in _server_processes(server):
+        try:
+            if "workbench.dashboards.gate" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:
+            continue
+    return out
+
+
 def _browser_pss() -> int:
     import psutil
 
@@ -261,7 +274,7 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
         time.sleep(2)
         idle = _kernels(server)
         before, browser_before, server_before = _available(), _browser_pss(), _server_pss(server)
-        cpu_before = _cpu(_browser_processes()), _cpu(_server_processes(server))
+        cpu_before = _cpu(_browser_processes()), _cpu(_server_processes(server)), _cpu(_voila_process(server))
         pages = []
         for _ in range(count):
             context = browser.new_context(viewport={"width": 1280, "height": 1800})
@@ -273,7 +286,8 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
         for _context, page in pages:
             page.wait_for_function("window.__wb && window.__wb.rendered !== null", timeout=600_000)
             waits.append(page.evaluate("window.__wb.rendered") / 1000)
-        cpu = _cpu(_browser_processes()) - cpu_before[0], _cpu(_server_processes(server)) - cpu_before[1]
+        cpu = (_cpu(_browser_processes()) - cpu_before[0], _cpu(_server_processes(server)) - cpu_before[1],
+               _cpu(_voila_process(server)) - cpu_before[2])
         time.sleep(2)
         after, browser_after, server_after = _available(), _browser_pss(), _server_pss(server)
         live = _kernels(server)
@@ -290,7 +304,7 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = True) ->
             "per_viewer_server": (before - after - browser_growth) / count,
             "per_viewer_server_pss": (server_after - server_before) / count,
             "per_viewer_browser_pss": browser_growth / count, "load": os.getloadavg()[0],
-            "cpu_browser": cpu[0], "cpu_server": cpu[1]}
+            "cpu_browser": cpu[0], "cpu_server": cpu[1], "cpu_voila": cpu[2]}
 
 
 def main() -> None:
@@ -327,7 +341,8 @@ def main() -> None:
                       f"{load:.1f} → {r['load']:.1f} on {os.cpu_count()} CPUs")
                 print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"])))
                 print(f"    CPU until the last page showed its figures: browser {r['cpu_browser']:.1f} s, "
-                      f"server (Voilà, template, kernels) {r['cpu_server']:.1f} s")
+                      f"server {r['cpu_server']:.1f} s (of which Voilà's own process {r['cpu_voila']:.1f} s; the rest "
+                      f"the kernels and their template)")
             if len(runs) > 1:
                 med = {k: statistics.median(statistics.median(r["waits"]) if k == "waits" else r[k] for r in runs)
                        for k in ("waits", "per_viewer", "per_viewer_server", "released")}

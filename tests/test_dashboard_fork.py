@@ -33,12 +33,15 @@ from workbench.dashboards import views, zygote
 FIGURES = """
 import json, os, sys
 from workbench.dashboards import server, views, widgets, zygote
+from workbench.present import charts
 session = server.kernel_session()
 page = views.page("overview")
 board = widgets.Dashboard(session, page, link=True)
 table = session.breakdown(session.default_view(page))
 print(json.dumps({"ppid": os.getppid(), "pid": os.getpid(),
                   "imported": sorted({m.partition(".")[0] for m in sys.modules} - zygote.warmed),
+                  "renderer": type(charts.svg_renderer).__name__, "renderer_failed": charts.svg_renderer.failed,
+                  "svg": charts.to_svg(server._WARM_SPEC),
                   "rows": table.frame.sort(table.frame.columns).to_dicts()}, default=str))
 """
 
@@ -123,6 +126,11 @@ def test_a_kernel_is_forked_by_the_template_and_computes_the_same_figures(templa
         got = json.loads(out.strip().splitlines()[-1])
         assert got["ppid"] == proc.pid and got["pid"] == km.provisioner.pid
         assert got["imported"] == [], " ".join(got["imported"])  # building a page needed nothing the template had not imported
+        # its charts were drawn by the template's one renderer, to the bytes vl-convert draws here
+        assert got["renderer"] == "Client" and not got["renderer_failed"]
+        from workbench.present import charts
+
+        assert charts.svg_renderer is None and got["svg"] == charts.to_svg(dashboard._WARM_SPEC)
         # the same figures as computed here, in a process that forked nothing
         session = views.Session(pickle.loads(Path(snapshot_env[dashboard.ENV_SNAPSHOT]).read_bytes()))
         table = session.breakdown(session.default_view(views.page("overview")))
@@ -215,3 +223,14 @@ def test_a_served_page_comes_from_a_forked_kernel_and_shows_the_same_figures(tmp
                 served.stop()
         browser.close()
     assert seen["--fork-kernels"][0] and seen["--fork-kernels"] == seen["--no-fork-kernels"]
+
+
+def test_without_the_renderer_a_kernel_draws_its_charts_itself(tmp_path):
+    from workbench.dashboards import renderer
+
+    client = renderer.Client(str(tmp_path / "absent.sock"))
+    import vl_convert
+
+    assert client(dashboard._WARM_SPEC, format_locale="fr-FR") == vl_convert.vegalite_to_svg(
+        dashboard._WARM_SPEC, format_locale="fr-FR")
+    assert client.failed

@@ -316,8 +316,11 @@ def kernel_session():
 
     if not os.environ.get(ENV_EXTRACT):
         raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
+    from workbench.present import charts
+
     threshold = os.environ.get(ENV_THRESHOLD)
-    _warm_vega()
+    if charts.svg_renderer is None:  # else the kernel template's renderer draws (workbench.dashboards.zygote)
+        _warm_vega()
     ex = kernel_extract()
     return views.Session(ex, audience=os.environ.get(ENV_AUDIENCE, "internal"),
                          threshold=int(threshold) if threshold else None,

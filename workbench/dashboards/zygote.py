@@ -129,7 +129,7 @@ def warm() -> None:
     warmed = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
-def _become_kernel(request: dict, fds: list[int], closing: list) -> None:
+def _become_kernel(request: dict, fds: list[int], closing: list, charts_socket: Path) -> None:
     """In the forked child: become ``python -m ipykernel_launcher ARGS`` with the request's env."""
     code = 1
     try:
@@ -153,6 +153,11 @@ def _become_kernel(request: dict, fds: list[int], closing: list) -> None:
         # template (which leaves when the server does)
         sys.argv = [request["argv"][0], *request["argv"][3:], f"--IPKernelApp.parent_handle={os.getppid()}"]
         gc.enable()
+        if charts_socket.exists():  # the charts are drawn by the template's renderer, not in this kernel
+            from workbench.dashboards import renderer
+            from workbench.present import charts
+
+            charts.svg_renderer = renderer.Client(str(charts_socket))
         from ipykernel import kernelapp
 
         try:
@@ -177,6 +182,7 @@ def serve_template(socket_path: Path) -> None:
     warm()
     gc.collect()
     gc.freeze()  # the objects loaded so far are never traversed again: their pages stay shared
+    charts_socket = _start_renderer(socket_path.with_name("charts.sock"))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(str(socket_path))
     os.chmod(socket_path, 0o600)
@@ -189,11 +195,35 @@ def serve_template(socket_path: Path) -> None:
     while os.getppid() == parent:
         for _key, _ in sel.select(timeout=0.2):
             conn, _ = listener.accept()
-            _fork_for(conn, [listener, sel], children)
+            _fork_for(conn, [listener, sel], children, charts_socket)
         _reap(children)
 
 
-def _fork_for(conn: socket.socket, own: list, children: dict[int, socket.socket]) -> None:
+def _start_renderer(path: Path, timeout: float = 60) -> Path:
+    """Fork the one chart renderer (:mod:`workbench.dashboards.renderer`) and wait until it listens."""
+    template = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.fork() == 0:
+        code = 1
+        try:
+            from workbench.dashboards import renderer
+
+            renderer.serve(path, template)
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return path
+
+
+def _fork_for(conn: socket.socket, own: list, children: dict[int, socket.socket], charts_socket: Path) -> None:
     """Fork a kernel for the request on ``conn``; ``own``: the template's listener and selector."""
     fds: list[int] = []
     try:
@@ -211,7 +241,7 @@ def _fork_for(conn: socket.socket, own: list, children: dict[int, socket.socket]
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _become_kernel(request, fds, [*own, conn, *children.values()])
+            _become_kernel(request, fds, [*own, conn, *children.values()], charts_socket)
         children[pid] = conn
         conn.sendall(json.dumps({"pid": pid}).encode())
     except (OSError, ValueError) as exc:
