@@ -25,8 +25,9 @@ those threads held is broken in the child. Importing polars starts two jemalloc 
 pool (``polars-<n>``) and any tokio runtime start on first use. The template therefore does no polars
 work: unpickling the snapshot rebuilds frames without the pool. Before every fork it reads its own
 threads (``/proc/self/task/*/comm``) and refuses (the kernel then starts the ordinary way) when any
-thread but those is running. vl-convert's JavaScript engine runs threads from its first chart, so each
-kernel warms it itself.
+thread but those is running. vl-convert's JavaScript engine runs threads from its first chart: the
+template forks, before any kernel, one renderer process that starts it and draws every kernel's charts
+(:mod:`workbench.dashboards.renderer`).
 """
 
 from __future__ import annotations
