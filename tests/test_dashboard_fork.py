@@ -52,7 +52,7 @@ def snapshot_env(valid_extract, tmp_path) -> dict[str, str]:
     ex = extract.load(valid_extract)
     snapshot = tmp_path / "extract.pickle"
     snapshot.write_bytes(pickle.dumps(dataclasses.replace(ex, quarantine=ex.quarantine.clear())))
-    server = dashboard.Server(valid_extract, fork_kernels=True)
+    server = dashboard.Server(valid_extract, fork_kernels=True)  # the environment is the same either way
     return server.environment(snapshot)
 
 

@@ -34,9 +34,9 @@ def register(group: click.Group) -> None:
 @click.option("--max-viewers", type=click.IntRange(min=1), default=10, show_default=True,
               help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
                    "again in a minute.")
-@click.option("--fork-kernels/--no-fork-kernels", default=True, show_default=True,
-              help="Fork each page's kernel from a warm template process (fast, shares memory); off: "
-                   "start each kernel as a new process.")
+@click.option("--fork-kernels/--no-fork-kernels", default=False, show_default=True,
+              help="Fork each page's kernel from a warm template process (half the CPU and memory a viewer; "
+                   "experimental: see docs/dashboards.md); default: each kernel a new process.")
 @handle_errors
 def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers,
                       fork_kernels) -> None:

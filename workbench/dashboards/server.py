@@ -91,7 +91,7 @@ class Server:
     pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
     resources: Path | None = None  # an organisation's folder: notebooks/dashboards/ and templates/ win there
     max_viewers: int = DEFAULT_MAX_VIEWERS  # pages served at once (a kernel each)
-    fork_kernels: bool = True  # kernels forked from a warm template (workbench.dashboards.zygote)
+    fork_kernels: bool = False  # kernels forked from a warm template (workbench.dashboards.zygote): opt-in, see docs
     token: str = field(default_factory=new_token, repr=False)
     query_key: str = field(default_factory=new_token, repr=False)  # preheated kernels ↔ server only
 
