@@ -40,6 +40,7 @@ board = widgets.Dashboard(session, page, link=True)
 table = session.breakdown(session.default_view(page))
 print(json.dumps({"ppid": os.getppid(), "pid": os.getpid(),
                   "imported": sorted({m.partition(".")[0] for m in sys.modules} - zygote.warmed),
+                  "targets": sorted(__import__("comm").get_comm_manager().targets),
                   "renderer": type(charts.svg_renderer).__name__, "renderer_failed": charts.svg_renderer.failed,
                   "svg": charts.to_svg(server._WARM_SPEC),
                   "rows": table.frame.sort(table.frame.columns).to_dicts()}, default=str))
@@ -126,6 +127,8 @@ def test_a_kernel_is_forked_by_the_template_and_computes_the_same_figures(templa
         got = json.loads(out.strip().splitlines()[-1])
         assert got["ppid"] == proc.pid and got["pid"] == km.provisioner.pid
         assert got["imported"] == [], " ".join(got["imported"])  # building a page needed nothing the template had not imported
+        # ipywidgets' comm targets are registered, as when it is imported in a running kernel
+        assert {"jupyter.widget", "jupyter.widget.control"} <= set(got["targets"]), got["targets"]
         # its charts were drawn by the template's one renderer, to the bytes vl-convert draws here
         assert got["renderer"] == "Client" and not got["renderer_failed"]
         from workbench.present import charts

@@ -152,7 +152,10 @@ def _become_kernel(request: dict, fds: list[int], closing: list, charts_socket: 
         os.environ.update(request["env"])
         # ipykernel read JPY_PARENT_PID when the template imported it: the kernel watches its parent, the
         # template (which leaves when the server does)
-        sys.argv = [request["argv"][0], *request["argv"][3:], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        # ipywidgets registers its comm targets when imported in a running kernel; the template imported it
+        # before there was one: register them once the kernel runs, or pages cannot fetch widget states
+        sys.argv = [request["argv"][0], *request["argv"][3:], f"--IPKernelApp.parent_handle={os.getppid()}",
+                    "--IPKernelApp.exec_lines=import ipywidgets; ipywidgets.register_comm_target()"]
         gc.enable()
         if charts_socket.exists():  # the charts are drawn by the template's renderer, not in this kernel
             from workbench.dashboards import renderer
