@@ -3,7 +3,8 @@
 A real ``workbench dashboard`` runs (as in ``test_dashboard_browser``). The routes tried
 are the tornado handlers of the application ``workbench dashboard`` builds
 (:class:`workbench.dashboards.gate.WorkbenchVoila`, same options and ``voila.json``),
-not a hand-written list; kernel ids come from the process list, as an attacker's would.
+not a hand-written list; kernel ids come from the process list, as an attacker's would (forked kernels,
+whose command line is the template's, from Voilà's private folder of connection files).
 
 - Without the token, only the login page and static assets answer; no websocket
   handshake succeeds (``/voila/query/<id>`` included, after a viewer's request put a
@@ -58,7 +59,10 @@ def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], str]:
 
 
 def kernel_ids(served: Served) -> set[str]:
-    """The kernels of this server, read from the process list (``kernel-<uuid>.json``) as anyone can."""
+    """The live kernels of this server: from the process list (``kernel-<uuid>.json``) as anyone can
+    read it, for kernels started the ordinary way; a kernel forked from the kernel template has the
+    template's command line, so its id comes from Voilà's folder of connection files (private to
+    the server's user; a file is removed when its kernel ends)."""
     parent, cmdline = {}, {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -76,8 +80,11 @@ def kernel_ids(served: Served) -> set[str]:
             pid = parent.get(pid, 0)
         return False
 
-    return {m.group(1) for pid, line in cmdline.items()
-            if (m := re.search(r"kernel-([0-9a-f-]{36})\.json", line)) and ours(pid)}
+    listed = {m.group(1) for pid, line in cmdline.items()
+              if (m := re.search(r"kernel-([0-9a-f-]{36})\.json", line)) and ours(pid)}
+    folder = re.search(r"Storing connection files in (\S+?)\.?$", served.log.read_text(), re.M)
+    files = Path(folder.group(1)).glob("kernel-*.json") if folder else ()
+    return listed | {m.group(1) for f in files if (m := re.fullmatch(r"kernel-([0-9a-f-]{36})\.json", f.name))}
 
 
 def routes(served: Served) -> list[tuple[str, str]]:
@@ -134,7 +141,7 @@ def probed(served):
     status, _, body = fetch(served.url("overview", "period=2025-Q3&site=secret-site"))
     assert status == 200 and "wb-" in body or status == 200
     kernels = kernel_ids(served)
-    assert kernels, "no kernel in the process list"
+    assert kernels, "no kernel found"
     results = []
     for pattern, handler in routes(served):
         for kernel in sorted(kernels)[:3] if "kernel_id" in pattern else [str(uuid.uuid4())]:

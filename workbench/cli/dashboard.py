@@ -34,8 +34,12 @@ def register(group: click.Group) -> None:
 @click.option("--max-viewers", type=click.IntRange(min=1), default=10, show_default=True,
               help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
                    "again in a minute.")
+@click.option("--fork-kernels/--no-fork-kernels", default=False, show_default=True,
+              help="Fork each page's kernel from a warm template process (half the CPU and memory a viewer; "
+                   "experimental: see docs/dashboards.md); default: each kernel a new process.")
 @handle_errors
-def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers) -> None:
+def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers,
+                      fork_kernels) -> None:
     """Serve the dashboards (overview, detention, case management) with Voilà.
 
     The server listens on 127.0.0.1 only, asks for a token (printed in the addresses),
@@ -65,5 +69,5 @@ def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, 
         server = dashboard.Server(Path(extract_path).resolve(), port=port or dashboard.free_port(),
                                   audience=audience, threshold=threshold, lang=lang, pool_size=pool_size,
                                   resources=Path(resources_dir).resolve() if resources_dir else None,
-                                  max_viewers=max_viewers)
+                                  max_viewers=max_viewers, fork_kernels=fork_kernels)
         sys.exit(dashboard.serve(server, ex, echo=lambda line: click.echo(line)))

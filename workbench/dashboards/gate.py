@@ -5,17 +5,21 @@ with these changes, all on the server side:
 
 - **Preheated kernels learn their page's request through a keyed socket.** Voilà's own
   ``/voila/query/<kernel_id>`` answers anyone who can reach the port and hands over the
-  viewer's query string (token included); kernel ids are visible in the process list.
+  viewer's query string (token included); the ids of kernels started the ordinary way are
+  visible in the process list.
   Here the route refuses, before the websocket handshake, any request without the key
   that only the server's kernels know (:data:`ENV_QUERY_KEY`, in their private
   environment), and a request is handed over once, then forgotten.
-- **A cap on viewers.** A page view starts a kernel (about 150 MB); past
+- **A cap on viewers.** A page view starts a kernel (forked from the kernel template, see
+  :mod:`workbench.dashboards.zygote`); past
   ``max_viewers`` kernels in use, a page gets "too many viewers, try again in a
   minute" (HTTP 503) instead of a new kernel. Closed pages release their kernel through
   culling (``voila.json``: idle and disconnected for 20 s).
 - **Nothing a kernel writes to stderr reaches a page.** Kernel logs (a traceback after a
   malformed ``comm_open``, with the server's paths) go to the server's log only: the
   kernel websocket drops ``stream``/``stderr`` and ``error`` messages.
+- **A page never waits for a kernel still being preheated**: it takes a ready one, or gets a new
+  kernel at once (Voilà would make it wait for the pool's refill, ``fill_delay`` and all).
 - **The headers of ``voila.json`` on every response** (CSP, ``X-Frame-Options``,
   ``Referrer-Policy``), including errors, 404s and handlers that are not Jupyter's; and a
   preheated kernel handed to a page is marked active, so the 20 s culling cannot end it
@@ -134,6 +138,29 @@ class _NotFound(_Headers, tornado.web.RequestHandler):
         raise tornado.web.HTTPError(404)
 
 
+def _ready_only(kernel_manager):
+    """The pool's size as the page handler sees it: kernels that have finished preheating.
+
+    Voilà counts a kernel still being heated (the refill started ``fill_delay`` after a page took
+    the last one) and makes the next page wait for it: in a burst of viewers each waits for the one
+    before. A page that finds no kernel ready gets a new one now (forked from the kernel template
+    in milliseconds, see :mod:`workbench.dashboards.zygote`); the ready ones are handed out first."""
+    def get_pool_size(notebook_name: str) -> int:
+        return sum(1 for task in kernel_manager._pools.get(notebook_name, ()) if task.done())
+
+    return get_pool_size
+
+
+def _ready_first(kernel_manager, take):
+    async def get_rendered_notebook(notebook_name=None, *args, **kwargs):
+        pool = kernel_manager._pools.get(notebook_name)
+        if pool:
+            pool.sort(key=lambda task: not task.done())  # stable: the oldest ready kernel first
+        return await take(notebook_name, *args, **kwargs)
+
+    return get_rendered_notebook
+
+
 def _fresh_when_handed_out(kernel_manager):
     """A preheated kernel has been idle since it was heated: mark it active when a page takes
     it, or the culler ends it before the page's websocket connects."""
@@ -170,7 +197,10 @@ class WorkbenchVoila(Voila):
         settings["workbench_max_viewers"] = self.max_viewers
         settings["default_handler_class"] = _NotFound
         if hasattr(self.kernel_manager, "get_rendered_notebook"):
-            self.kernel_manager.get_rendered_notebook = _fresh_when_handed_out(self.kernel_manager)
+            km = self.kernel_manager
+            km.get_rendered_notebook = _ready_first(km, km.get_rendered_notebook)
+            km.get_rendered_notebook = _fresh_when_handed_out(km)
+            km.get_pool_size = _ready_only(km)
         return settings
 
     def init_handlers(self) -> list:

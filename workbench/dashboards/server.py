@@ -91,6 +91,7 @@ class Server:
     pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
     resources: Path | None = None  # an organisation's folder: notebooks/dashboards/ and templates/ win there
     max_viewers: int = DEFAULT_MAX_VIEWERS  # pages served at once (a kernel each)
+    fork_kernels: bool = False  # kernels forked from a warm template (workbench.dashboards.zygote): opt-in, see docs
     token: str = field(default_factory=new_token, repr=False)
     query_key: str = field(default_factory=new_token, repr=False)  # preheated kernels ↔ server only
 
@@ -114,7 +115,7 @@ class Server:
         cmd.append(f"--WorkbenchVoila.max_viewers={self.max_viewers}")
         return cmd
 
-    def environment(self, snapshot: Path | None = None) -> dict[str, str]:
+    def environment(self, snapshot: Path | None = None, data_dir: Path | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env[ENV_EXTRACT] = str(Path(self.extract).resolve())
         if snapshot is not None:
@@ -129,7 +130,9 @@ class Server:
         else:
             env.pop(ENV_THRESHOLD, None)
         own = [str(self.resources / "templates")] if self.resources and (self.resources / "templates").is_dir() else []
-        env["JUPYTER_PATH"] = os.pathsep.join([*own, str(template_root()), *filter(None, [env.get("JUPYTER_PATH")])])
+        kernels = [str(data_dir)] if data_dir is not None else []  # its python3 kernel: forked from the template
+        env["JUPYTER_PATH"] = os.pathsep.join([*kernels, *own, str(template_root()),
+                                               *filter(None, [env.get("JUPYTER_PATH")])])
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
@@ -184,21 +187,55 @@ def running(server: Server, loaded=None, stdout=None, stderr=None, timeout: floa
             kept = dataclasses.replace(loaded, quarantine=loaded.quarantine.clear())
             snapshot = _private_file(config_dir / "extract.pickle",
                                      pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
-        proc = subprocess.Popen(server.command(config_dir), env=server.environment(snapshot), stdout=stdout,
-                                stderr=stderr, cwd=str(notebooks_dir()))
-        try:
+        with contextlib.ExitStack() as stack:
+            data_dir = None
+            if server.fork_kernels:
+                data_dir = stack.enter_context(_template(server, config_dir, snapshot, stdout, stderr, timeout))
+            proc = stack.enter_context(_stopping(subprocess.Popen(
+                server.command(config_dir), env=server.environment(snapshot, data_dir), stdout=stdout,
+                stderr=stderr, cwd=str(notebooks_dir()))))
             _wait_ready(proc, server.port, timeout)
             yield proc
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
     finally:
         shutil.rmtree(config_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _stopping(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """``proc``, terminated (killed after 15 s) on leaving."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextlib.contextmanager
+def _template(server: Server, config_dir: Path, snapshot: Path | None, stdout, stderr,
+              timeout: float) -> Iterator[Path | None]:
+    """The kernel template (:mod:`workbench.dashboards.zygote`) and a Jupyter data folder whose
+    ``python3`` kernel is forked from it; ``None`` (kernels start the ordinary way) if it fails."""
+    from workbench.dashboards import zygote
+
+    sock = config_dir / "kernels.sock"
+    env = server.environment(snapshot)
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.dashboards.zygote", str(sock)], env=env,
+                            stdout=stdout, stderr=stderr, cwd=str(notebooks_dir()), start_new_session=True)
+    with _stopping(proc):
+        deadline = time.monotonic() + timeout
+        while not sock.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not sock.exists():
+            print(f"workbench: the kernel template did not start (exit code {proc.poll()}); kernels start "
+                  "the ordinary way.", file=sys.stderr, flush=True)
+            yield None
+            return
+        yield zygote.write_kernelspec(config_dir / "data", sock)
 
 
 def _interrupt(signum, frame):
@@ -255,22 +292,36 @@ def _warm_vega() -> None:
 
 
 @cache
-def kernel_session():
-    """The session of this kernel: the extract fixed by ``workbench dashboard``, loaded once."""
+def kernel_extract():
+    """The extract fixed by ``workbench dashboard``: its snapshot, or else the files, loaded once.
+
+    The kernel template loads the snapshot before forking (no polars work: unpickling starts no
+    thread), so forked kernels share it."""
     from workbench import extract
-    from workbench.dashboards import views
 
     path = os.environ.get(ENV_EXTRACT)
     if not path:
         raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
-    threshold = os.environ.get(ENV_THRESHOLD)
-    _warm_vega()
     snapshot = os.environ.get(ENV_SNAPSHOT)
     if snapshot:
         with open(snapshot, "rb") as f:  # written by this server's own process, in its private folder
-            ex = pickle.load(f)
-    else:
-        ex = extract.load(path)
+            return pickle.load(f)
+    return extract.load(path)
+
+
+@cache
+def kernel_session():
+    """The session of this kernel: the extract fixed by ``workbench dashboard``, loaded once."""
+    from workbench.dashboards import views
+
+    if not os.environ.get(ENV_EXTRACT):
+        raise ParameterError("No extract is set for this dashboard: start it with `workbench dashboard`.")
+    from workbench.present import charts
+
+    threshold = os.environ.get(ENV_THRESHOLD)
+    if charts.svg_renderer is None:  # else the kernel template's renderer draws (workbench.dashboards.zygote)
+        _warm_vega()
+    ex = kernel_extract()
     return views.Session(ex, audience=os.environ.get(ENV_AUDIENCE, "internal"),
                          threshold=int(threshold) if threshold else None,
                          lang=os.environ.get(ENV_LANG, "fr"))

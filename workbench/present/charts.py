@@ -150,6 +150,12 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
     return _config(chart, lang)
 
 
+#: Draws a Vega-Lite spec to SVG: ``render(spec, format_locale=...) -> str``. ``None``: vl-convert in this
+#: process. A dashboard kernel forked from the kernel template uses the template's one chart renderer
+#: instead (same vl-convert, same bytes; see ``workbench.dashboards.zygote``).
+svg_renderer = None
+
+
 def to_svg(chart, lang: str = "fr") -> str:
     """Render a chart (an altair chart, or its Vega-Lite spec as a dict) to SVG with vl-convert:
     offline, deterministic, numbers in the language's format. The one path to SVG for reports
@@ -158,12 +164,16 @@ def to_svg(chart, lang: str = "fr") -> str:
     Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
     min, max or count; the charts sort by an ``order`` field, so the op is set here.
     """
-    import vl_convert as vlc
-
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
     spec = copy.deepcopy(spec)
     _sort_by_min(spec)
-    svg = vlc.vegalite_to_svg(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
+    if svg_renderer is not None:
+        render = svg_renderer
+    else:
+        import vl_convert as vlc
+
+        render = vlc.vegalite_to_svg
+    svg = render(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
     return _with_name(svg, spec, lang)
 
 
