@@ -48,6 +48,9 @@ ENV_AUDIENCE = "WORKBENCH_DASHBOARD_AUDIENCE"
 ENV_THRESHOLD = "WORKBENCH_DASHBOARD_THRESHOLD"
 ENV_LANG = "WORKBENCH_DASHBOARD_LANG"
 ENV_SNAPSHOT = "WORKBENCH_DASHBOARD_SNAPSHOT"
+#: The validation cache entry the snapshot was read from: kernels read and keep figures beside it
+#: (workbench.indicators.stored), so a question one viewer's kernel answered is not computed again.
+ENV_ENTRY = "WORKBENCH_DASHBOARD_CACHE_ENTRY"
 ENV_QUERY_KEY = "WORKBENCH_DASHBOARD_QUERY_KEY"  # the key of /voila/query, see workbench.dashboards.gate
 KEY_HEADER = "X-Workbench-Query-Key"  # the header a preheated kernel sends that key in
 DEFAULT_MAX_VIEWERS = 10
@@ -113,13 +116,19 @@ class Server:
             else:
                 cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
         cmd.append(f"--WorkbenchVoila.max_viewers={self.max_viewers}")
+        if self.fork_kernels:  # a kernel in milliseconds: a page takes a new one rather than wait for the pool
+            cmd.append("--WorkbenchVoila.ready_kernels_only=True")
         return cmd
 
     def environment(self, snapshot: Path | None = None, data_dir: Path | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env[ENV_EXTRACT] = str(Path(self.extract).resolve())
+        env.pop(ENV_ENTRY, None)
         if snapshot is not None:
             env[ENV_SNAPSHOT] = str(snapshot)
+            entry = snapshot.with_name(snapshot.name + ".entry")
+            if entry.exists():
+                env[ENV_ENTRY] = entry.read_text(encoding="utf-8")
         else:
             env.pop(ENV_SNAPSHOT, None)
         env[ENV_AUDIENCE] = self.audience
@@ -187,6 +196,11 @@ def running(server: Server, loaded=None, stdout=None, stderr=None, timeout: floa
             kept = dataclasses.replace(loaded, quarantine=loaded.quarantine.clear())
             snapshot = _private_file(config_dir / "extract.pickle",
                                      pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
+            from workbench.extract import cache as extract_cache
+
+            entry = extract_cache.entry_of(loaded)
+            if entry is not None:
+                _private_file(config_dir / "extract.pickle.entry", entry.name.encode())
         with contextlib.ExitStack() as stack:
             data_dir = None
             if server.fork_kernels:
@@ -305,7 +319,12 @@ def kernel_extract():
     snapshot = os.environ.get(ENV_SNAPSHOT)
     if snapshot:
         with open(snapshot, "rb") as f:  # written by this server's own process, in its private folder
-            return pickle.load(f)
+            kept = pickle.load(f)
+        if os.environ.get(ENV_ENTRY):
+            from workbench.extract import cache as extract_cache
+
+            extract_cache.remember(kept, os.environ[ENV_ENTRY])
+        return kept
     return extract.load(path)
 
 
