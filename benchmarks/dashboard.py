@@ -149,18 +149,18 @@ def updates(browser, url: str, settled=lambda: None) -> list[tuple[float, float]
     return out
 
 
-def measure(persons: int, repeat: int, browser, logs: Path) -> dict:
+def measure(persons: int, repeat: int, browser, logs: Path, fork: bool = True) -> dict:
     extract = extract_for(persons)
     import polars as pl
 
     contacts = pl.scan_parquet(extract / "contacts.parquet").select(pl.len()).collect().item()
     result: dict = {"persons": persons, "contacts": contacts, "load_before": os.getloadavg()[0]}
-    server = Server(extract, 0, logs / f"cold-{persons}.log")
+    server = Server(extract, 0, logs / f"cold-{persons}.log", fork)
     try:
         result["cold"] = [first_render(browser, server.url) for _ in range(repeat)]
     finally:
         server.stop()
-    server = Server(extract, 1, logs / f"preheated-{persons}.log")
+    server = Server(extract, 1, logs / f"preheated-{persons}.log", fork)
     try:
         runs = []
         for i in range(repeat):
@@ -317,8 +317,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--viewers", type=int, help="only: this many viewers at once (on each of --sizes)")
-    parser.add_argument("--fork", action="store_true",
-                        help="with --viewers: kernels forked from the kernel template (workbench dashboard --fork-kernels)")
+    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=False,
+                        help="kernels forked from the kernel template (workbench dashboard --fork-kernels); "
+                             "default: as served by default, each kernel a new process")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -356,7 +357,7 @@ def main() -> None:
                       f"{med['released']:.0f} s")
             results.extend(runs)
         for persons in () if args.viewers else args.sizes:
-            r = measure(persons, args.repeat, browser, logs)
+            r = measure(persons, args.repeat, browser, logs, fork=args.fork)
             results.append(r)
             med = {k: statistics.median(r[k]) for k in ("cold", "preheated", "update_chart", "update_all")}
             print(f"{r['persons']:>9,} persons {r['contacts']:>10,} contacts | "

@@ -35,8 +35,8 @@ def register(group: click.Group) -> None:
               help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
                    "again in a minute.")
 @click.option("--fork-kernels/--no-fork-kernels", default=False, show_default=True,
-              help="Fork each page's kernel from a warm template process (half the CPU and memory a viewer; "
-                   "experimental: see docs/dashboards.md); default: each kernel a new process.")
+              help="Fork each page's kernel from a warm template process (a third of the CPU and memory a "
+                   "viewer; experimental: docs/dashboards.md); default: each kernel a new process.")
 @handle_errors
 def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers,
                       fork_kernels) -> None:

@@ -18,10 +18,6 @@ with these changes, all on the server side:
 - **Nothing a kernel writes to stderr reaches a page.** Kernel logs (a traceback after a
   malformed ``comm_open``, with the server's paths) go to the server's log only: the
   kernel websocket drops ``stream``/``stderr`` and ``error`` messages.
-- **With forked kernels, a page never waits for a kernel still being preheated**: it takes a ready
-  one, or gets a new kernel at once (Voilà would make it wait for the pool's refill, ``fill_delay``
-  and all). Kernels started the ordinary way keep Voilà's wait: ten new processes starting at once
-  on two cores make every page wait longer (measured: 7 s against 17–19 s for ten viewers).
 - **The headers of ``voila.json`` on every response** (CSP, ``X-Frame-Options``,
   ``Referrer-Policy``), including errors, 404s and handlers that are not Jupyter's; and a
   preheated kernel handed to a page is marked active, so the 20 s culling cannot end it
@@ -38,7 +34,7 @@ import os
 import tornado.web
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server._tz import utcnow
-from traitlets import Bool, Integer
+from traitlets import Integer
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.handler import TornadoVoilaHandler
@@ -140,29 +136,6 @@ class _NotFound(_Headers, tornado.web.RequestHandler):
         raise tornado.web.HTTPError(404)
 
 
-def _ready_only(kernel_manager):
-    """The pool's size as the page handler sees it: kernels that have finished preheating.
-
-    Voilà counts a kernel still being heated (the refill started ``fill_delay`` after a page took
-    the last one) and makes the next page wait for it: in a burst of viewers each waits for the one
-    before. A page that finds no kernel ready gets a new one now (forked from the kernel template
-    in milliseconds, see :mod:`workbench.dashboards.zygote`); the ready ones are handed out first."""
-    def get_pool_size(notebook_name: str) -> int:
-        return sum(1 for task in kernel_manager._pools.get(notebook_name, ()) if task.done())
-
-    return get_pool_size
-
-
-def _ready_first(kernel_manager, take):
-    async def get_rendered_notebook(notebook_name=None, *args, **kwargs):
-        pool = kernel_manager._pools.get(notebook_name)
-        if pool:
-            pool.sort(key=lambda task: not task.done())  # stable: the oldest ready kernel first
-        return await take(notebook_name, *args, **kwargs)
-
-    return get_rendered_notebook
-
-
 def _fresh_when_handed_out(kernel_manager):
     """A preheated kernel has been idle since it was heated: mark it active when a page takes
     it, or the culler ends it before the page's websocket connects."""
@@ -188,9 +161,6 @@ class _Quiet(logging.Filter):
 class WorkbenchVoila(Voila):
     """Voilà with a keyed request socket, a cap on viewers and a quiet kernel websocket."""
 
-    ready_kernels_only = Bool(False, config=True,
-                              help="A page takes a preheated kernel that is ready, else a new one at once (when "
-                                   "kernels are forked in milliseconds); off: Voilà's wait for the pool's refill.")
     max_viewers = Integer(DEFAULT_MAX_VIEWERS, config=True,
                           help="Pages served at once (one kernel each); past it, 'too many viewers'.")
 
@@ -202,12 +172,7 @@ class WorkbenchVoila(Voila):
         settings["workbench_max_viewers"] = self.max_viewers
         settings["default_handler_class"] = _NotFound
         if hasattr(self.kernel_manager, "get_rendered_notebook"):
-            km = self.kernel_manager
-            if self.ready_kernels_only:
-                km.get_rendered_notebook = _ready_first(km, km.get_rendered_notebook)
-            km.get_rendered_notebook = _fresh_when_handed_out(km)
-            if self.ready_kernels_only:
-                km.get_pool_size = _ready_only(km)
+            self.kernel_manager.get_rendered_notebook = _fresh_when_handed_out(self.kernel_manager)
         return settings
 
     def init_handlers(self) -> list:
