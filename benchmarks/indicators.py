@@ -322,11 +322,10 @@ def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
 
 
 def _forget_answers(cache: Path) -> None:
-    """Remove the answers kept beside the validated extracts (workbench/indicators/stored.py)."""
-    import shutil
+    """Remove the answers kept beside the validated extracts: figures computed afresh."""
+    from workbench.indicators import stored
 
-    for folder in cache.glob("*/evaluations"):
-        shutil.rmtree(folder, ignore_errors=True)
+    stored.forget(cache)
 
 
 def whole_process(folder: Path, dims: list[str], repeat: int, cold: bool = True) -> dict[str, tuple[float, int]]:

@@ -142,10 +142,9 @@ def notebook_only(report: str, extract: Path, tmp: Path, repeat: int) -> float:
 
 def _forget_answers() -> None:
     """Remove the figures kept beside the validated extracts: each render computes them afresh."""
-    import shutil
+    from workbench.indicators import stored
 
-    for folder in Path(os.environ["WORKBENCH_CACHE"]).glob("*/evaluations"):
-        shutil.rmtree(folder, ignore_errors=True)
+    stored.forget(Path(os.environ["WORKBENCH_CACHE"]))
 
 
 def render(report: str, extract: Path, out: Path, repeat: int, *sets: str, again: bool = False) -> float:

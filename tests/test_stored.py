@@ -94,6 +94,8 @@ def test_answers_kept_are_bounded(private_cache, demo_folder, monkeypatch):
     for month in range(1, 7):
         disclosure.compute(ex, f"2025-{month:02d}", indicators=["contacts"])
     assert len([p for p in next(private_cache.glob("*/evaluations")).iterdir() if p.is_dir()]) == 3
+    stored.forget()  # every answer of the cache folder removed, the validated extract kept
+    assert not list(private_cache.glob("*/evaluations")) and list(private_cache.glob("*/summary.json"))
 
 
 def test_an_extract_not_read_through_the_cache_keeps_nothing(private_cache, demo_folder):

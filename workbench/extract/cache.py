@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,17 +61,24 @@ def folder() -> Path | None:
     return Path(platformdirs.user_cache_dir("workbench", appauthor=False)) / "extracts"
 
 
-def _validation_version() -> str:
+def source_digest(names: tuple[str, ...], salt: str = "", patterns: tuple[str, ...] = ("*.py",)) -> str:
+    """A digest of the workbench version and of the source of ``names`` (modules or folders of the
+    package, their files matching ``patterns``): what is kept under it is computed again when they change."""
     import workbench
 
-    digest = hashlib.blake2b(f"{workbench.__version__}/{FORMAT}".encode(), digest_size=16)
+    digest = hashlib.blake2b(f"{workbench.__version__}/{salt}".encode(), digest_size=16)
     root = Path(workbench.__file__).parent
-    for name in _VALIDATION_SOURCES:
+    for name in names:
         path = root / name
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        files = sorted(f for pattern in patterns for f in path.rglob(pattern)) if path.is_dir() else [path]
+        for file in files:
             digest.update(file.relative_to(root).as_posix().encode())
             digest.update(file.read_bytes())
     return digest.hexdigest()
+
+
+def _validation_version() -> str:
+    return source_digest(_VALIDATION_SOURCES, str(FORMAT))
 
 
 def _settings() -> dict[str, int | float | str]:
@@ -110,19 +118,27 @@ def write(key: str, extract: Extract) -> Path | None:
     root = folder()
     if root is None:
         return None
-    target = root / key
     try:
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
-        save(extract, scratch)
-        try:
-            scratch.rename(target)
-        except OSError:  # another process wrote the same entry first: keep theirs
-            shutil.rmtree(scratch, ignore_errors=True)
-        _prune(root)
+        target = write_folder(root, key, lambda scratch: save(extract, scratch))
+        prune(root, KEEP)
     except OSError:
         return None  # a full disk or a read-only home slows the next load down, nothing more
     return target
+
+
+def write_folder(root: Path, name: str, fill: Callable[[Path], object]) -> Path:
+    """Folder ``root/name`` filled by ``fill(folder)`` in a temporary folder, then renamed: a reader never
+    sees half of it (another process's folder of the same name, written first, is kept)."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
+    try:
+        fill(scratch)
+        scratch.rename(root / name)
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if not (root / name).is_dir():
+            raise
+    return root / name
 
 
 PERSON = "person_id"
@@ -235,10 +251,12 @@ def entry_of(extract) -> Path | None:
     return entry if entry is not None and entry.is_dir() else None
 
 
-def _prune(root: Path) -> None:
-    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                     key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in entries[KEEP:]:
+def prune(root: Path, keep: int) -> None:
+    """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others."""
+    entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if len(entries) <= keep:
+        return
+    for stale in sorted(entries, key=lambda p: p.stat().st_mtime, reverse=True)[keep:]:
         shutil.rmtree(stale, ignore_errors=True)
 
 
@@ -249,4 +267,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "open_saved", "person_numbers", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "write_folder", "open_saved", "person_numbers", "read", "remember", "save", "write"]

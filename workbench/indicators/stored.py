@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -44,16 +43,7 @@ _SOURCES = ("indicators", "selection", "periods.py", "contract")
 
 @cache
 def _code_version() -> str:
-    import workbench
-
-    root = Path(workbench.__file__).parent
-    digest = hashlib.blake2b(workbench.__version__.encode(), digest_size=16)
-    for name in _SOURCES:
-        path = root / name
-        for file in sorted(path.rglob("*.py")) + sorted(path.rglob("*.yaml")) if path.is_dir() else [path]:
-            digest.update(file.relative_to(root).as_posix().encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()
+    return extract_cache.source_digest(_SOURCES, patterns=("*.py", "*.yaml"))
 
 
 def _catalogue_print(cat: Catalogue) -> str:
@@ -107,25 +97,22 @@ def _write(folder: Path, name: str, answer: Evaluation) -> None:
     try:
         if json.loads(json.dumps(about)) != about:  # parameters JSON cannot hold as they are: not kept
             return
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=folder))
-        answer.frame.write_ipc(scratch / "frame.arrow", compression="lz4")
-        (scratch / "answer.json").write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
-        try:
-            scratch.rename(folder / name)
-        except OSError:  # another process kept the same answer first
-            shutil.rmtree(scratch, ignore_errors=True)
-        _prune(folder)
+
+        def fill(scratch: Path) -> None:
+            answer.frame.write_ipc(scratch / "frame.arrow", compression="lz4")
+            (scratch / "answer.json").write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
+
+        extract_cache.write_folder(folder, name, fill)
+        extract_cache.prune(folder, KEEP)
     except (OSError, TypeError, ValueError):
         return  # a full disk or a read-only cache: computed again next time, nothing more
 
 
-def _prune(folder: Path) -> None:
-    entries = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    if len(entries) <= KEEP:
-        return
-    for stale in sorted(entries, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
-        shutil.rmtree(stale, ignore_errors=True)
+def forget(root: Path | None = None) -> None:
+    """Remove every answer kept beside the extracts of the cache folder ``root`` (default: the cache's)."""
+    root = root if root is not None else extract_cache.folder()
+    for kept in root.glob(f"*/{FOLDER}") if root is not None else ():
+        shutil.rmtree(kept, ignore_errors=True)
 
 
-__all__ = ["KEEP", "evaluation"]
+__all__ = ["KEEP", "evaluation", "forget"]
