@@ -290,7 +290,11 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
         outputs = [block for ind, rec in zip(chosen_here, collected)
                    for block in _blocks(ind, by_code(rec).lazy(), planned[ind.id], dim_columns, batch, w)]
         if outputs:  # one query: the blocks computed in parallel, typed as the table in the same pass
-            frame = pl.concat([o.cast(_schema(dim_columns)) for o in outputs]).collect()
+            present = {"indicator", "period", *TABLE_COLUMNS, *HELPER_COLUMNS,
+                       *(d for ind in chosen_here for dims in planned[ind.id] for d in dims)}
+            frame = pl.concat(outputs, how="diagonal_relaxed").select(
+                [pl.col(c).cast(t) if c in present else pl.lit(None, dtype=t).alias(c)
+                 for c, t in _schema(dim_columns).items()]).collect()
             if len(batch) > 1:  # the periods in their order, as one at a time would give them
                 rank = {p.code: i for i, p in enumerate(batch)}
                 frame = frame.sort(pl.col("period").replace_strict(rank, return_dtype=pl.Int32), maintain_order=True)
@@ -337,11 +341,10 @@ def _blocks(ind: Indicator, lazy: pl.LazyFrame, planned: list[Breakdown], dim_co
             agg = agg.join(when, on=PERIOD, how="left")
         else:
             agg = agg.with_columns(pl.lit(batch[0].code).alias("period"), pl.lit(batch[0].start).alias("_start"))
-        agg = agg.with_columns(
-            pl.lit(ind.id).alias("indicator"), pl.lit(ind.order).alias("_order"), pl.lit(block).alias("_block"),
-            *[pl.lit(None, dtype=pl.String).alias(d) for d in dim_columns if d not in dims],
-        )
-        out.append(agg.select("indicator", "period", *dim_columns, *TABLE_COLUMNS, "_start", "_order", "_block"))
+        # the other breakdowns' columns are added as nulls when the blocks are put together (diagonally)
+        out.append(agg.select(pl.lit(ind.id).alias("indicator"), "period", *[pl.col(d).cast(pl.String) for d in dims],
+                              *TABLE_COLUMNS, "_start", pl.lit(ind.order, dtype=pl.Int32).alias("_order"),
+                              pl.lit(block, dtype=pl.Int32).alias("_block")))
     return out
 
 

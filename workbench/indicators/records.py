@@ -65,11 +65,17 @@ class Context:
             shared = memo_of(persons, "indicators.attributes")
             if "attributes" not in shared:
                 attrs = persons.select(PERSON, *PERSON_ATTRIBUTES, *self.extra_dimensions)
-                if attrs[PERSON].is_unique().all():  # a number per person: counted faster than the pseudonym
+                if self._numbered() or attrs[PERSON].is_unique().all():  # a number per person: counted faster
                     attrs = attrs.with_row_index(PERSON_CODE)
                 shared["attributes"] = attrs
             self._memo["attributes"] = shared["attributes"]
         return self._memo["attributes"]
+
+    def _numbered(self) -> bool:
+        """Whether the validation cache numbered this extract's persons (it does so only when each
+        pseudonym is one row of the persons table, so uniqueness need not be checked again)."""
+        return self.persons() is self.extract.tables.get("persons") and any(
+            numbers_of(frame) is not None for name, frame in self.extract.tables.items() if name != "persons")
 
     def enriched(self, table: str) -> pl.LazyFrame:
         """``table`` with its persons' attributes (the persons table: the extract's own persons).
