@@ -29,7 +29,7 @@ from workbench.indicators.catalogue import Catalogue, Indicator, resolve
 from workbench.indicators.conditions import HI, LO, PERIOD, Window
 from workbench.indicators.records import (  # noqa: F401 - the engine's names, as before the split
     BUILDERS, DIMENSION_SOURCE, PERSON_ATTRIBUTES, PERSON_CODE, UNIT, Context, age_group, band_labels, bands,
-    by_code, records, shared_rows, unit_column)
+    by_code, group_records, records, shared_rows, together, unit_column)
 from workbench.exceptions import IndicatorError, ParameterError
 from workbench.periods import Period, parse_period
 from workbench.contract.schema import AGE_GROUPS, vocabulary
@@ -52,30 +52,42 @@ FIXED_ORDER = {"age_group": AGE_GROUPS, "with_children": ("false", "true", "unkn
 
 
 
-def _aggregations(ind: Indicator) -> list[pl.Expr]:
+def _aggregations(ind: Indicator, suffix: str = "") -> list[pl.Expr]:
+    """``ind``'s numerator, denominator and statistic over its records (whose working columns end in
+    ``suffix`` when several indicators' records are one frame: :func:`~workbench.indicators.records.group_records`)."""
     unit = unit_column(ind)
+    if unit == UNIT:
+        unit += suffix
+    aggs = _named(ind, unit, suffix)
+    return [e.alias(e.meta.output_name() + suffix) for e in aggs] if suffix else aggs
+
+
+def _named(ind: Indicator, unit: str | None, suffix: str) -> list[pl.Expr]:
+    def col(name: str) -> pl.Expr:
+        return pl.col(name + suffix)
+
     if ind.unit == "count":
         if ind.sum:
             # A sum of aggregate counts (participants); a unit shared by several rows (an activity
             # co-organised by several members) adds its count once, its first row's.
-            values = pl.col("_sum") if unit is None else pl.col("_sum").filter(pl.col(unit).is_first_distinct())
+            values = col("_sum") if unit is None else col("_sum").filter(pl.col(unit).is_first_distinct())
             n = values.sum()
         else:
             n = pl.col(unit).n_unique() if unit else pl.len()
         return [n.cast(pl.Int64).alias("numerator"), pl.lit(None, dtype=pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
-    if ind.unit == "rate" and unit == UNIT:  # units shared by several rows count once
-        return [pl.col(unit).filter(pl.col("_num")).n_unique().cast(pl.Int64).alias("numerator"),
+    if ind.unit == "rate" and unit == UNIT + suffix:  # units shared by several rows count once
+        return [pl.col(unit).filter(col("_num")).n_unique().cast(pl.Int64).alias("numerator"),
                 pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
     if ind.unit == "rate":
-        return [pl.col("_num").sum().cast(pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
+        return [col("_num").sum().cast(pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
     if ind.unit == "ratio":
         return [pl.len().cast(pl.Int64).alias("numerator"),
                 pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
                 pl.lit(None, dtype=pl.Float64).alias("_stat")]
-    stat = pl.col("_days").median() if ind.unit == "median" else pl.col("_days").sum()
+    stat = col("_days").median() if ind.unit == "median" else col("_days").sum()
     return [pl.lit(None, dtype=pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
             stat.cast(pl.Float64).alias("_stat")]
 
@@ -284,11 +296,11 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     for batch in _batches(periods, extract):
         w = _window(batch, params, tables)
         shared = shared_rows(chosen_here, ctx, w, dims_of, cat)
-        record_frames = [records(ind, ctx, w, dims_of[ind.id], cat, shared[ind.id]) for ind in chosen_here]
+        groups, record_frames, columns = _records(chosen_here, ctx, w, dims_of, cat, shared)
         collected = pl.collect_all(record_frames) if record_frames else []
         del shared
-        outputs = [block for ind, rec in zip(chosen_here, collected)
-                   for block in _blocks(ind, by_code(rec).lazy(), planned[ind.id], dim_columns, batch, w)]
+        outputs = [block for members, rec in zip(groups, collected)
+                   for block in _blocks(members, by_code(rec).lazy(), planned, columns, batch, w)]
         if outputs:  # one query: the blocks computed in parallel, typed as the table in the same pass
             present = {"indicator", "period", *TABLE_COLUMNS, *HELPER_COLUMNS,
                        *(d for ind in chosen_here for dims in planned[ind.id] for d in dims)}
@@ -301,6 +313,23 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
             frames.append(frame)
         del collected
     return frames, dim_columns, unavailable, params
+
+
+def _records(indicators: list[Indicator], ctx: Context, w: Window, dims_of: Mapping[str, Sequence[str]],
+             cat: Catalogue, shared: Mapping[str, pl.LazyFrame]
+             ) -> tuple[list[list[Indicator]], list[pl.LazyFrame], dict[str, dict[str, str]]]:
+    """The indicators in groups with one records frame each (indicators whose records are the same rows
+    share one, their working columns side by side) and, by indicator, the column of each dimension."""
+    groups, frames, columns = [], [], {}
+    for members in together(indicators, shared):
+        if len(members) > 1:
+            frame, named = group_records(members, w, dims_of, cat, shared[members[0].id])
+            columns.update(named)
+        else:
+            frame = records(members[0], ctx, w, dims_of[members[0].id], cat, shared[members[0].id])
+        groups.append(members)
+        frames.append(frame)
+    return groups, frames, columns
 
 
 #: Records x periods evaluated in one pass at most (above: fewer periods at a time, down to one).
@@ -322,30 +351,62 @@ def _window(batch: list[Period], params: dict[str, Any], tables: dict[str, pl.La
     return Window(min(p.start for p in batch), max(p.end for p in batch), params, tables, periods=frame)
 
 
-def _blocks(ind: Indicator, lazy: pl.LazyFrame, planned: list[Breakdown], dim_columns: list[str],
-            batch: list[Period], w: Window) -> list[pl.LazyFrame]:
-    """The total and each breakdown of ``ind`` over its records ``lazy``, for each period of ``batch``."""
+def _blocks(members: Sequence[Indicator], lazy: pl.LazyFrame, planned: Mapping[str, list[Breakdown]],
+            columns: Mapping[str, Mapping[str, str]], batch: list[Period], w: Window) -> list[pl.LazyFrame]:
+    """The total and each breakdown of each indicator of ``members`` over their records ``lazy`` (one
+    frame for several indicators whose records are the same rows: :func:`records.together`; ``columns``:
+    by indicator, the column holding each dimension where it is not the dimension's name), for each period
+    of ``batch``. Each grouping is done once for all the members that ask for it by the same columns."""
     keys = list(w.keys)
+    suffixes = [f"#{j}" if len(members) > 1 else "" for j in range(len(members))]
+    groupings: list[Breakdown] = [()]
+    for m in members:
+        groupings += [dims for dims in planned[m.id] if dims not in groupings]
     out = []
-    for block, dims in enumerate([()] + planned):
-        if dims or keys:
-            agg = lazy.group_by([*keys, *dims]).agg(_aggregations(ind))
-        else:
-            agg = lazy.select(_aggregations(ind))
-        if keys and not dims:  # a period without records still has its total, as a period alone would
-            empty = w.periods.lazy().select(PERIOD).join(lazy.clear().select(_aggregations(ind)), how="cross")
-            agg = pl.concat([agg, empty.join(agg.select(PERIOD), on=PERIOD, how="anti")], how="vertical_relaxed")
-        agg = _finish(agg, ind)
-        if keys:
-            when = w.periods.lazy().select(PERIOD, pl.col(PERIOD).alias("period"), pl.col(LO).alias("_start"))
-            agg = agg.join(when, on=PERIOD, how="left")
-        else:
-            agg = agg.with_columns(pl.lit(batch[0].code).alias("period"), pl.lit(batch[0].start).alias("_start"))
-        # the other breakdowns' columns are added as nulls when the blocks are put together (diagonally)
-        out.append(agg.select(pl.lit(ind.id).alias("indicator"), "period", *[pl.col(d).cast(pl.String) for d in dims],
-                              *TABLE_COLUMNS, "_start", pl.lit(ind.order, dtype=pl.Int32).alias("_order"),
-                              pl.lit(block, dtype=pl.Int32).alias("_block")))
+    for dims in groupings:
+        users: dict[tuple[str, ...], list[tuple[Indicator, str]]] = {}
+        for j, m in enumerate(members):
+            if not dims or dims in planned[m.id]:
+                cols = tuple((columns.get(m.id) or {}).get(d, d) for d in dims)
+                users.setdefault(cols, []).append((m, suffixes[j]))
+        for cols, those in users.items():
+            aggs = [e for m, suffix in those for e in _aggregations(m, suffix)]
+            grouped = lazy.group_by([*keys, *cols]).agg(aggs) if cols or keys else lazy.select(aggs)
+            for m, suffix in those:
+                block = ([()] + planned[m.id]).index(dims)
+                out.append(_block(m, grouped, lazy, dims, cols, block, suffix, batch, w))
     return out
+
+
+def _block(ind: Indicator, grouped: pl.LazyFrame, lazy: pl.LazyFrame, dims: Breakdown, cols: tuple[str, ...],
+           block: int, suffix: str, batch: list[Period], w: Window) -> pl.LazyFrame:
+    """One breakdown ``dims`` of ``ind`` from the grouping of its records by ``cols`` (its working columns
+    ending in ``suffix``)."""
+    keys = list(w.keys)
+
+    def own(frame: pl.LazyFrame, by: Sequence[tuple[str, str]]) -> pl.LazyFrame:
+        if not suffix and all(c == d for c, d in by):
+            return frame
+        return frame.select(*keys, *[pl.col(c).alias(d) for c, d in by],
+                            *[pl.col(x + suffix).alias(x) for x in ("numerator", "denominator", "_stat")])
+
+    agg = own(grouped, list(zip(cols, dims)))
+    if keys and not dims:  # a period without records still has its total, as a period alone would
+        totals = lazy.clear().select(_aggregations(ind, suffix))
+        if suffix:
+            totals = totals.select(pl.col(x + suffix).alias(x) for x in ("numerator", "denominator", "_stat"))
+        empty = w.periods.lazy().select(PERIOD).join(totals, how="cross")
+        agg = pl.concat([agg, empty.join(agg.select(PERIOD), on=PERIOD, how="anti")], how="vertical_relaxed")
+    agg = _finish(agg, ind)
+    if keys:
+        when = w.periods.lazy().select(PERIOD, pl.col(PERIOD).alias("period"), pl.col(LO).alias("_start"))
+        agg = agg.join(when, on=PERIOD, how="left")
+    else:
+        agg = agg.with_columns(pl.lit(batch[0].code).alias("period"), pl.lit(batch[0].start).alias("_start"))
+    # the other breakdowns' columns are added as nulls when the blocks are put together (diagonally)
+    return agg.select(pl.lit(ind.id).alias("indicator"), "period", *[pl.col(d).cast(pl.String) for d in dims],
+                      *TABLE_COLUMNS, "_start", pl.lit(ind.order, dtype=pl.Int32).alias("_order"),
+                      pl.lit(block, dtype=pl.Int32).alias("_block"))
 
 
 #: Working columns of an evaluated frame (row order and breakdown blocks, which suppression reads).

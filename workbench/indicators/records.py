@@ -298,20 +298,28 @@ def records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: C
         lf = conditions.apply(lf, cond, w)
     for cond in ind.numerator:
         lf = conditions.prepare(lf, cond, w)
-    extra = []
+    schema = lf.collect_schema()
+    keep, own, dimensions = _working(ind, w, dims, cat, schema)
+    return lf.with_columns(*own, *dimensions).select(*keep, *[e.meta.output_name() for e in (*own, *dimensions)])
+
+
+def _working(ind: Indicator, w: Window, dims: Sequence[str], cat: Catalogue, schema: pl.Schema,
+             suffix: str = "") -> tuple[list[str], list[pl.Expr], list[pl.Expr]]:
+    """``ind``'s working columns over rows of ``schema``: the columns kept as they are, its own working
+    columns (their names ending in ``suffix``: :data:`WORKING`) and its breakdown dimensions."""
+    own = []
     if isinstance(ind.distinct, (list, tuple)):
-        extra.append(pl.coalesce(*[pl.col(c).cast(pl.String) for c in ind.distinct]).alias(UNIT))
+        own.append(pl.coalesce(*[pl.col(c).cast(pl.String) for c in ind.distinct]).alias(UNIT + suffix))
     if ind.sum:
-        extra.append(pl.col(ind.sum).fill_null(0).alias("_sum"))
+        own.append(pl.col(ind.sum).fill_null(0).alias("_sum" + suffix))
     if ind.numerator:
         num = pl.lit(True)
         for cond in ind.numerator:
             num = num & conditions.expression(cond, w)
-        extra.append(num.alias("_num"))
+        own.append(num.alias("_num" + suffix))
     if ind.days:
-        extra.append(conditions.days_between(*ind.days).alias("_days"))
-    schema = lf.collect_schema()
-    extra += [_dimension(d, ind, cat, w, schema) for d in dims]
+        own.append(conditions.days_between(*ind.days).alias("_days" + suffix))
+    dimensions = [_dimension(d, ind, cat, w, schema) for d in dims]
     names = schema.names()
     keep = [*w.keys, PERSON] if PERSON in names else list(w.keys)
     if PERSON_CODE in names and unit_column(ind) == PERSON:
@@ -319,8 +327,56 @@ def records(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: C
     if isinstance(ind.distinct, str) and ind.distinct != PERSON:
         keep.append(ind.distinct)
     if not keep:  # a table without persons: a row marker, so that a frame of no columns still has its rows
-        extra.append(pl.lit(True).alias("_row"))
-    return lf.with_columns(extra).select(*keep, *[e.meta.output_name() for e in extra])
+        own.append(pl.lit(True).alias("_row"))
+    return keep, own, dimensions
+
+
+#: The working columns an indicator may add to its records (with a suffix when several indicators share them).
+WORKING = ("_unit", "_sum", "_num", "_days")
+
+
+def together(indicators: Sequence[Indicator], shared: Mapping[str, pl.LazyFrame]) -> list[list[Indicator]]:
+    """The indicators in groups whose records are the same rows: the same shared rows and no condition of
+    their own that keeps or joins rows (each of the others is a group of one), in the given order."""
+    groups: dict[int, list[Indicator]] = {}
+    alone: list[list[Indicator]] = []
+    for ind in indicators:
+        lf = shared.get(ind.id)
+        joins = any(next(iter(c)) == "mapped_in" for c in ind.numerator)
+        if lf is None or _split_population(ind)[1] or joins:
+            alone.append([ind])
+        else:
+            groups.setdefault(id(lf), []).append(ind)
+    out = [*groups.values(), *alone]
+    order = {ind.id: i for i, ind in enumerate(indicators)}
+    return sorted(out, key=lambda g: order[g[0].id])
+
+
+def group_records(inds: Sequence[Indicator], w: Window, dims_of: Mapping[str, Sequence[str]], cat: Catalogue,
+                  shared: pl.LazyFrame) -> tuple[pl.LazyFrame, dict[str, dict[str, str]]]:
+    """The records of indicators that share their rows (:func:`together`) as one frame: each one's working
+    columns suffixed by its position (``_num#1``), each breakdown dimension once where the indicators label
+    it alike (else one column each: ``age_group#1``); and, by indicator, the column of each dimension."""
+    schema = shared.collect_schema()
+    keep: list[str] = []
+    own: list[pl.Expr] = []
+    dimensions: dict[str, pl.Expr] = {}
+    columns: dict[str, dict[str, str]] = {}
+    for j, ind in enumerate(inds):
+        k, o, ds = _working(ind, w, dims_of[ind.id], cat, schema, suffix=f"#{j}")
+        keep += [c for c in k if c not in keep]
+        own += [e for e in o if e.meta.output_name() != "_row" or j == 0]
+        columns[ind.id] = {}
+        for e in ds:
+            name = e.meta.output_name()
+            if name in dimensions and not dimensions[name].meta.eq(e):  # labelled otherwise by another
+                e = e.alias(f"{name}#{j}")
+            dimensions.setdefault(e.meta.output_name(), e)
+            columns[ind.id][name] = e.meta.output_name()
+    if keep:
+        own = [e for e in own if e.meta.output_name() != "_row"]
+    exprs = [*own, *dimensions.values()]
+    return shared.with_columns(exprs).select(*keep, *[e.meta.output_name() for e in exprs]), columns
 
 
 def by_code(records: pl.DataFrame) -> pl.DataFrame:
