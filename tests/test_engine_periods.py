@@ -80,3 +80,28 @@ def test_person_numbers_join_as_pseudonyms_do(person_extract, monkeypatch):
     numbered = engine.evaluate(person_extract, ["2025-Q2", "2025"], by=by).frame
     monkeypatch.setattr(records, "numbers_of", lambda frame: None)
     assert_frame_equal(numbered, engine.evaluate(person_extract, ["2025-Q2", "2025"], by=by).frame)
+
+
+def _apart(monkeypatch) -> None:
+    """Every indicator with its own records frame and groupings (no sharing between indicators)."""
+    monkeypatch.setattr(engine, "together", lambda indicators, shared: [[ind] for ind in indicators])
+
+
+@pytest.mark.parametrize("periods", [["2025-Q3"], PERIODS])
+def test_indicators_sharing_records_equal_indicators_apart(person_extract, network, monkeypatch, periods):
+    """Indicators whose records are the same rows share one frame and one grouping per breakdown; the
+    table is the one each indicator evaluated apart gives, in the same row order (one period, and many;
+    persons received and contacts label a person's age group differently and share everything else)."""
+    seen: list[list[str]] = []
+    blocks = engine._blocks
+    for ex, by in ((person_extract, _every_breakdown()), (network, ["activity_type", "court_level", "site"])):
+        monkeypatch.setattr(engine, "_blocks", lambda members, *a: seen.append([m.id for m in members])
+                            or blocks(members, *a))
+        shared = engine.evaluate(ex, periods, by=by).frame
+        monkeypatch.undo()
+        _apart(monkeypatch)
+        apart = engine.evaluate(ex, periods, by=by).frame
+        monkeypatch.undo()
+        assert shared.height > 30
+        assert_frame_equal(shared, apart)
+    assert ["persons_received", "contacts", "contacts_per_person"] in seen
