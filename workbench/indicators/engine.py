@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import functools
+
 import polars as pl
 
 from workbench.indicators.catalogue import Catalogue, Indicator, resolve
@@ -62,6 +64,12 @@ def _aggregations(ind: Indicator, suffix: str = "") -> list[pl.Expr]:
     return [e.alias(e.meta.output_name() + suffix) for e in aggs] if suffix else aggs
 
 
+_NO_NUMERATOR = pl.lit(None, dtype=pl.Int64).alias("numerator")
+_NO_DENOMINATOR = pl.lit(None, dtype=pl.Int64).alias("denominator")
+_NO_STAT = pl.lit(None, dtype=pl.Float64).alias("_stat")
+_ROWS = pl.len().cast(pl.Int64).alias("denominator")
+
+
 def _named(ind: Indicator, unit: str | None, suffix: str) -> list[pl.Expr]:
     def col(name: str) -> pl.Expr:
         return pl.col(name + suffix)
@@ -74,22 +82,17 @@ def _named(ind: Indicator, unit: str | None, suffix: str) -> list[pl.Expr]:
             n = values.sum()
         else:
             n = pl.col(unit).n_unique() if unit else pl.len()
-        return [n.cast(pl.Int64).alias("numerator"), pl.lit(None, dtype=pl.Int64).alias("denominator"),
-                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+        return [n.cast(pl.Int64).alias("numerator"), _NO_DENOMINATOR, _NO_STAT]
     if ind.unit == "rate" and unit == UNIT + suffix:  # units shared by several rows count once
         return [pl.col(unit).filter(col("_num")).n_unique().cast(pl.Int64).alias("numerator"),
-                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
-                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"), _NO_STAT]
     if ind.unit == "rate":
-        return [col("_num").sum().cast(pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
-                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+        return [col("_num").sum().cast(pl.Int64).alias("numerator"), _ROWS, _NO_STAT]
     if ind.unit == "ratio":
         return [pl.len().cast(pl.Int64).alias("numerator"),
-                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"),
-                pl.lit(None, dtype=pl.Float64).alias("_stat")]
+                pl.col(unit).n_unique().cast(pl.Int64).alias("denominator"), _NO_STAT]
     stat = col("_days").median() if ind.unit == "median" else col("_days").sum()
-    return [pl.lit(None, dtype=pl.Int64).alias("numerator"), pl.len().cast(pl.Int64).alias("denominator"),
-            stat.cast(pl.Float64).alias("_stat")]
+    return [_NO_NUMERATOR, _ROWS, stat.cast(pl.Float64).alias("_stat")]
 
 
 def _value(unit: str) -> pl.Expr:
@@ -109,11 +112,17 @@ def _value(unit: str) -> pl.Expr:
 
 
 def _finish(frame: pl.LazyFrame, ind: Indicator) -> pl.LazyFrame:
-    if ind.unit == "count":
-        return frame.with_columns(_value("count").alias("value"), pl.lit(None, dtype=pl.String).alias("flag"))
+    return frame.with_columns(_finishing(ind.unit))
+
+
+@functools.cache
+def _finishing(unit: str) -> tuple[pl.Expr, ...]:
+    """The value and flag of a unit's rows from their numerator and denominator (built once per unit)."""
+    if unit == "count":
+        return _value("count").alias("value"), pl.lit(None, dtype=pl.String).alias("flag")
     empty = pl.col("denominator") == 0
-    return frame.with_columns(
-        pl.when(empty).then(None).otherwise(_value(ind.unit)).alias("value"),
+    return (
+        pl.when(empty).then(None).otherwise(_value(unit)).alias("value"),
         pl.when(empty).then(pl.lit("no_data")).otherwise(pl.lit(None, dtype=pl.String)).alias("flag"),
         pl.when(pl.col("numerator").is_null() | ~empty).then(pl.col("numerator")).otherwise(0)
         .alias("numerator"),
