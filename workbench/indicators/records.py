@@ -186,6 +186,8 @@ def _dimension(dim: str, ind: Indicator, cat: Catalogue, w: Window,
     if isinstance(dtype, pl.Enum) and "unknown" in dtype.categories:
         # A vocabulary with its own `unknown`: grouped by its codes, read as text once aggregated.
         return col.fill_null("unknown").alias(dim)
+    if dtype == pl.String:  # text already: only a missing value is labelled
+        return col.fill_null("unknown").alias(dim)
     return (pl.when(col.is_null()).then(pl.lit("unknown"))
             .otherwise(col.cast(pl.String))).alias(dim)
 
