@@ -309,7 +309,7 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
         collected = pl.collect_all(record_frames) if record_frames else []
         del shared
         outputs = [block for members, rec in zip(groups, collected)
-                   for block in _blocks(members, by_code(rec).lazy(), planned, columns, batch, w)]
+                   for block in _blocks(members, by_code(rec), planned, columns, batch, w)]
         if outputs:  # one query: the blocks computed in parallel, typed as the table in the same pass
             present = {"indicator", "period", *TABLE_COLUMNS, *HELPER_COLUMNS,
                        *(d for ind in chosen_here for dims in planned[ind.id] for d in dims)}

@@ -381,14 +381,14 @@ def group_records(inds: Sequence[Indicator], w: Window, dims_of: Mapping[str, Se
     return shared.with_columns(exprs).select(*keep, *[e.meta.output_name() for e in exprs]), columns
 
 
-def by_code(records: pl.DataFrame) -> pl.DataFrame:
+def by_code(records: pl.DataFrame) -> pl.LazyFrame:
     """Records whose persons are counted by their number rather than their pseudonym, when the two
     count the same: every recorded pseudonym found among the attributes (numbers are unique there)."""
     if PERSON_CODE not in records.columns:
-        return records
+        return records.lazy()
     if records[PERSON_CODE].null_count() != records[PERSON].null_count():
-        return records.drop(PERSON_CODE)
-    return records.drop(PERSON).rename({PERSON_CODE: PERSON})
+        return records.lazy().drop(PERSON_CODE)
+    return records.lazy().drop(PERSON).rename({PERSON_CODE: PERSON})
 
 
 #: The working column of a unit counted once: the first recorded of ``distinct: [key, id]``.
