@@ -141,10 +141,17 @@ def notebook_only(report: str, extract: Path, tmp: Path, repeat: int) -> float:
 
 
 def _forget_answers() -> None:
-    """Remove the figures kept beside the validated extracts: each render computes them afresh."""
-    from workbench.indicators import stored
+    """Remove the figures and charts kept beside the validated extracts: each render computes and draws
+    them afresh."""
+    import shutil
 
-    stored.forget(Path(os.environ["WORKBENCH_CACHE"]))
+    from workbench.indicators import stored
+    from workbench.present.charts import CHARTS_FOLDER
+
+    root = Path(os.environ["WORKBENCH_CACHE"])
+    stored.forget(root)
+    for kept in root.glob(f"*/{CHARTS_FOLDER}"):
+        shutil.rmtree(kept, ignore_errors=True)
 
 
 def render(report: str, extract: Path, out: Path, repeat: int, *sets: str, again: bool = False) -> float:
@@ -203,8 +210,8 @@ def main() -> None:
             results[f"{report}: render (ipynb+html+pdf+xlsx)"] = render(report, small, tmp / "out", args.repeat)
         results["activity_report: render without pdf"] = render("activity_report", small, tmp / "out", args.repeat,
                                                                 "formats=[html,xlsx]")
-        results["activity_report: render again (figures kept)"] = render("activity_report", small, tmp / "out",
-                                                                         args.repeat, again=True)
+        results["activity_report: render again (figures and charts kept)"] = render(
+            "activity_report", small, tmp / "out", args.repeat, again=True)
         if args.batch:
             folder = tmp / "batch"
             folder.mkdir()

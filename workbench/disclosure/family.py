@@ -70,9 +70,11 @@ def _rest(whole: pl.DataFrame, parts: list[pl.DataFrame], dims: Sequence[str]) -
 
 
 def protected_year(extract, year: int, chosen: Sequence[str], by, params, selection, cat, audience,
-                   evaluate: Callable[..., Evaluation]) -> ProtectedYear:
+                   evaluate: Callable[..., Evaluation], many: Callable[..., list[Evaluation]] | None = None
+                   ) -> ProtectedYear:
     """The protected family of ``year`` for ``selection``: the whole extract or a declared scope
-    (computed once per extract object and question)."""
+    (computed once per extract object and question). ``many`` evaluates several selections at once
+    (the whole extract, the scopes and their atoms in one pass), as ``evaluate`` would each."""
     breakdowns = with_margins(by)
     whole = selection is None or selection.is_empty
     key = ("year", year, None if whole else selection, id(cat), tuple(chosen), tuple(breakdowns),
@@ -83,6 +85,8 @@ def protected_year(extract, year: int, chosen: Sequence[str], by, params, select
         return hit
     lv = levels(year, audience, publication_end(extract))
     periods = [u for _, units in lv for u in units]
+    if not whole and many is not None:
+        _evaluated_together(extract, memo, periods, chosen, breakdowns, params, _units(extract), cat, many)
     ev = _evaluated(extract, memo, periods, chosen, breakdowns, params, Selection(), cat, evaluate)
     if whole:
         frame, grouped = protect_year(ev.frame, list(ev.dimensions), lv, audience, cat)
@@ -93,14 +97,39 @@ def protected_year(extract, year: int, chosen: Sequence[str], by, params, select
     return memo[key]
 
 
+def _evaluation_key(periods, chosen, breakdowns, params, selection, cat) -> tuple:
+    return ("evaluation", tuple(p.code for p in periods), selection, id(cat), tuple(chosen), tuple(breakdowns),
+            repr(sorted((params or {}).items())))
+
+
 def _evaluated(extract, memo, periods, chosen, breakdowns, params, selection, cat, evaluate) -> Evaluation:
     """One engine evaluation, kept for the other audiences and scopes asking the same question."""
-    key = ("evaluation", tuple(p.code for p in periods), selection, id(cat), tuple(chosen), tuple(breakdowns),
-           repr(sorted((params or {}).items())))
+    key = _evaluation_key(periods, chosen, breakdowns, params, selection, cat)
     hit = memo.get(key)
     if hit is None:
         hit = memo[key] = evaluate(extract, periods, list(chosen), breakdowns, params, selection, cat)
     return hit
+
+
+def _units(extract) -> list[Selection]:
+    """Every selection the scopes' family decides on: the whole extract, then each depth's scopes and atoms
+    (as :func:`_scopes_year` takes them), each once."""
+    out = [Selection()]
+    layers = by_depth(extract)
+    for depth, layer in enumerate(layers):
+        for sel in layer + atoms([s for shallower in layers[:depth + 1] for s in shallower]):
+            if sel not in out:
+                out.append(sel)
+    return out
+
+
+def _evaluated_together(extract, memo, periods, chosen, breakdowns, params, selections, cat, many) -> None:
+    """The evaluations of ``selections`` not kept yet, in one call of ``many``, kept as :func:`_evaluated` keeps them."""
+    keys = {sel: _evaluation_key(periods, chosen, breakdowns, params, sel, cat) for sel in selections}
+    missing = [sel for sel in selections if keys[sel] not in memo]
+    if len(missing) > 1:
+        for sel, ev in zip(missing, many(extract, periods, list(chosen), breakdowns, params, missing, cat)):
+            memo[keys[sel]] = ev
 
 
 def _scopes_year(extract, memo, year, lv, periods, chosen, breakdowns, params, cat, audience, evaluate,
@@ -149,7 +178,8 @@ def sort_published(frame: pl.DataFrame, dims: Sequence[str], cat) -> pl.DataFram
 
 
 def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, params, selection, cat, audience,
-              evaluate: Callable[..., Evaluation]) -> tuple[pl.DataFrame, tuple[str, ...], Evaluation, int]:
+              evaluate: Callable[..., Evaluation], many: Callable[..., list[Evaluation]] | None = None
+              ) -> tuple[pl.DataFrame, tuple[str, ...], Evaluation, int]:
     """The rows of ``periods`` and the breakdowns asked, as the audience may see them.
 
     Returns the frame (helper columns kept), its breakdown columns, one evaluation (for the
@@ -162,7 +192,7 @@ def published(extract, periods: Sequence[Period], chosen: Sequence[str], by, par
     parts, grouped, ev = [], 0, None
     for year in sorted({p.start.year for p in periods}):
         codes = [p.code for p in periods if p.start.year == year]
-        fam = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate)
+        fam = protected_year(extract, year, chosen, by, params, selection, cat, audience, evaluate, many)
         ev = ev or fam.evaluation
         frame = fam.frame.filter(pl.col("period").is_in(codes))
         if fam.dimensions:

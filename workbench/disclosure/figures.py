@@ -31,11 +31,12 @@ from workbench.disclosure.suppression import suppress
 from workbench.exceptions import ParameterError
 from workbench.indicators.catalogue import Catalogue
 from workbench.indicators import stored
-from workbench.indicators.engine import (HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, parse_breakdowns,
-                                         select_indicators, sort_rows)
+from workbench.indicators.engine import (HELPER_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate, evaluate_units,
+                                         parse_breakdowns, select_indicators, sort_rows)
 from workbench.indicators.organisation import catalogue_for
 from workbench.periods import Period, parse_period
 from workbench.selection import Selection, restrict
+from workbench.selection.units import can_label, labelled
 
 Breakdowns = Iterable[str | Sequence[str]] | str | None
 
@@ -117,7 +118,7 @@ def _protected(extract, periods: list[Period], chosen, by, params, selection: Se
         periods = [require_published(p, aud, extract) for p in periods]
         require_scope(extract, selection, aud)
         frame, _, ev, grouped = family.published(extract, periods, chosen, by, params, selection, cat, aud,
-                                                 _evaluate)
+                                                 _evaluate, _evaluate_many)
         return _table(frame, aud, ev, selection, cat, withheld, grouped)
     ev = _evaluate(extract, periods, chosen, by, params, selection, cat)
     frame = suppress(ev.frame, list(ev.dimensions), aud, cat, extra_keys=extra_keys)
@@ -132,17 +133,44 @@ def _for_audience(indicators, aud: Audience, cat: Catalogue) -> tuple[list[str],
     return [i.id for i in chosen if i.id not in withheld], withheld
 
 
+def _question(periods: list[Period], indicators, by, params, selection: Selection) -> dict:
+    return {"periods": [p.code for p in periods],
+            "indicators": [indicators] if isinstance(indicators, str) else
+            None if indicators is None else list(indicators),
+            "by": [list(b) for b in parse_breakdowns(by)], "params": params or {},
+            "selection": {k: list(v) for k, v in selection.active().items()}}
+
+
 def _evaluate(extract, periods: list[Period], indicators, by, params, selection: Selection,
               cat: Catalogue) -> Evaluation:
     """Evaluate on the selection (an answer kept beside the validated extract when the same question was
     asked before: :mod:`workbench.indicators.stored`)."""
-    question = {"periods": [p.code for p in periods],
-                "indicators": [indicators] if isinstance(indicators, str) else
-                None if indicators is None else list(indicators),
-                "by": [list(b) for b in parse_breakdowns(by)], "params": params or {},
-                "selection": {k: list(v) for k, v in selection.active().items()}}
-    return stored.evaluation(extract, question, cat,
+    return stored.evaluation(extract, _question(periods, indicators, by, params, selection), cat,
                              lambda: _evaluate_now(extract, periods, indicators, by, params, selection, cat))
+
+
+def _evaluate_many(extract, periods: list[Period], indicators, by, params, selections: Sequence[Selection],
+                   cat: Catalogue) -> list[Evaluation]:
+    """:func:`_evaluate` of each selection; those not kept yet that can be labelled (sites and centres) are
+    evaluated together, in one pass over the extract labelled with them (:func:`evaluate_units`)."""
+    together = [s for s in selections if can_label(s)]
+    answers: dict[int, Evaluation] = {}
+
+    def one(i: int) -> Evaluation:
+        if not answers:  # the first selection not kept: every one computed now, in one pass
+            evs = evaluate_units(labelled(extract, together), len(together), periods, indicators, by, params, cat)
+            answers.update(enumerate(evs))
+        return answers[i]
+
+    out = []
+    for s in selections:
+        if s in together:
+            i = together.index(s)
+            out.append(stored.evaluation(extract, _question(periods, indicators, by, params, s), cat,
+                                         lambda i=i: one(i)))
+        else:
+            out.append(_evaluate(extract, periods, indicators, by, params, s, cat))
+    return out
 
 
 def _evaluate_now(extract, periods: list[Period], indicators, by, params, selection: Selection,

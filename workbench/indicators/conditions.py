@@ -60,6 +60,10 @@ def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
 
 #: The working columns of several periods evaluated in one pass (:attr:`Window.periods`).
 PERIOD, LO, HI = "_period", "_lo", "_hi"
+#: The working column of several selections evaluated in one pass: in an extract labelled with its
+#: units (:func:`workbench.selection.units.labelled`), each row's list of the selections that keep
+#: it; in :attr:`Window.periods`, the selection of each row (a PERIOD is then one unit's period).
+UNITS = "_units"
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,12 @@ class Window:
 
     With ``periods`` (a frame of :data:`PERIOD`, :data:`LO`, :data:`HI`), the window is several
     periods at once: :meth:`spread` pairs each record with every period, the bounds are those
-    columns, and what is per person is per person and period (:attr:`keys`)."""
+    columns, and what is per person is per person and period (:attr:`keys`).
+
+    With a :data:`UNITS` column in ``periods``, the records are those of an extract labelled with
+    its units (several selections at once): :meth:`spread` pairs each record with every period of
+    each unit it belongs to, so a :data:`PERIOD` is one unit's period and what is per person is per
+    person, unit and period, as each selection evaluated alone would give it."""
 
     start: dt.date
     end: dt.date
@@ -89,9 +98,28 @@ class Window:
         """The columns that tell the periods apart in the records: none for one period."""
         return (PERIOD,) if self.periods is not None else ()
 
+    @property
+    def units(self) -> bool:
+        """Whether the records are labelled with units (several selections in one pass)."""
+        return self.periods is not None and UNITS in self.periods.columns
+
+    @property
+    def unit_keys(self) -> tuple[str, ...]:
+        """The column naming a record's unit once spread: none without units."""
+        return (UNITS,) if self.units else ()
+
     def spread(self, lf: pl.LazyFrame) -> pl.LazyFrame:
-        """Each record once per period (several periods); the records as they are (one period)."""
-        return lf if self.periods is None else lf.join(self.periods.lazy(), how="cross")
+        """Each record once per period (several periods) of each of its units (labelled records); the
+        records as they are (one period)."""
+        if self.periods is None:
+            return lf
+        if self.units:
+            return lf.explode(UNITS).join(self.periods.lazy(), on=UNITS, how="inner")
+        return lf.join(self.periods.lazy(), how="cross")
+
+    def by_unit(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Another table's rows once per unit that keeps them (labelled records), as they are otherwise."""
+        return lf.explode(UNITS) if self.units else lf
 
     def per_person(self) -> list[str]:
         """What "the person's" means: per person, and per period when there are several."""
@@ -163,11 +191,12 @@ def prepare(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
     if kind != "mapped_in":
         return lf
     on = {str(k): str(v) for k, v in arg["match"].items()}
-    table = w.tables[arg["table"]]
-    found = (table.select(*[pl.col(v).cast(pl.String).alias(k) for k, v in on.items()]).drop_nulls().unique()
-             .with_columns(pl.lit(True).alias(_mapped_column(arg))))
+    table = w.by_unit(w.tables[arg["table"]])  # labelled: the rows of the record's unit
+    units = list(w.unit_keys)
+    found = (table.select(*[pl.col(v).cast(pl.String).alias(k) for k, v in on.items()], *units)
+             .drop_nulls().unique().with_columns(pl.lit(True).alias(_mapped_column(arg))))
     return (lf.with_columns(pl.col(k).cast(pl.String).alias(f"_on_{k}") for k in on)
-            .join(found.rename({k: f"_on_{k}" for k in on}), on=[f"_on_{k}" for k in on], how="left")
+            .join(found.rename({k: f"_on_{k}" for k in on}), on=[*[f"_on_{k}" for k in on], *units], how="left")
             .drop([f"_on_{k}" for k in on]))
 
 

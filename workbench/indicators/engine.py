@@ -28,7 +28,7 @@ import functools
 import polars as pl
 
 from workbench.indicators.catalogue import Catalogue, Indicator, resolve
-from workbench.indicators.conditions import HI, LO, PERIOD, Window
+from workbench.indicators.conditions import HI, LO, PERIOD, UNITS, Window
 from workbench.indicators.records import (  # noqa: F401 - the engine's names, as before the split
     BUILDERS, DIMENSION_SOURCE, PERSON_ATTRIBUTES, PERSON_CODE, UNIT, Context, age_group, band_labels, bands,
     by_code, group_records, records, shared_rows, together, unit_column)
@@ -274,7 +274,8 @@ def _extra_columns(ind: Indicator, cat: Catalogue) -> list[tuple[str, str]]:
 
 
 def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | None, by, params,
-                    cat: Catalogue) -> tuple[list[pl.DataFrame], list[str], dict[str, str], dict[str, Any]]:
+                    cat: Catalogue, units: int = 0
+                    ) -> tuple[list[pl.DataFrame], list[str], dict[str, str], dict[str, Any]]:
     chosen = select_indicators(indicators, cat)
     breakdowns = parse_breakdowns(by)
     _check_dimensions(breakdowns, cat)
@@ -302,8 +303,8 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
     # Several periods are evaluated in one pass (each record paired with every period), as many at a
     # time as keep records x periods under SPREAD_ROWS; a large extract goes one period at a time, its
     # records materialised once, shared by the indicators' blocks and dropped before the next period.
-    for batch in _batches(periods, extract):
-        w = _window(batch, params, tables)
+    for batch in _batches(periods, extract, units):
+        w = _window(batch, params, tables, units)
         shared = shared_rows(chosen_here, ctx, w, dims_of, cat)
         groups, record_frames, columns = _records(chosen_here, ctx, w, dims_of, cat, shared)
         collected = pl.collect_all(record_frames) if record_frames else []
@@ -316,8 +317,8 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
             frame = pl.concat(outputs, how="diagonal_relaxed").select(
                 [pl.col(c).cast(t) if c in present else pl.lit(None, dtype=t).alias(c)
                  for c, t in _schema(dim_columns).items()]).collect()
-            if len(batch) > 1:  # the periods in their order, as one at a time would give them
-                rank = {p.code: i for i, p in enumerate(batch)}
+            if w.periods is not None:  # the periods in their order, as one at a time would give them
+                rank = {code: i for i, code in enumerate(w.periods[PERIOD])}
                 frame = frame.sort(pl.col("period").replace_strict(rank, return_dtype=pl.Int32), maintain_order=True)
             frames.append(frame)
         del collected
@@ -345,18 +346,28 @@ def _records(indicators: list[Indicator], ctx: Context, w: Window, dims_of: Mapp
 SPREAD_ROWS = 2_000_000
 
 
-def _batches(periods: list[Period], extract) -> list[list[Period]]:
-    """The periods in the groups evaluated together (in order)."""
-    rows = max((frame.height for frame in extract.tables.values()), default=0)
+def _batches(periods: list[Period], extract, units: int = 0) -> list[list[Period]]:
+    """The periods in the groups evaluated together (in order). An extract labelled with its units
+    counts each row once per unit that keeps it (every unit is in every group)."""
+    if units:
+        rows = max((frame[UNITS].list.len().sum() for frame in extract.tables.values()), default=0)
+    else:
+        rows = max((frame.height for frame in extract.tables.values()), default=0)
     size = max(1, SPREAD_ROWS // max(rows, 1))
     return [periods[i:i + size] for i in range(0, len(periods), size)]
 
 
-def _window(batch: list[Period], params: dict[str, Any], tables: dict[str, pl.LazyFrame]) -> Window:
-    if len(batch) == 1:
+def _window(batch: list[Period], params: dict[str, Any], tables: dict[str, pl.LazyFrame], units: int = 0) -> Window:
+    """The window of ``batch``; with ``units``, of each period of each unit (period-major, as ranked)."""
+    if len(batch) == 1 and not units:
         return Window(batch[0].start, batch[0].end, params, tables)
-    frame = pl.DataFrame({PERIOD: [p.code for p in batch], LO: [p.start for p in batch],
-                          HI: [p.end for p in batch]}, schema={PERIOD: pl.String, LO: pl.Date, HI: pl.Date})
+    pairs = [(u, p) for p in batch for u in range(max(units, 1))]
+    columns = {PERIOD: [f"{u}|{p.code}" if units else p.code for u, p in pairs], LO: [p.start for _, p in pairs],
+               HI: [p.end for _, p in pairs]}
+    schema = {PERIOD: pl.String, LO: pl.Date, HI: pl.Date}
+    if units:
+        columns[UNITS], schema[UNITS] = [u for u, _ in pairs], pl.UInt32
+    frame = pl.DataFrame(columns, schema=schema)
     return Window(min(p.start for p in batch), max(p.end for p in batch), params, tables, periods=frame)
 
 
@@ -487,6 +498,34 @@ def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str]
     cat = resolve(catalogue)
     frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params, cat)
     return Evaluation(_assemble(frames, dims, cat), tuple(dims), unavailable, resolved)
+
+
+def evaluate_units(labelled, units: int, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
+                   by: Iterable[str | Sequence[str]] | str | None = None, params: dict[str, Any] | None = None,
+                   catalogue: Catalogue | None = None) -> list[Evaluation]:
+    """:func:`evaluate` of several selections in one pass: ``labelled`` is an extract whose rows are
+    labelled with the ``units`` selections that keep them (:func:`workbench.selection.units.labelled`);
+    the i-th evaluation is, to the digit and in the same order, ``evaluate`` of the i-th selection.
+
+    Each record is paired with every period of each of its units, as several periods are: what is
+    per person is per person, unit and period, and what a condition reads in another table is read
+    among the unit's rows."""
+    ps = sorted({parse_period(p) for p in periods})
+    if not ps:
+        raise ParameterError("At least one period is needed.")
+    if units < 1:
+        raise ParameterError("At least one unit is needed.")
+    cat = resolve(catalogue)
+    frames, dims, unavailable, resolved = _compute_frames(labelled, ps, indicators, by, params, cat, units)
+    if not frames:
+        return [Evaluation(_assemble([], dims, cat), tuple(dims), unavailable, resolved) for _ in range(units)]
+    frame = pl.concat(frames)
+    split = pl.col("period").str.split_exact("|", 1)
+    frame = frame.with_columns(split.struct.field("field_0").cast(pl.UInt32).alias(UNITS),
+                               split.struct.field("field_1").alias("period"))
+    parts = frame.partition_by(UNITS, as_dict=True, include_key=False, maintain_order=True)
+    return [Evaluation(_assemble([parts[(u,)]] if (u,) in parts else [], dims, cat), tuple(dims), unavailable,
+                       resolved) for u in range(units)]
 
 
 # --------------------------------------------------------------------------- output

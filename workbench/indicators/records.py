@@ -17,7 +17,7 @@ import polars as pl
 
 from workbench.indicators import conditions
 from workbench.indicators.catalogue import Catalogue, Indicator
-from workbench.indicators.conditions import PERSON, Window, age_at
+from workbench.indicators.conditions import PERIOD, PERSON, Window, age_at
 from workbench.contract.schema import TABLES
 from workbench.extract.cache import numbers_of
 from workbench.extract.memo import memo_of
@@ -95,14 +95,16 @@ class Context:
                     .join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left"))
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
 
-    def lookup(self, table: str, from_key: str, key: str, column: str) -> pl.DataFrame:
+    def lookup(self, table: str, from_key: str, key: str, column: str, units: Sequence[str] = ()) -> pl.DataFrame:
         """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
-        dimension looks up in another table (``via``), read once per extract object."""
-        memo_key = ("lookup", table, from_key, key, column)
+        dimension looks up in another table (``via``), read once per extract object. With ``units``
+        (an extract labelled with its units), the first row of each key in each unit."""
+        memo_key = ("lookup", table, from_key, key, column, tuple(units))
         if memo_key not in self._memo:
-            self._memo[memo_key] = (self.extract.table(table).lazy()
-                                    .select(pl.col(from_key).alias(key), pl.col(column))
-                                    .unique(subset=[key], keep="first", maintain_order=True).collect())
+            lf = self.extract.table(table).lazy().select(pl.col(from_key).alias(key), pl.col(column), *units)
+            if units:
+                lf = lf.explode(list(units)).drop_nulls(list(units))
+            self._memo[memo_key] = lf.unique(subset=[key, *units], keep="first", maintain_order=True).collect()
         return self._memo[memo_key]
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
@@ -116,10 +118,12 @@ def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(w.per_person()).agg(pl.col("identified_on").min().alias("first_flag")))
-    referred = (ctx.extract.table("referrals").lazy()
+    units = list(w.unit_keys)  # labelled records: a person's flags and referrals in the same unit
+    first = first.join(w.periods.lazy().select(PERIOD, *units), on=PERIOD, how="left") if units else first
+    referred = (w.by_unit(ctx.extract.table("referrals").lazy())
                 .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
-                .select(PERSON, "referred_on")
-                .join(first, on=PERSON, how="inner")
+                .select(PERSON, *units, "referred_on")
+                .join(first, on=[PERSON, *units], how="inner")
                 .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
                 .select(w.per_person()).unique()
                 .with_columns(pl.lit(True).alias("referred_in_time")))
@@ -192,7 +196,8 @@ def _dimension(dim: str, ind: Indicator, cat: Catalogue, w: Window,
             .otherwise(col.cast(pl.String))).alias(dim)
 
 
-def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str], cat: Catalogue) -> pl.LazyFrame:
+def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str], cat: Catalogue,
+             w: Window) -> pl.LazyFrame:
     """Join the values some dimensions take from another table (``via``, or a person's extra column)."""
     have = set(lf.collect_schema().names())
     for dim in dims:
@@ -206,8 +211,9 @@ def _lookups(lf: pl.LazyFrame, ind: Indicator, ctx: Context, dims: Sequence[str]
         if not ctx.has(via["table"]):
             lf = lf.with_columns(pl.lit(None, dtype=pl.String).alias(column))
         else:
-            looked_up = ctx.lookup(via["table"], via.get("from_key", via["key"]), via["key"], column)
-            lf = lf.drop([column], strict=False).join(looked_up.lazy(), on=via["key"], how="left")
+            units = list(w.unit_keys)  # labelled records: looked up among their unit's rows
+            looked_up = ctx.lookup(via["table"], via.get("from_key", via["key"]), via["key"], column, units)
+            lf = lf.drop([column], strict=False).join(looked_up.lazy(), on=[via["key"], *units], how="left")
         have.add(column)
     return lf
 
@@ -242,8 +248,10 @@ def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Cat
     in other tables, the rows ``keep`` (default: its shared condition) in the window."""
     built = ind.records in BUILDERS  # a builder pairs its records with the periods itself
     lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records)
-    lf = _lookups(lf, ind, ctx, dims, cat)
-    if not built:
+    if not built and w.units:  # labelled records: each unit's rows looked up in that unit
+        lf = w.spread(lf)
+    lf = _lookups(lf, ind, ctx, dims, cat, w)
+    if not built and not w.units:
         lf = w.spread(lf)
     if keep is not None:
         return lf.filter(keep)

@@ -12,6 +12,7 @@ JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import polars as pl
 
@@ -156,25 +157,97 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
 svg_renderer = None
 
 
-def to_svg(chart, lang: str = "fr") -> str:
+def to_svg(chart, lang: str = "fr", keep: Path | None = None) -> str:
     """Render a chart (an altair chart, or its Vega-Lite spec as a dict) to SVG with vl-convert:
     offline, deterministic, numbers in the language's format. The one path to SVG for reports
     and dashboards.
 
     Vega-Lite drops a sort by field on the union domain of layered charts unless its op is
     min, max or count; the charts sort by an ``order`` field, so the op is set here.
+
+    ``keep``: a folder where drawn charts are kept by their spec (the same spec, language,
+    vl-convert and this module give the same bytes): a chart drawn before is read back, not drawn
+    again. A report keeps them beside its validated extract (:func:`kept_charts`).
     """
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
     spec = copy.deepcopy(spec)
     _sort_by_min(spec)
+    locale = _FORMAT_LOCALE.get(lang, "fr-FR")
+    name = _kept_name(spec, locale, lang) if keep is not None else None
+    if name is not None:
+        kept = _read_kept(keep / name)
+        if kept is not None:
+            return kept
     if svg_renderer is not None:
         render = svg_renderer
     else:
         import vl_convert as vlc
 
         render = vlc.vegalite_to_svg
-    svg = render(spec, format_locale=_FORMAT_LOCALE.get(lang, "fr-FR"))
-    return _with_name(svg, spec, lang)
+    svg = _with_name(render(spec, format_locale=locale), spec, lang)
+    if name is not None:
+        _write_kept(keep, name, svg)
+    return svg
+
+
+#: Charts kept per folder (the most recently used).
+KEEP_CHARTS = 1000
+#: The folder of drawn charts in a validated extract's cache entry.
+CHARTS_FOLDER = "charts"
+
+
+def kept_charts(extract) -> Path | None:
+    """Where the charts of ``extract``'s figures are kept: beside its validated copy in the private cache
+    (``None`` when the extract was not read through the cache), going with it."""
+    from workbench.extract import cache
+
+    entry = cache.entry_of(extract)
+    return entry / CHARTS_FOLDER if entry is not None else None
+
+
+def _kept_name(spec: dict, locale, lang: str) -> str | None:
+    import hashlib
+    import json
+
+    import vl_convert as vlc
+
+    from workbench.extract.cache import source_digest
+
+    try:
+        text = json.dumps([spec, locale, lang, vlc.__version__, source_digest(("present/charts.py",))],
+                          sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):  # a spec JSON cannot hold as it is: drawn, not kept
+        return None
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest() + ".svg"
+
+
+def _read_kept(path: Path) -> str | None:
+    import os
+
+    try:
+        svg = path.read_text(encoding="utf-8")
+        os.utime(path)  # most recently used
+    except (OSError, UnicodeDecodeError):
+        return None
+    return svg if svg.startswith("<svg") and svg.rstrip().endswith("</svg>") else None
+
+
+def _write_kept(folder: Path, name: str, svg: str) -> None:
+    import os
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, scratch = tempfile.mkstemp(prefix=".", suffix=".svg", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(svg)
+        os.replace(scratch, folder / name)  # a reader never sees half a chart
+        kept = [p for p in folder.glob("*.svg") if not p.name.startswith(".")]
+        if len(kept) > KEEP_CHARTS:
+            for stale in sorted(kept, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP_CHARTS:]:
+                stale.unlink(missing_ok=True)
+    except OSError:  # a full disk or a read-only cache: drawn again next time, nothing more
+        return
 
 
 def _with_name(svg: str, spec: dict, lang: str) -> str:

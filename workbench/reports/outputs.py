@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -112,37 +111,31 @@ def missing_chromium() -> str:
     return "No Chromium found (/usr/bin/chromium or on the PATH)."
 
 
-def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = None, timeout: int = 180) -> Path:
+def print_pdf(html_path: Path, pdf_path: Path, document_date: dt.date | None = None, timeout: int = 180,
+              printer=None) -> Path:
     """Print an HTML file to PDF with headless Chromium; dates in the PDF become ``document_date``.
 
     Chromium is driven through playwright (``executable_path``: never a downloaded browser) and
     prints an untagged PDF without outline: a tagged PDF numbers its structure nodes differently
     from one print to the next, so two prints of the same page would differ. With the print time
-    replaced by ``document_date``, the same page gives the same bytes.
+    replaced by ``document_date``, the same page gives the same bytes. ``printer``: a
+    :class:`~workbench.reports.printing.Printer` launched ahead (default: one launched now).
     """
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
 
-    browser_path = chromium()
+    from workbench.reports.printing import Printer
+
     pdf_path = Path(pdf_path).absolute()
-    args = [f for f in CHROMIUM_FLAGS if f not in ("--headless", "--no-pdf-header-footer")]
+    printer = printer or Printer(CHROMIUM_FLAGS, timeout)
     try:
-        with tempfile.TemporaryDirectory(prefix="wb-chromium-") as profile, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=browser_path, args=args, headless=True,
-                                         timeout=timeout * 1000, env={**os.environ, "HOME": profile})
-            try:
-                page = browser.new_page()
-                page.goto(Path(html_path).resolve().as_uri(), wait_until="load", timeout=timeout * 1000)
-                page.emulate_media(media="print")
-                page.pdf(path=str(pdf_path), prefer_css_page_size=True, print_background=True,
-                         tagged=False, outline=False)
-            finally:
-                browser.close()
+        printer.print(html_path, pdf_path)
     except PlaywrightError as exc:
         detail = " ".join(str(exc).strip().splitlines()[:2])[:300]
-        raise ReportError(f"Chromium ({browser_path}) could not print the PDF: {detail}") from None
+        raise ReportError(f"Chromium ({printer.browser_path}) could not print the PDF: {detail}") from None
+    finally:
+        printer.close()
     if not pdf_path.exists() or pdf_path.read_bytes()[:5] != b"%PDF-":
-        raise ReportError(f"Chromium ({browser_path}) wrote no PDF at {pdf_path}.")
+        raise ReportError(f"Chromium ({printer.browser_path}) wrote no PDF at {pdf_path}.")
     _fix_dates(pdf_path, document_date or dt.date(2000, 1, 1))
     return pdf_path
 

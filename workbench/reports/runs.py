@@ -24,6 +24,8 @@ PosixPath('reports/activity_report/2025-Q4/activity_report/activity_report_2025-
 
 from __future__ import annotations
 
+import contextlib
+
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -149,13 +151,24 @@ def render(params_file: str | Path | ReportParams, overrides: Sequence[str] | Ma
 def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Path,
                  say: Callable[[str], None]) -> dict[str, Path]:
     from workbench.reports import kernel as kernels
+    from workbench.reports import outputs as out
+    from workbench.reports.printing import Printer
+
+    stem = _stem(params)
+    kernels.manager_class()  # imports jupyter_client before the thread below imports nbconvert (which uses it)
+    threading.Thread(target=_warm_imports, daemon=True).start()
+    # Chromium is launched while the kernel runs the notebook (the main process only waits then)
+    with (Printer(out.CHROMIUM_FLAGS) if "pdf" in params.formats else contextlib.nullcontext()) as printer:
+        return _run_and_write(params, notebook, extract, folder, say, stem, printer)
+
+
+def _run_and_write(params: ReportParams, notebook: Path, extract: Path, folder: Path, say: Callable[[str], None],
+                   stem: str, printer) -> dict[str, Path]:
+    from workbench.reports import kernel as kernels
     from workbench.reports import notebooks as nbt
     from workbench.reports import outputs as out
 
-    stem = _stem(params)
     executed = folder / f"{stem}.ipynb"
-    kernels.manager_class()  # imports jupyter_client before the thread below imports nbconvert (which uses it)
-    threading.Thread(target=_warm_imports, daemon=True).start()
     say(f"running {notebook.name} ({params.report}, {params.period})")
     try:
         kernels.execute(notebook, executed, injected(params), cwd=str(params.base), log_output=False,
@@ -178,6 +191,8 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
         html_path = folder / f"{stem}.html"
         html_path.write_text(out.to_html(nb, title, lang), encoding="utf-8")
         files["html"] = html_path
+        if printer is not None:  # printed while the annex is written
+            printer.submit(html_path, folder / f"{stem}.pdf")
     from workbench.extract.files import discover
     from workbench.extract.loading import read_metadata
 
@@ -193,7 +208,7 @@ def _render_into(params: ReportParams, notebook: Path, extract: Path, folder: Pa
         files["template"] = _fill_template(params, extract, folder, stem, lang)
     if "pdf" in params.formats:
         say("printing PDF")
-        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", day)
+        files["pdf"] = out.print_pdf(files["html"], folder / f"{stem}.pdf", day, printer=printer)
         if "html" not in params.formats:
             files.pop("html").unlink()
     manifest = {

@@ -50,11 +50,12 @@ EXPLORER_NOTE = {
 }
 
 
-def _chart_svg(chart, lang: str) -> str:
-    """A chart as SVG (:func:`workbench.present.charts.to_svg`, vl-convert, offline)."""
-    from workbench.present.charts import to_svg
+def _chart_svg(chart, lang: str, extract=None) -> str:
+    """A chart as SVG (:func:`workbench.present.charts.to_svg`, vl-convert, offline), kept beside the
+    validated extract: the same chart of a report rendered again is not drawn again."""
+    from workbench.present.charts import kept_charts, to_svg
 
-    return to_svg(chart, lang)
+    return to_svg(chart, lang, kept_charts(extract) if extract is not None else None)
 
 
 def _svg(svg: str, key: str) -> str:
@@ -320,7 +321,8 @@ class Report(QualitySections):
                                   f'{_e(self.catalogue[ind].label[self.lang])}</strong></figcaption>'
                                   f'<p class="wb-na">{_e(legend("withheld", self.lang, self.k))}</p></figure>')
                     continue
-                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270, catalogue=self.catalogue), self.lang)
+                svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270, catalogue=self.catalogue),
+                                 self.lang, self.extract)
                 charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
         heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
@@ -353,7 +355,7 @@ class Report(QualitySections):
             if shown.height < figures.filter(pl.col(by).is_not_null()).height:
                 chart_title += f" ({text('report.text.top_categories', self.lang, n=top)})"
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
-                                             width=300, catalogue=self.catalogue), self.lang)
+                                             width=300, catalogue=self.catalogue), self.lang, self.extract)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
         inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection([indicator], [by])
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
@@ -376,7 +378,7 @@ class Report(QualitySections):
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
         if chart and chart in ok:
             svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,
-                                             catalogue=self.catalogue), self.lang)
+                                             catalogue=self.catalogue), self.lang, self.extract)
             parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
         inner = (f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection(ok, [by])
                  + self._not_available(missing))

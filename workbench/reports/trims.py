@@ -31,9 +31,13 @@ def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.
 
 
 def _warm_up() -> None:
-    """Import the chart and table libraries and start vl-convert's JavaScript runtime while the
-    extract loads (the first chart would otherwise wait for them). Output is unaffected."""
+    """Read the text catalogue, import the chart and table libraries and start vl-convert's JavaScript
+    runtime while the extract loads (the title and the first chart would otherwise wait for them).
+    Output is unaffected."""
     try:
+        from workbench.present import texts
+
+        texts.catalogue()  # read once per process (cached), parsed here while the extract is read
         import altair  # noqa: F401
         import great_tables  # noqa: F401
         import vl_convert

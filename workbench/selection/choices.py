@@ -89,7 +89,7 @@ def choices(ex) -> Choices:
         sites |= set(scope.get("sites", ()))
         centres |= set(scope.get("centres", ()))
     nationalities = _observed(ex, "persons", "nationality")
-    if ex.table("persons")["nationality"].null_count():
+    if ex.has("persons") and ex.table("persons")["nationality"].null_count():  # a network's extract has none
         nationalities.add("unknown")
     order = {c: i for i, c in enumerate(vocabulary("nationality"))}
     legal = vocabulary("legal_status")

@@ -188,14 +188,21 @@ def _rows(ex) -> int:
     return sum(frame.height for frame in ex.tables.values())
 
 
-def _restrict(ex, selection: Selection, year: int | None):
+def selection_rules(ex, selection: Selection, year: int | None = None
+                    ) -> tuple[list[dict[str, pl.Expr]], set[str], pl.DataFrame]:
+    """What :func:`restrict` applies: the rules (table → condition on its rows, each computed from the
+    given extract's tables; a row is kept when it passes every rule naming its table), the tables
+    left out, and every person's attributes (the restricted extract's ``attributes``)."""
     validate(selection, choices(ex))
     rules: list[dict[str, pl.Expr]] = []
     if selection.sites:
         rules.append(_site_rules(ex, list(selection.sites)))
     if selection.centres:
         rules.append(_centre_rules(ex, list(selection.centres)))
-    everyone = ex.attributes if ex.attributes is not None else ex.table("persons")
+    everyone = ex.attributes if ex.attributes is not None else ex.tables.get("persons")
+    if everyone is None and any(getattr(selection, a) for a in ("sex", "age_group", "nationality", "legal_status")):
+        raise ParameterError("A selection of person attributes needs a persons table, but the extract has none "
+                             "(a network's extract): select sites instead.")
     condition = _attributes(selection, year, everyone.schema) if everyone is not None else None
     dropped: set[str] = set()
     if condition is not None:
@@ -205,6 +212,11 @@ def _restrict(ex, selection: Selection, year: int | None):
         # persons' attributes: they are left out, so their indicators read "not available", never a
         # figure of everyone presented as the selection's.
         dropped = {t for t, f in ex.tables.items() if PERSON not in f.columns}
+    return rules, dropped, everyone
+
+
+def _restrict(ex, selection: Selection, year: int | None):
+    rules, dropped, everyone = selection_rules(ex, selection, year)
     # Every rule is computed from the given extract's tables, then all apply at once: the
     # filters do not depend on one another's order.
     tables = {}
@@ -216,4 +228,4 @@ def _restrict(ex, selection: Selection, year: int | None):
     return dataclasses.replace(ex, tables=tables, attributes=everyone)
 
 
-__all__ = ["age_group_expr", "restrict"]
+__all__ = ["age_group_expr", "restrict", "selection_rules"]
