@@ -142,19 +142,37 @@ def write_folder(root: Path, name: str, fill: Callable[[Path], object]) -> Path:
 
 
 PERSON = "person_id"
+NUMBER = "number"  # a person number's column
 CODES = "person_numbers"  # the entry's folder of person numbers
 
 
 def person_numbers(extract: Extract) -> dict[str, pl.DataFrame]:
     """For each table with persons, each row's person as a number: the row of that person in the
-    persons table (null when not there). The engine joins on these numbers instead of the pseudonyms."""
+    persons table (null when not there). The engine joins on these numbers instead of the pseudonyms.
+
+    The numbers found while the references were checked (:func:`attach_numbers`) are taken as they
+    are; the other tables' are joined here."""
     persons = extract.tables.get("persons")
-    if persons is None or PERSON not in persons.columns or not persons[PERSON].is_unique().all():
+    if persons is None or PERSON not in persons.columns:
         return {}
-    index = persons.lazy().select(PERSON).with_row_index("number")
-    plans = {name: frame.lazy().select(PERSON).join(index, on=PERSON, how="left", maintain_order="left")
-             .select("number") for name, frame in extract.tables.items() if name != "persons" and PERSON in frame.columns}
-    return dict(zip(plans, pl.collect_all(list(plans.values())))) if plans else {}
+    tables = {name: frame for name, frame in extract.tables.items() if name != "persons" and PERSON in frame.columns}
+    known = {name: numbers_of(frame) for name, frame in tables.items()}
+    out = {name: numbers.to_frame(NUMBER) for name, numbers in known.items() if numbers is not None}
+    rest = {name: frame for name, frame in tables.items() if name not in out}
+    if rest:
+        if not persons[PERSON].is_unique().all():
+            return {}
+        index = persons.lazy().select(PERSON).with_row_index(NUMBER)
+        plans = {name: frame.lazy().select(PERSON).join(index, on=PERSON, how="left", maintain_order="left")
+                 .select(NUMBER) for name, frame in rest.items()}
+        out.update(zip(plans, pl.collect_all(list(plans.values()))))
+    return {name: out[name] for name in tables}
+
+
+def attach_numbers(extract: Extract, numbers: dict[str, pl.Series]) -> None:
+    """Keep with ``extract``'s tables the person numbers found while validating it (one per row, in
+    order, named and typed as :func:`person_numbers` gives them)."""
+    _attach(extract, {name: series.rename(NUMBER).rechunk().to_frame() for name, series in numbers.items()})
 
 
 def numbers_of(frame: pl.DataFrame) -> pl.Series | None:
@@ -267,4 +285,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "write_folder", "open_saved", "person_numbers", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]

@@ -381,7 +381,7 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
         warnings.extend(table.warnings)
         reads[name], accepted[name], quarantined[name] = table.read, table.accepted, table.quarantined
     note("references", "check")
-    accepted, quarantined = check_references(accepted, quarantined, file_names)
+    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names)
     reports = {}
     for name in accepted:
         bad = quarantined[name]
@@ -390,8 +390,10 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
                                     by_rule)
     quarantine = pl.concat([quarantined[n] for n in TABLE_ORDER if n in quarantined] or
                            [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
-    return Extract(source=source, meta=meta, tables=accepted, quarantine=quarantine, reports=reports,
-                   files=files, warnings=tuple(warnings))
+    extract = Extract(source=source, meta=meta, tables=accepted, quarantine=quarantine, reports=reports,
+                      files=files, warnings=tuple(warnings))
+    cache.attach_numbers(extract, numbers)  # found while checking references: not joined again
+    return extract
 
 
 __all__ = ["Extract", "ExtractMeta", "TableReport", "load", "read_metadata"]
