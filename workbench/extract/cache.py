@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,20 +111,53 @@ def _meta_to_json(meta) -> dict:
     return out
 
 
-def write(key: str, extract: Extract) -> Path | None:
+def write(key: str, extract: Extract, *, wait: bool = True) -> Path | None:
     """Keep a validated extract under ``key``; None when the cache is off or cannot be written.
 
-    Written to a temporary folder and renamed, so a reader never sees half an entry.
+    Written to a temporary folder and renamed, so a reader never sees half an entry. With
+    ``wait=False`` the entry is written by a thread while the caller goes on (returns where it
+    will be); whatever asks for the entry (:func:`read`, :func:`entry_of`), a fork of the
+    process, and the end of the process wait for that thread first (:func:`wait`).
     """
     root = folder()
     if root is None:
         return None
+    if wait:
+        return _write(root, key, extract)
+    thread = threading.Thread(target=_write, args=(root, key, extract), name=f"workbench-cache-{key[:8]}")
+    with _LOCK:
+        _PENDING[root / key] = thread
+    thread.start()  # not a daemon: the interpreter waits for it before exiting
+    return root / key
+
+
+def _write(root: Path, key: str, extract: Extract) -> Path | None:
     try:
         target = write_folder(root, key, lambda scratch: save(extract, scratch))
         prune(root, KEEP)
     except OSError:
         return None  # a full disk or a read-only home slows the next load down, nothing more
+    finally:
+        with _LOCK:
+            if _PENDING.get(root / key) is threading.current_thread():
+                del _PENDING[root / key]
     return target
+
+
+_PENDING: dict[Path, threading.Thread] = {}  # entries being written, by their folder
+_LOCK = threading.Lock()
+
+
+def wait(entry: Path | None = None) -> None:
+    """Wait until the entry ``entry`` (default: every entry) being written by a thread is written."""
+    with _LOCK:
+        threads = [t for e, t in _PENDING.items() if entry is None or e == entry]
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+os.register_at_fork(before=wait)  # a forked process never inherits half a write
 
 
 def write_folder(root: Path, name: str, fill: Callable[[Path], object]) -> Path:
@@ -240,7 +274,10 @@ def open_saved(where: Path, source: Path | None = None) -> Extract:
 def read(key: str, source: Path) -> Extract | None:
     """The extract kept under ``key``, or None (cache off, no such entry, or an unreadable one)."""
     root = folder()
-    if root is None or not (root / key / "summary.json").exists():
+    if root is None:
+        return None
+    wait(root / key)
+    if not (root / key / "summary.json").exists():
         return None
     try:
         extract = open_saved(root / key, source)
@@ -257,7 +294,11 @@ def remember(extract: Extract, key: str) -> None:
     from workbench.extract.memo import memo_of
 
     root = folder()
-    if root is not None and (root / key / "summary.json").exists():
+    if root is None:
+        return
+    with _LOCK:
+        pending = root / key in _PENDING
+    if pending or (root / key / "summary.json").exists():
         memo_of(extract, "extract.cache")["entry"] = root / key
 
 
@@ -266,6 +307,8 @@ def entry_of(extract) -> Path | None:
     from workbench.extract.memo import memo_of
 
     entry = memo_of(extract, "extract.cache").get("entry")
+    if entry is not None:
+        wait(entry)
     return entry if entry is not None and entry.is_dir() else None
 
 
@@ -285,4 +328,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "wait", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]

@@ -285,7 +285,9 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
         unreadable file, direct identifiers.
 
     An extract already validated (the same files, byte for byte) is read back from the
-    validation cache (:mod:`workbench.extract.cache`) instead of being validated again.
+    validation cache (:mod:`workbench.extract.cache`) instead of being validated again. A newly
+    validated extract is kept there by a thread that finishes before the process ends
+    (:func:`workbench.extract.cache.wait` waits for it).
     """
     source = Path(path)
     note = progress or (lambda table, step: None)
@@ -298,7 +300,8 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
             cache.remember(kept, entry)
             return kept
     extract = _validate(source, found, note)
-    if entry is not None and cache.write(entry, extract) is not None:
+    # Written by a thread while the caller goes on: the next load, a fork and the process's end wait for it.
+    if entry is not None and cache.write(entry, extract, wait=False) is not None:
         cache.remember(extract, entry)
     return extract
 
