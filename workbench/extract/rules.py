@@ -436,9 +436,9 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     keep = [ROW, *spec.column_names, *extras]
     ok = checked["wb_ok"]
     if ok.all():  # the usual case: no row to set aside, no copy of the table
-        return checked[keep], pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
+        return checked.select(keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
     refused = checked.filter(~ok)
-    good = checked[keep].filter(ok)
+    good = checked.select(keep).filter(ok)
     return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
 
 
