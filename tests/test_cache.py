@@ -222,3 +222,14 @@ def test_a_fork_waits_for_the_entry(tmp_path, cache_dir):
         os._exit(0 if [p.name for p in cache_dir.iterdir() if (p / "summary.json").exists()] else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_temporary_folder_left_by_a_killed_process_is_removed_later(tmp_path, cache_dir):
+    cache_dir.mkdir(parents=True)
+    old, young = cache_dir / ".abandoned-1", cache_dir / ".being-written-2"
+    for scratch in (old, young):
+        scratch.mkdir()
+        (scratch / "persons.arrow").write_bytes(b"half")
+    os.utime(old, (0, 0))
+    loaded(spoiled(tmp_path))  # writing an entry prunes the folder
+    assert not old.exists() and young.exists()  # another process's write under way is left alone

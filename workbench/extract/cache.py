@@ -30,6 +30,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -312,8 +313,18 @@ def entry_of(extract) -> Path | None:
     return entry if entry is not None and entry.is_dir() else None
 
 
+#: A temporary folder older than this (seconds) was left by a process that was killed while writing.
+STALE_SCRATCH = 3600
+
+
 def prune(root: Path, keep: int) -> None:
-    """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others."""
+    """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others,
+    and the temporary folders left by a process killed while writing (older than :data:`STALE_SCRATCH`)."""
+    now = time.time()
+    for scratch in root.glob(".*"):
+        with contextlib.suppress(OSError):
+            if scratch.is_dir() and now - scratch.stat().st_mtime > STALE_SCRATCH:
+                shutil.rmtree(scratch, ignore_errors=True)
     entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
     if len(entries) <= keep:
         return
