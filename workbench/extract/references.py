@@ -26,7 +26,7 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     parents are settled are checked together, one join each (on 64-bit hashes of the ids,
     confirmed on the ids). Returns accepted tables without the row number, quarantine
     frames in the contract's columns, and for the tables whose rows name a person, each
-    accepted row's person as a number (:data:`NUMBER`: the person's row in the accepted persons
+    accepted row's person as a number (``number``: the person's row in the accepted persons
     table, null when none), found by the same join; a table is left out when the persons' ids
     could not be joined on their hashes (two share one).
     """
@@ -74,7 +74,8 @@ def _missing_queries(name: str, accepted: dict[str, pl.DataFrame],
     queries = []
     for column in _references(name):
         keys = _parent_keys(column.references, accepted, parents)
-        if column.references == PERSONS and keys is not None and _HASH in keys.columns:
+        # The persons table names no parent, so no row of it is set aside here: its rows' numbers are final.
+        if column.references == PERSONS and not _references(PERSONS) and keys is not None and _HASH in keys.columns:
             queries.append((column.name, _numbered(frame.lazy(), column.name, keys)))
             continue
         rows = frame.lazy().select(*_kept_columns(name, column.name)).filter(pl.col(column.name).is_not_null())
