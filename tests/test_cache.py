@@ -28,9 +28,11 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def loaded(path):
-    """The extract and the steps :func:`extract.load` reported."""
+    """The extract and the steps :func:`extract.load` reported (its cache entry written, as a later
+    process finds it)."""
     steps = []
     ex = extract.load(path, progress=lambda table, step: steps.append(step))
+    cache.wait()
     return ex, steps
 
 
@@ -190,3 +192,44 @@ def test_a_changed_limit_is_validated_again(tmp_path, cache_dir, monkeypatch):
     monkeypatch.setattr(files, "MAX_COLUMNS", 3)
     with pytest.raises(UnreadableFileError):
         extract.load(folder)
+
+
+def test_the_entry_is_written_while_the_caller_goes_on_and_complete_before_it_is_read(tmp_path, cache_dir):
+    folder = spoiled(tmp_path)
+    first = extract.load(folder)  # the entry is written by a thread: what asks for it waits for it
+    entry = cache.entry_of(first)
+    assert entry is not None and (entry / "summary.json").exists()
+    again, steps = loaded(folder)
+    assert "validate" not in steps
+    assert_same(first, again)
+
+
+def test_a_process_that_ends_at_once_leaves_a_whole_entry(tmp_path, cache_dir):
+    folder = spoiled(tmp_path)
+    code = "import sys; from workbench import extract; extract.load(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, str(folder)], check=True, env=dict(os.environ))
+    (entry,) = [p for p in cache_dir.iterdir()]  # no temporary folder left behind
+    assert not entry.name.startswith(".") and (entry / "summary.json").exists()
+    again, steps = loaded(folder)
+    assert "validate" not in steps and again.read == extract.load(folder).read
+
+
+def test_a_fork_waits_for_the_entry(tmp_path, cache_dir):
+    folder = spoiled(tmp_path)
+    extract.load(folder)
+    pid = os.fork()
+    if pid == 0:  # the child: the entry is whole, as the parent's thread finished before the fork
+        os._exit(0 if [p.name for p in cache_dir.iterdir() if (p / "summary.json").exists()] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_temporary_folder_left_by_a_killed_process_is_removed_later(tmp_path, cache_dir):
+    cache_dir.mkdir(parents=True)
+    old, young = cache_dir / ".abandoned-1", cache_dir / ".being-written-2"
+    for scratch in (old, young):
+        scratch.mkdir()
+        (scratch / "persons.arrow").write_bytes(b"half")
+    os.utime(old, (0, 0))
+    loaded(spoiled(tmp_path))  # writing an entry prunes the folder
+    assert not old.exists() and young.exists()  # another process's write under way is left alone

@@ -123,3 +123,82 @@ def test_identifier_sample_read_in_slices_matches_the_whole_column():
              .with_columns(pl.col("v").str.strip_chars()).filter(pl.col("v") != "").head(guard.SAMPLE).collect())
     assert_frame_equal(guard._sample(values), whole)
     assert_series_equal(guard._sample(values[:10])["v"], pl.Series("v", [], dtype=pl.String))
+
+
+def plain_numbers(ex) -> dict[str, pl.Series]:
+    """Each record's person as a number, the plain way: its person's row in the persons table,
+    joined on the pseudonyms (null when the person is not there)."""
+    index = ex.tables["persons"].select("person_id").with_row_index("number")
+    return {name: frame.select("person_id").join(index, on="person_id", how="left", maintain_order="left")["number"]
+            for name, frame in ex.tables.items() if name != "persons" and "person_id" in frame.columns}
+
+
+def _tangled(tmp_path):
+    """A demo extract whose references break in every way: persons quarantined (their records
+    follow), records naming no person, a legal action naming no case, a duplicate person."""
+    from workbench.extract import demo
+
+    frames = demo.generate(300, 3)
+    persons = frames["persons"]
+    frames["persons"] = pl.concat([
+        persons.with_columns(pl.when(pl.int_range(pl.len()) % 17 == 0).then(pl.lit(1800)).otherwise(
+            pl.col("birth_year")).cast(persons["birth_year"].dtype).alias("birth_year")),
+        persons.head(1)])  # a duplicate id: the second row is quarantined, the first kept
+    contacts = frames["contacts"]
+    frames["contacts"] = contacts.with_columns(pl.when(pl.int_range(pl.len()) % 23 == 0).then(pl.lit("P-NOBODY"))
+                                               .otherwise(pl.col("person_id")).alias("person_id"))
+    legal = frames["legal_actions"]
+    frames["legal_actions"] = legal.with_columns(pl.when(pl.int_range(pl.len()) % 5 == 0).then(pl.lit("C-NONE"))
+                                                 .otherwise(pl.col("case_id")).alias("case_id"))
+    return demo.write_frames(frames, tmp_path / "tangled", seed=3)
+
+
+def test_person_numbers_found_with_the_references_are_those_of_the_plain_join(tmp_path, monkeypatch):
+    from workbench import extract
+    from workbench.extract import cache
+
+    monkeypatch.setenv(cache.ENV_CACHE, "off")
+    ex = extract.load(_tangled(tmp_path))
+    rules_broken = set(ex.quarantine["rule"].to_list())
+    assert {"missing_reference", "quarantined_parent", "duplicate_id", "out_of_range"} <= rules_broken
+    expected = plain_numbers(ex)
+    assert set(expected) >= {"contacts", "cases", "legal_actions"}
+    for name, numbers in expected.items():
+        found = cache.numbers_of(ex.tables[name])  # attached while validating, no join on pseudonyms
+        assert found is not None, name
+        assert_series_equal(found, numbers.rename("number"))
+    assert {n: f["number"] for n, f in cache.person_numbers(ex).items()}.keys() == expected.keys()
+
+
+def test_person_ids_sharing_a_hash_fall_back_to_the_join_on_pseudonyms(tmp_path, monkeypatch):
+    from workbench import extract
+    from workbench.extract import cache
+
+    monkeypatch.setenv(cache.ENV_CACHE, "off")
+    monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # as if two ids shared a hash
+    ex = extract.load(_tangled(tmp_path))
+    assert all(cache.numbers_of(frame) is None for frame in ex.tables.values())
+    numbers = cache.person_numbers(ex)  # joined on the pseudonyms instead: the same answer
+    for name, expected in plain_numbers(ex).items():
+        assert_series_equal(numbers[name]["number"], expected)
+
+
+def test_a_person_number_is_never_given_for_a_hash_shared_by_another_id():
+    keys = pl.DataFrame({_PARENT: ["P1", "P2", "P3"]}).with_row_index(references._NUMBER).with_columns(
+        pl.col(_PARENT).hash().alias(_HASH))
+    forged = keys.with_columns(  # P9's hash given to P3: the hashes meet, the ids differ
+        pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash()).otherwise(pl.col(_HASH)).alias(_HASH))
+    rows = pl.LazyFrame({"person_id": ["P1", "P9", None, "P2", "P3", "P1"]})
+    numbers = references._numbered(rows, "person_id", forged).collect()[references._NUMBER]
+    assert numbers.to_list() == [0, None, None, 1, None, 0]
+    assert references._numbered(rows, "person_id", keys).collect()[references._NUMBER].to_list() == [
+        0, None, None, 1, 2, 0]
+
+
+def test_columns_joined_up_one_by_one_are_the_eager_select():
+    pieces = [pl.DataFrame({"a": [i, None], "b": [f"x{i}", None], "c": [True, False]}) for i in range(5)]
+    frame = pl.concat(pieces, rechunk=False).with_columns(pl.int_range(pl.len()).alias("d"))  # 'd' in one piece
+    assert frame["a"].n_chunks() == 5 and frame["d"].n_chunks() == 1
+    joined = rules._in_one_chunk(frame, ["d", "b", "a"])
+    assert_frame_equal(joined, frame.select(["d", "b", "a"]))
+    assert joined.n_chunks("all") == [1, 1, 1]

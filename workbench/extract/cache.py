@@ -29,6 +29,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,20 +112,53 @@ def _meta_to_json(meta) -> dict:
     return out
 
 
-def write(key: str, extract: Extract) -> Path | None:
+def write(key: str, extract: Extract, *, wait: bool = True) -> Path | None:
     """Keep a validated extract under ``key``; None when the cache is off or cannot be written.
 
-    Written to a temporary folder and renamed, so a reader never sees half an entry.
+    Written to a temporary folder and renamed, so a reader never sees half an entry. With
+    ``wait=False`` the entry is written by a thread while the caller goes on (returns where it
+    will be); whatever asks for the entry (:func:`read`, :func:`entry_of`), a fork of the
+    process, and the end of the process wait for that thread first (:func:`wait`).
     """
     root = folder()
     if root is None:
         return None
+    if wait:
+        return _write(root, key, extract)
+    thread = threading.Thread(target=_write, args=(root, key, extract), name=f"workbench-cache-{key[:8]}")
+    with _LOCK:
+        _PENDING[root / key] = thread
+    thread.start()  # not a daemon: the interpreter waits for it before exiting
+    return root / key
+
+
+def _write(root: Path, key: str, extract: Extract) -> Path | None:
     try:
         target = write_folder(root, key, lambda scratch: save(extract, scratch))
         prune(root, KEEP)
     except OSError:
         return None  # a full disk or a read-only home slows the next load down, nothing more
+    finally:
+        with _LOCK:
+            if _PENDING.get(root / key) is threading.current_thread():
+                del _PENDING[root / key]
     return target
+
+
+_PENDING: dict[Path, threading.Thread] = {}  # entries being written, by their folder
+_LOCK = threading.Lock()
+
+
+def wait(entry: Path | None = None) -> None:
+    """Wait until the entry ``entry`` (default: every entry) being written by a thread is written."""
+    with _LOCK:
+        threads = [t for e, t in _PENDING.items() if entry is None or e == entry]
+    for thread in threads:
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+os.register_at_fork(before=wait)  # a forked process never inherits half a write
 
 
 def write_folder(root: Path, name: str, fill: Callable[[Path], object]) -> Path:
@@ -142,19 +177,37 @@ def write_folder(root: Path, name: str, fill: Callable[[Path], object]) -> Path:
 
 
 PERSON = "person_id"
+NUMBER = "number"  # a person number's column
 CODES = "person_numbers"  # the entry's folder of person numbers
 
 
 def person_numbers(extract: Extract) -> dict[str, pl.DataFrame]:
     """For each table with persons, each row's person as a number: the row of that person in the
-    persons table (null when not there). The engine joins on these numbers instead of the pseudonyms."""
+    persons table (null when not there). The engine joins on these numbers instead of the pseudonyms.
+
+    The numbers found while the references were checked (:func:`attach_numbers`) are taken as they
+    are; the other tables' are joined here."""
     persons = extract.tables.get("persons")
-    if persons is None or PERSON not in persons.columns or not persons[PERSON].is_unique().all():
+    if persons is None or PERSON not in persons.columns:
         return {}
-    index = persons.lazy().select(PERSON).with_row_index("number")
-    plans = {name: frame.lazy().select(PERSON).join(index, on=PERSON, how="left", maintain_order="left")
-             .select("number") for name, frame in extract.tables.items() if name != "persons" and PERSON in frame.columns}
-    return dict(zip(plans, pl.collect_all(list(plans.values())))) if plans else {}
+    tables = {name: frame for name, frame in extract.tables.items() if name != "persons" and PERSON in frame.columns}
+    known = {name: numbers_of(frame) for name, frame in tables.items()}
+    out = {name: numbers.to_frame(NUMBER) for name, numbers in known.items() if numbers is not None}
+    rest = {name: frame for name, frame in tables.items() if name not in out}
+    if rest:
+        if not persons[PERSON].is_unique().all():
+            return {}
+        index = persons.lazy().select(PERSON).with_row_index(NUMBER)
+        plans = {name: frame.lazy().select(PERSON).join(index, on=PERSON, how="left", maintain_order="left")
+                 .select(NUMBER) for name, frame in rest.items()}
+        out.update(zip(plans, pl.collect_all(list(plans.values()))))
+    return {name: out[name] for name in tables}
+
+
+def attach_numbers(extract: Extract, numbers: dict[str, pl.Series]) -> None:
+    """Keep with ``extract``'s tables the person numbers found while validating it (one per row, in
+    order, named and typed as :func:`person_numbers` gives them)."""
+    _attach(extract, {name: series.rename(NUMBER).rechunk().to_frame() for name, series in numbers.items()})
 
 
 def numbers_of(frame: pl.DataFrame) -> pl.Series | None:
@@ -222,7 +275,10 @@ def open_saved(where: Path, source: Path | None = None) -> Extract:
 def read(key: str, source: Path) -> Extract | None:
     """The extract kept under ``key``, or None (cache off, no such entry, or an unreadable one)."""
     root = folder()
-    if root is None or not (root / key / "summary.json").exists():
+    if root is None:
+        return None
+    wait(root / key)
+    if not (root / key / "summary.json").exists():
         return None
     try:
         extract = open_saved(root / key, source)
@@ -239,7 +295,11 @@ def remember(extract: Extract, key: str) -> None:
     from workbench.extract.memo import memo_of
 
     root = folder()
-    if root is not None and (root / key / "summary.json").exists():
+    if root is None:
+        return
+    with _LOCK:
+        pending = root / key in _PENDING
+    if pending or (root / key / "summary.json").exists():
         memo_of(extract, "extract.cache")["entry"] = root / key
 
 
@@ -248,11 +308,23 @@ def entry_of(extract) -> Path | None:
     from workbench.extract.memo import memo_of
 
     entry = memo_of(extract, "extract.cache").get("entry")
+    if entry is not None:
+        wait(entry)
     return entry if entry is not None and entry.is_dir() else None
 
 
+#: A temporary folder older than this (seconds) was left by a process that was killed while writing.
+STALE_SCRATCH = 3600
+
+
 def prune(root: Path, keep: int) -> None:
-    """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others."""
+    """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others,
+    and the temporary folders left by a process killed while writing (older than :data:`STALE_SCRATCH`)."""
+    now = time.time()
+    for scratch in root.glob(".*"):
+        with contextlib.suppress(OSError):
+            if scratch.is_dir() and now - scratch.stat().st_mtime > STALE_SCRATCH:
+                shutil.rmtree(scratch, ignore_errors=True)
     entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
     if len(entries) <= keep:
         return
@@ -267,4 +339,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "write_folder", "open_saved", "person_numbers", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "wait", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]

@@ -285,7 +285,9 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
         unreadable file, direct identifiers.
 
     An extract already validated (the same files, byte for byte) is read back from the
-    validation cache (:mod:`workbench.extract.cache`) instead of being validated again.
+    validation cache (:mod:`workbench.extract.cache`) instead of being validated again. A newly
+    validated extract is kept there by a thread that finishes before the process ends
+    (:func:`workbench.extract.cache.wait` waits for it).
     """
     source = Path(path)
     note = progress or (lambda table, step: None)
@@ -298,7 +300,8 @@ def load(path: str | Path, *, progress: ProgressCallback | None = None) -> Extra
             cache.remember(kept, entry)
             return kept
     extract = _validate(source, found, note)
-    if entry is not None and cache.write(entry, extract) is not None:
+    # Written by a thread while the caller goes on: the next load, a fork and the process's end wait for it.
+    if entry is not None and cache.write(entry, extract, wait=False) is not None:
         cache.remember(extract, entry)
     return extract
 
@@ -381,7 +384,7 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
         warnings.extend(table.warnings)
         reads[name], accepted[name], quarantined[name] = table.read, table.accepted, table.quarantined
     note("references", "check")
-    accepted, quarantined = check_references(accepted, quarantined, file_names)
+    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names)
     reports = {}
     for name in accepted:
         bad = quarantined[name]
@@ -390,8 +393,10 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
                                     by_rule)
     quarantine = pl.concat([quarantined[n] for n in TABLE_ORDER if n in quarantined] or
                            [pl.DataFrame(schema=QUARANTINE_SCHEMA)])
-    return Extract(source=source, meta=meta, tables=accepted, quarantine=quarantine, reports=reports,
-                   files=files, warnings=tuple(warnings))
+    extract = Extract(source=source, meta=meta, tables=accepted, quarantine=quarantine, reports=reports,
+                      files=files, warnings=tuple(warnings))
+    cache.attach_numbers(extract, numbers)  # found while checking references: not joined again
+    return extract
 
 
 __all__ = ["Extract", "ExtractMeta", "TableReport", "load", "read_metadata"]

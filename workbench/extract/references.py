@@ -16,35 +16,49 @@ _PARENT_WORD = {"persons": "person", "cases": "case", "detention_stays": "stay"}
 
 
 def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                     files: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame]]:
+                     files: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame],
+                                                     dict[str, pl.Series]]:
     """Quarantine rows that refer to a missing or quarantined person, case or stay.
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
     parent is quarantined in turn. A row with several broken references is quarantined
     under the first, in the contract's column order. The references of the tables whose
     parents are settled are checked together, one join each (on 64-bit hashes of the ids,
-    confirmed on the ids). Returns accepted tables without the row number, and quarantine
-    frames in the contract's columns.
+    confirmed on the ids). Returns accepted tables without the row number, quarantine
+    frames in the contract's columns, and for the tables whose rows name a person, each
+    accepted row's person as a number (``number``: the person's row in the accepted persons
+    table, null when none), found by the same join; a table is left out when the persons' ids
+    could not be joined on their hashes (two share one).
     """
     accepted = dict(accepted)
     quarantined = dict(quarantined)
     parents: dict[str, pl.DataFrame | None] = {}
+    numbers: dict[str, pl.Series] = {}
     pending = [name for name in TABLE_ORDER if name in accepted and _references(name)]
     while pending:
         # A wave: the tables whose parents are settled, their joins all run in one parallel pass.
         wave = [name for name in pending if not any(c.references in pending for c in _references(name))]
         wave = wave or pending[:1]  # (a table naming itself: checked against its own rows)
         queries = {name: _missing_queries(name, accepted, parents) for name in wave}
-        flat = pl.collect_all([q for name in wave for q in queries[name]])
+        flat = pl.collect_all([q for name in wave for _, q in queries[name]])
         for name in wave:
-            found, flat = [f.sort(ROW) for f in flat[:len(queries[name])]], flat[len(queries[name]):]
+            done, flat = flat[:len(queries[name])], flat[len(queries[name]):]
+            found = []
+            for (column, _), result in zip(queries[name], done):
+                if _NUMBER in result.columns:  # a person's number for every row: the missing ones have none
+                    numbers[name] = result[_NUMBER]
+                    result = _without_number(name, accepted[name], column, result[_NUMBER])
+                found.append(result.sort(ROW))
             if any(f.height for f in found):
-                _set_aside(name, found, accepted, quarantined, files)
+                kept = _set_aside(name, found, accepted, quarantined, files)
+                if name in numbers:
+                    numbers[name] = numbers[name].filter(kept)
                 parents.pop(name, None)  # its ids as a parent: the rows kept now
         pending = [name for name in pending if name not in wave]
     return (
         {n: f.drop(ROW) for n, f in accepted.items()},
         {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
+        numbers,
     )
 
 
@@ -53,21 +67,38 @@ def _references(name: str) -> list[Column]:
 
 
 def _missing_queries(name: str, accepted: dict[str, pl.DataFrame],
-                     parents: dict[str, pl.DataFrame | None]) -> list[pl.LazyFrame]:
-    """Per reference of table ``name``, its rows naming no accepted parent."""
-    spec, frame = TABLES[name], accepted[name]
+                     parents: dict[str, pl.DataFrame | None]) -> list[tuple[str, pl.LazyFrame]]:
+    """Per reference of table ``name``, its rows naming no accepted parent; for the reference to
+    the persons (when their ids are joined on hashes), every row's person number instead."""
+    frame = accepted[name]
     queries = []
     for column in _references(name):
-        keep = dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column.name])
-        rows = frame.lazy().select(*keep).filter(pl.col(column.name).is_not_null())
-        queries.append(_unmatched(rows, column.name, _parent_keys(column.references, accepted, parents)))
+        keys = _parent_keys(column.references, accepted, parents)
+        # The persons table names no parent, so no row of it is set aside here: its rows' numbers are final.
+        if column.references == PERSONS and not _references(PERSONS) and keys is not None and _HASH in keys.columns:
+            queries.append((column.name, _numbered(frame.lazy(), column.name, keys)))
+            continue
+        rows = frame.lazy().select(*_kept_columns(name, column.name)).filter(pl.col(column.name).is_not_null())
+        queries.append((column.name, _unmatched(rows, column.name, keys)))
     return queries
 
 
+def _without_number(name: str, frame: pl.DataFrame, column: str, numbers: pl.Series) -> pl.DataFrame:
+    """The rows of table ``name`` whose ``column`` is set but names no parent (no number), as
+    :func:`_unmatched` gives them."""
+    return frame.select(*_kept_columns(name, column)).filter(pl.col(column).is_not_null() & numbers.is_null())
+
+
+def _kept_columns(name: str, column: str) -> list[str]:
+    """The columns a broken reference's quarantine row is made of: row, the table's id, the reference."""
+    spec = TABLES[name]
+    return list(dict.fromkeys([ROW, *([spec.id_column] if spec.id_column else []), column]))
+
+
 def _set_aside(name: str, found: list[pl.DataFrame], accepted: dict[str, pl.DataFrame],
-               quarantined: dict[str, pl.DataFrame], files: dict[str, str]) -> None:
+               quarantined: dict[str, pl.DataFrame], files: dict[str, str]) -> pl.Series:
     """Move the rows ``found`` (per reference) from ``accepted`` to ``quarantined``, each row under
-    its first broken reference."""
+    its first broken reference; returns which of the table's rows were kept."""
     spec, frame = TABLES[name], accepted[name]
     bads, taken = [quarantined[name]], pl.Series(ROW, [], dtype=pl.Int64)
     for column, missing in zip(_references(name), found):
@@ -75,16 +106,22 @@ def _set_aside(name: str, found: list[pl.DataFrame], accepted: dict[str, pl.Data
         if missing.height:
             bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
             taken = pl.concat([taken, missing[ROW]])
-    accepted[name] = frame.filter(~pl.col(ROW).is_in(taken.implode()))
+    kept = ~frame[ROW].is_in(taken.implode())
+    accepted[name] = frame.filter(kept)
     quarantined[name] = pl.concat(bads).sort("row")
+    return kept
 
 
 _HASH, _PARENT = "wb_hash", "wb_parent"
+#: A parent's row in its accepted table (as ``with_row_index`` numbers it).
+_NUMBER = "number"
+PERSONS = "persons"
 
 
 def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
                  cache: dict[str, pl.DataFrame | None]) -> pl.DataFrame | None:
-    """The accepted ids of a parent table with their 64-bit hashes (``wb_hash``, ``wb_parent``).
+    """The accepted ids of a parent table with their 64-bit hashes (``wb_hash``, ``wb_parent``) and
+    their row in the table (``number``).
 
     Children are joined to their parent on the hash (much faster than on the text), then the
     ids are compared as written, so the answer is exact. ``None`` when the parent table is
@@ -92,7 +129,8 @@ def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
     if parent not in cache:
         keys = None
         if parent in accepted:
-            ids = accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
+            ids = (accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
+                   .with_row_index(_NUMBER))
             keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)))
         cache[parent] = keys
     return cache[parent]
@@ -105,13 +143,26 @@ def hashed(keys: pl.DataFrame) -> pl.DataFrame:
     return keys.drop(_HASH) if (ordered == ordered.shift(1)).any() else keys
 
 
+def _numbered(frame: pl.LazyFrame, column: str, keys: pl.DataFrame) -> pl.LazyFrame:
+    """Per row of ``frame``, in order, the ``number`` of the parent its ``column`` names (null when
+    none, or when the column is empty): joined on the hashes, confirmed on the ids. ``keys`` must
+    be hashed (:func:`hashed`: no two parent ids share a hash, so each row meets one parent at most).
+
+    The persons' row (each record's person as a number) is what the engine joins on; the rows
+    without a number are the rows whose person is missing."""
+    found = (frame.select(pl.col(column), pl.col(column).hash().alias(_HASH))
+             .join(keys.lazy(), on=_HASH, how="left", maintain_order="left"))
+    return found.select(pl.when(pl.col(_PARENT) == pl.col(column)).then(pl.col(_NUMBER)).alias(_NUMBER))
+
+
 def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl.LazyFrame:
     """The rows whose ``column`` is none of the parent ids ``keys`` (no parent table: every row)."""
     if keys is None:
         return rows
     if _HASH not in keys.columns:  # two parent ids share a hash: join on the ids
         return rows.join(keys.lazy().select(pl.col(_PARENT).alias(column)), on=column, how="anti")
-    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy(), on=_HASH, how="left")
+    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy().drop(_NUMBER, strict=False),
+                                                                       on=_HASH, how="left")
     return (found.filter(pl.col(_PARENT).is_null() | (pl.col(_PARENT) != pl.col(column)))
             .drop(_HASH, _PARENT))
 
