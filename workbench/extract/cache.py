@@ -230,12 +230,12 @@ def save(extract: Extract, where: Path, *, quarantine: bool = True) -> Path:
     """Write an extract's accepted tables (Arrow IPC), quarantine and counts into folder ``where``."""
     where.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name, frame in extract.tables.items():
-        frame.write_ipc(where / f"{name}.arrow", compression="lz4")
+        frame.write_ipc(where / f"{name}.arrow", compression="uncompressed")
     numbers = person_numbers(extract)
     if numbers:
         (where / CODES).mkdir(mode=0o700, exist_ok=True)
         for name, frame in numbers.items():
-            frame.write_ipc(where / CODES / f"{name}.arrow", compression="lz4")
+            frame.write_ipc(where / CODES / f"{name}.arrow", compression="uncompressed")
         _attach(extract, numbers)
     (extract.quarantine if quarantine else extract.quarantine.clear()).write_ipc(
         where / "quarantine.arrow", compression="lz4")
