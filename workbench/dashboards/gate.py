@@ -10,7 +10,7 @@ with these changes, all on the server side:
   Here the route refuses, before the websocket handshake, any request without the key
   that only the server's kernels know (:data:`ENV_QUERY_KEY`, in their private
   environment), and a request is handed over once, then forgotten.
-- **A cap on viewers.** A page view starts a kernel (with ``--fork-kernels``, forked from the kernel
+- **A cap on viewers.** A page view starts a kernel (by default forked from the kernel
   template: :mod:`workbench.dashboards.zygote`); past
   ``max_viewers`` kernels in use, a page gets "too many viewers, try again in a
   minute" (HTTP 503) instead of a new kernel. Closed pages release their kernel through
