@@ -77,10 +77,12 @@ def extract_for(persons: int) -> Path:
 
 
 class Server:
-    def __init__(self, extract: Path, pool: int, log: Path, fork: bool = False) -> None:
+    def __init__(self, extract: Path, pool: int, log: Path, fork: bool | None = None) -> None:
+        """``fork``: None, kernels as ``workbench dashboard`` starts them by default (forked)."""
         self.log = log
+        mode = [] if fork is None else ["--fork-kernels" if fork else "--no-fork-kernels"]
         self.proc = subprocess.Popen([WORKBENCH, "dashboard", "--extract", str(extract), "--port", "0",
-                                      "--pool-size", str(pool), "--fork-kernels" if fork else "--no-fork-kernels"],
+                                      "--pool-size", str(pool), *mode],
                                      stdout=subprocess.PIPE,
                                      stderr=log.open("w"), text=True, start_new_session=True)
         self.url = None
@@ -149,7 +151,7 @@ def updates(browser, url: str, settled=lambda: None) -> list[tuple[float, float]
     return out
 
 
-def measure(persons: int, repeat: int, browser, logs: Path, fork: bool = True) -> dict:
+def measure(persons: int, repeat: int, browser, logs: Path, fork: bool | None = None) -> dict:
     extract = extract_for(persons)
     import polars as pl
 
@@ -265,7 +267,7 @@ def _server_pss(server: Server) -> int:
     return _pss([proc, *proc.children(recursive=True)])
 
 
-def viewers(persons: int, count: int, browser, logs: Path, fork: bool = False) -> dict:
+def viewers(persons: int, count: int, browser, logs: Path, fork: bool | None = None) -> dict:
     """``count`` viewers opening the overview at once, on the server as served by default."""
     extract = extract_for(persons)
     server = Server(extract, 1, logs / f"viewers-{persons}.log", fork)
@@ -289,6 +291,7 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = False) -
                 waits.append(page.evaluate("window.__wb.rendered") / 1000)
             except Exception:  # a page without its figures two minutes on: counted, not waited for
                 lost += 1
+        lost_sockets = server.log.read_text().count(LOST_SOCKET)  # while the pages are open
         cpu = (_cpu(_browser_processes()) - cpu_before[0], _cpu(_server_processes(server)) - cpu_before[1],
                _cpu(_voila_process(server)) - cpu_before[2])
         time.sleep(2)
@@ -307,7 +310,14 @@ def viewers(persons: int, count: int, browser, logs: Path, fork: bool = False) -
             "per_viewer_server": (before - after - browser_growth) / count,
             "per_viewer_server_pss": (server_after - server_before) / count,
             "per_viewer_browser_pss": browser_growth / count, "load": os.getloadavg()[0],
-            "cpu_browser": cpu[0], "cpu_server": cpu[1], "cpu_voila": cpu[2], "lost": lost}
+            "cpu_browser": cpu[0], "cpu_server": cpu[1], "cpu_voila": cpu[2], "lost": lost,
+            "lost_sockets": lost_sockets}
+
+
+#: What ipykernel logs when a kernel replies on a socket already closed.
+LOST_SOCKET = "Socket operation on non-socket"
+MODES = {None: " (served by default: kernels forked)", True: " (kernels forked)",
+         False: " (kernels started as processes)"}
 
 
 def main() -> None:
@@ -317,9 +327,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--viewers", type=int, help="only: this many viewers at once (on each of --sizes)")
-    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=False,
-                        help="kernels forked from the kernel template (workbench dashboard --fork-kernels); "
-                             "default: as served by default, each kernel a new process")
+    parser.add_argument("--fork", action=argparse.BooleanOptionalAction, default=None,
+                        help="--fork: kernels forked from the kernel template (workbench dashboard --fork-kernels); "
+                             "--no-fork: each kernel a new process; default: as served by default (forked)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -335,7 +345,7 @@ def main() -> None:
                 r = viewers(persons, args.viewers, browser, logs, fork=args.fork)
                 runs.append(r)
                 print(f"{persons:>9,} persons, {args.viewers} viewers at once"
-                      f"{' (kernels forked)' if args.fork else ''}: first figures median "
+                      f"{MODES[args.fork]}: first figures median "
                       f"{statistics.median(r['waits']):.1f} s (max {max(r['waits']):.1f} s; target <= 5 s); "
                       f"{r['per_viewer'] / 2**20:,.0f} MiB a viewer by MemAvailable, browser pages included "
                       f"(target <= 100 MB), {r['per_viewer_server'] / 2**20:,.0f} MiB without the browser's "
@@ -344,7 +354,8 @@ def main() -> None:
                       f"{r['released']:.0f} s after the pages closed (target <= 60 s); load average "
                       f"{load:.1f} → {r['load']:.1f} on {os.cpu_count()} CPUs")
                 print("    waits " + "  ".join(f"{v:.1f}" for v in sorted(r["waits"]))
-                      + (f"; {r['lost']} page(s) without figures after 2 minutes" if r["lost"] else ""))
+                      + (f"; {r['lost']} page(s) without figures after 2 minutes" if r["lost"] else "")
+                      + (f"; {r['lost_sockets']} kernel(s) replied on a closed socket" if r["lost_sockets"] else ""))
                 print(f"    CPU until the last page showed its figures: browser {r['cpu_browser']:.1f} s, "
                       f"server {r['cpu_server']:.1f} s (of which Voilà's own process {r['cpu_voila']:.1f} s; the rest "
                       f"the kernels and their template)")

@@ -496,6 +496,8 @@ def test_explore_widgets_render_in_jupyterlab(lab, page):
         before = tab.locator(".wb-tile[data-indicator='contacts']").get_attribute("data-value")
         tab.get_by_text("Filtres sur les personnes").click()  # the persons' filters are folded away
         tab.locator(".wb-filter-sex").get_by_role("button", name="Aucun").click()
+        # the kernel's answer to "none" first, or it unticks the box ticked before it arrives
+        expect(tab.locator(".wb-filter-sex")).to_contain_text("Cochez au moins une case")
         tab.locator(".wb-filter-sex .wb-choice input").first.click()
         tab.wait_for_function("before => document.querySelector(\".wb-tile[data-indicator='contacts']\")"
                               ".getAttribute('data-value') !== before", arg=before, timeout=60_000)

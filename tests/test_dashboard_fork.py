@@ -7,12 +7,15 @@
   child (its parent pid is the template's), runs the dashboard's polars work and computes the same
   figures as this process; interrupt, shutdown and the exit status work on a process that is not
   the manager's child. Without a template, the kernel starts the ordinary way.
-- ``workbench dashboard`` serves its pages from forked kernels, and they show the same figures and
-  chart as a server whose kernels are started as new processes (``--no-fork-kernels``).
+- ``workbench dashboard`` serves its pages from forked kernels by default, and they show the same
+  figures and chart as a server whose kernels are started as new processes (``--no-fork-kernels``).
+- Ten kernels asked for at once, busy, shut down together, then ten more, each computing and
+  answering: the template forks them one at a time, and nothing of one kernel reaches another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
@@ -65,11 +68,18 @@ def _run(code: str, env: dict[str, str]) -> str:
 
 def test_the_template_loads_everything_without_a_thread_a_fork_would_break(snapshot_env):
     warmed = json.loads(_run(
-        "import json\nfrom workbench.dashboards import zygote, server\nzygote.warm()\n"
+        "import gc, json, os\nfrom workbench.dashboards import zygote, server\n"
+        "fds = lambda: sorted(os.listdir('/proc/self/fd'))\nbefore = fds()\nzygote.warm()\nafter = fds()\n"
+        "import zmq\nfrom ipykernel.kernelapp import IPKernelApp\n"
         "print(json.dumps([zygote.unsafe_threads(), server.kernel_extract.cache_info().currsize,"
-        " sorted(__import__('sys').modules)]))", snapshot_env))
-    unsafe, loaded, modules = warmed
+        " sorted(__import__('sys').modules), [before, after],"
+        " sum(isinstance(o, zmq.Context) for o in gc.get_objects()), IPKernelApp.initialized()]))", snapshot_env))
+    unsafe, loaded, modules, (fds_before, fds_after), contexts, app = warmed
     assert unsafe == []
+    # nothing a kernel could share with its siblings by mistake: no descriptor left open by warming up
+    # (the child closes the template's own sockets), no zmq context (each kernel makes its own), no
+    # kernel application yet (each child makes its own)
+    assert fds_after == fds_before and contexts == 0 and app is False
     assert loaded == 1  # the extract is in the template, shared with every kernel it forks
     assert {"polars", "altair", "great_tables", "ipywidgets", "vl_convert", "ipykernel.kernelapp",
             "workbench.dashboards.widgets"} <= set(modules)
@@ -202,8 +212,8 @@ def test_a_served_page_comes_from_a_forked_kernel_and_shows_the_same_figures(tmp
     seen = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        for mode in ("--fork-kernels", "--no-fork-kernels"):
-            served = Served(["--pool-size", "1", mode], tmp_path / f"{mode}.log")
+        for mode in ("default", "--no-fork-kernels"):  # forked by default
+            served = Served(["--pool-size", "1", *([mode] if mode.startswith("--") else [])], tmp_path / f"{mode}.log")
             try:
                 tab = browser.new_page()
                 tab.goto(served.url("overview", "period=2025-Q2"))
@@ -212,11 +222,13 @@ def test_a_served_page_comes_from_a_forked_kernel_and_shows_the_same_figures(tmp
                          for t in tab.locator(".wb-tile").all()}
                 seen[mode] = (tiles, tab.locator(".wb-chart-breakdown .wb-svg").inner_html())
                 procs = _processes()
-                templates = [pid for pid, (ppid, line) in procs.items()
-                             if ppid == served.proc.pid and "workbench.dashboards.zygote" in line]
-                kernels = [pid for pid, (ppid, line) in procs.items()
-                           if "ipykernel_launcher" in line or ppid in templates]
-                if mode == "--fork-kernels":
+                ours = {served.proc.pid}  # this server's processes only: the machine runs other kernels
+                while grown := {pid for pid, (ppid, _) in procs.items() if ppid in ours} - ours:
+                    ours |= grown
+                templates = [pid for pid in ours
+                             if procs[pid][0] == served.proc.pid and "workbench.dashboards.zygote" in procs[pid][1]]
+                kernels = [pid for pid in ours if "ipykernel_launcher" in procs[pid][1] or procs[pid][0] in templates]
+                if mode == "default":
                     assert len(templates) == 1 and kernels, "no kernel forked by the template"
                     assert all(procs[k][0] == templates[0] for k in kernels)  # none started the ordinary way
                 else:
@@ -225,7 +237,7 @@ def test_a_served_page_comes_from_a_forked_kernel_and_shows_the_same_figures(tmp
             finally:
                 served.stop()
         browser.close()
-    assert seen["--fork-kernels"][0] and seen["--fork-kernels"] == seen["--no-fork-kernels"]
+    assert seen["default"][0] and seen["default"] == seen["--no-fork-kernels"]
 
 
 def test_without_the_renderer_a_kernel_draws_its_charts_itself(tmp_path):
@@ -237,3 +249,100 @@ def test_without_the_renderer_a_kernel_draws_its_charts_itself(tmp_path):
     assert client(dashboard._WARM_SPEC, format_locale="fr-FR") == vl_convert.vegalite_to_svg(
         dashboard._WARM_SPEC, format_locale="fr-FR")
     assert client.failed
+
+
+# --------------------------------------------------------------------------- many kernels at once
+
+BUSY = "import sys, threading\nprint('waiting', flush=True)\nthreading.Event().wait()"  # as a preheated page waits
+ANSWER = """
+import json, os
+from workbench.dashboards import server, views
+from workbench.present import charts
+session = server.kernel_session()
+table = session.breakdown(session.default_view(views.page("overview")))
+print(json.dumps({"pid": os.getpid(), "rows": table.frame.height, "svg": charts.to_svg(server._WARM_SPEC)[:4]}))
+"""
+
+
+async def _kernels_at_once(data_dir: Path, env: dict[str, str], cwd: str, count: int) -> list:
+    from jupyter_client.manager import AsyncKernelManager
+
+    async def start():
+        km = AsyncKernelManager(kernel_name="python3",
+                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(data_dir / "kernels")]))
+        await km.start_kernel(env=env, cwd=cwd)
+        client = km.client()
+        client.start_channels()
+        await client.wait_for_ready(timeout=120)
+        return km, client
+
+    return await asyncio.gather(*(start() for _ in range(count)))
+
+
+async def _output(client, code: str, until: str | None = None) -> tuple[str, dict | None]:
+    """Run ``code``; its stdout and reply, or its stdout once ``until`` was printed (no reply then)."""
+    msg_id = client.execute(code)
+    out = ""
+    while True:
+        msg = await client.get_iopub_msg(timeout=120)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            out += msg["content"]["text"]
+            if until is not None and until in out:
+                return out, None
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            reply = await client.get_shell_msg(timeout=120)
+            return out, reply["content"]
+
+
+def test_ten_kernels_forked_at_once_each_compute_and_answer_and_leave(template, snapshot_env, tmp_path):
+    """Ten kernels asked for at once, busy as a preheated page is, then shut down together as Voilà does
+    (an interrupt, then a shutdown request); then ten more at once from the same template, each running
+    the dashboard's polars work and a chart and answering. Every kernel is forked, every one answers,
+    every one is gone once shut down."""
+    _proc, data_dir = template
+    count = 10
+
+    async def scenario():
+        first = await _kernels_at_once(data_dir, snapshot_env, str(tmp_path), count)
+        assert all(km.provisioner.forked for km, _ in first)
+        busy = await asyncio.gather(*(_output(client, BUSY, until="waiting") for _, client in first))
+        assert [out for out, _ in busy] == ["waiting\n"] * count
+        pids = [km.provisioner.pid for km, _ in first]
+        for _, client in first:
+            client.stop_channels()
+        await asyncio.gather(*(km.shutdown_kernel(now=False) for km, _ in first))
+        gone = [not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split(")")[1][1] == "Z"
+                for pid in pids]
+        second = await _kernels_at_once(data_dir, snapshot_env, str(tmp_path), count)
+        try:
+            assert all(km.provisioner.forked for km, _ in second)
+            answers = await asyncio.gather(*(_output(client, ANSWER) for _, client in second))
+        finally:
+            for _, client in second:
+                client.stop_channels()
+            await asyncio.gather(*(km.shutdown_kernel(now=True) for km, _ in second))
+        return gone, answers, [km.provisioner.pid for km, _ in second]
+
+    gone, answers, pids = asyncio.run(scenario())
+    assert gone == [True] * count
+    assert [reply["status"] for _, reply in answers] == ["ok"] * count, [reply for _, reply in answers]
+    got = [json.loads(out.strip().splitlines()[-1]) for out, _ in answers]
+    assert sorted(g["pid"] for g in got) == sorted(pids)  # each answer from its own kernel
+    assert {g["rows"] for g in got} != {0} and len({g["rows"] for g in got}) == 1  # the same figures in all
+    assert {g["svg"] for g in got} == {"<svg"}
+
+
+def test_kernels_are_forked_by_default_and_the_pool_refills_sooner_only_then(tmp_path):
+    from workbench.cli.dashboard import dashboard_command
+
+    server = dashboard.Server(tmp_path)
+    assert server.fork_kernels
+    fill = f"--VoilaKernelManager.fill_delay={dashboard.FORKED_FILL_DELAY}"
+    assert fill in server.command(tmp_path)
+    # the template did not start (or --no-fork-kernels): Voilà's own delay for kernels started as processes
+    assert fill not in server.command(tmp_path, forked=False)
+    assert fill not in dashboard.Server(tmp_path, fork_kernels=False).command(tmp_path)
+    option = next(p for p in dashboard_command.params if p.name == "fork_kernels")
+    assert option.default is True and option.secondary_opts == ["--no-fork-kernels"]  # the way out

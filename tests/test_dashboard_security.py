@@ -271,5 +271,23 @@ def test_too_many_viewers_then_release_after_close(tmp_path):
         assert released < 45
         status, _, body = fetch(served.url("case_management"))
         assert status == 200 and "Too many viewers" not in body
+        # a page closed soon after it showed: its kernel goes once its websocket is closed for
+        # RELEASE_AFTER seconds, before the idle culler (20 s idle) would take it
+        from workbench.dashboards.gate import RELEASE_AFTER
+
+        before = kernel_ids(served)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            tab = browser.new_page()
+            tab.goto(served.url("detention"))
+            tab.wait_for_selector(".wb-tile", timeout=120_000)
+            (page_kernel,) = kernel_ids(served) - before
+            closed = time.monotonic()
+            browser.close()
+        while page_kernel in kernel_ids(served) and time.monotonic() - closed < 60:
+            time.sleep(0.5)
+        released = time.monotonic() - closed
+        print(f"a page's kernel released {released:.1f} s after the page closed")
+        assert page_kernel not in kernel_ids(served) and released < RELEASE_AFTER + 7  # the culler: 20 s idle
     finally:
         served.stop()

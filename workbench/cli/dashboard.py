@@ -34,9 +34,10 @@ def register(group: click.Group) -> None:
 @click.option("--max-viewers", type=click.IntRange(min=1), default=10, show_default=True,
               help="Pages open at once (each runs a kernel of about 150 MB); past it, a page asks to try "
                    "again in a minute.")
-@click.option("--fork-kernels/--no-fork-kernels", default=False, show_default=True,
+@click.option("--fork-kernels/--no-fork-kernels", default=True, show_default=True,
               help="Fork each page's kernel from a warm template process (a third of the CPU and memory a "
-                   "viewer; experimental: docs/dashboards.md); default: each kernel a new process.")
+                   "viewer, see docs/dashboards.md); --no-fork-kernels: each kernel a new process. Kernels "
+                   "start as new processes anyway when the template cannot start.")
 @handle_errors
 def dashboard_command(extract_path, port, audience, threshold, lang, pool_size, resources_dir, max_viewers,
                       fork_kernels) -> None:

@@ -10,11 +10,12 @@ with these changes, all on the server side:
   Here the route refuses, before the websocket handshake, any request without the key
   that only the server's kernels know (:data:`ENV_QUERY_KEY`, in their private
   environment), and a request is handed over once, then forgotten.
-- **A cap on viewers.** A page view starts a kernel (with ``--fork-kernels``, forked from the kernel
+- **A cap on viewers.** A page view starts a kernel (by default forked from the kernel
   template: :mod:`workbench.dashboards.zygote`); past
   ``max_viewers`` kernels in use, a page gets "too many viewers, try again in a
-  minute" (HTTP 503) instead of a new kernel. Closed pages release their kernel through
-  culling (``voila.json``: idle and disconnected for 20 s).
+  minute" (HTTP 503) instead of a new kernel. A closed page releases its kernel
+  :data:`RELEASE_AFTER` seconds after its websocket closed (the idle culler of ``voila.json``,
+  idle and disconnected for 20 s, catches pages that never connected).
 - **Nothing a kernel writes to stderr reaches a page.** Kernel logs (a traceback after a
   malformed ``comm_open``, with the server's paths) go to the server's log only: the
   kernel websocket drops ``stream``/``stderr`` and ``error`` messages.
@@ -32,6 +33,7 @@ import hmac
 import os
 
 import tornado.web
+from tornado.ioloop import IOLoop
 from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server._tz import utcnow
 from traitlets import Integer
@@ -101,8 +103,28 @@ class CappedVoilaHandler(TornadoVoilaHandler):
             self.flush()
 
 
+#: Seconds a page's kernel outlives the page's last websocket (time for a page to reconnect after a
+#: network blip), after which it is shut down instead of waiting for the idle culler (20 s idle, checked
+#: every 5 s): a closed page frees its place among ``max_viewers`` and its memory sooner.
+RELEASE_AFTER = 5
+
+
+async def _release(manager, kernel_id: str, log) -> None:
+    """Shut down the kernel ``kernel_id`` if no page connected to it again."""
+    if kernel_id in manager and manager._kernel_connections.get(kernel_id, 0) == 0:
+        log.info("workbench: kernel %s released, its page closed", kernel_id)
+        await manager.shutdown_kernel(kernel_id)
+
+
 class QuietConnection(ZMQChannelsWebsocketConnection):
-    """The kernel websocket without the kernel's stderr and error messages."""
+    """The kernel websocket without the kernel's stderr and error messages; its kernel shut down
+    :data:`RELEASE_AFTER` seconds after the page's last websocket closed."""
+
+    def disconnect(self) -> None:
+        super().disconnect()
+        manager = self.multi_kernel_manager
+        if manager._kernel_connections.get(self.kernel_id) == 0:
+            IOLoop.current().call_later(RELEASE_AFTER, _release, manager, self.kernel_id, self.log)
 
     def handle_outgoing_message(self, stream, outgoing_msg) -> None:
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)

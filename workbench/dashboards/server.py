@@ -98,7 +98,9 @@ class Server:
     pool_size: int | None = None  # None: voila.json's (preheated kernels); 0: no preheating
     resources: Path | None = None  # an organisation's folder: notebooks/dashboards/ and templates/ win there
     max_viewers: int = DEFAULT_MAX_VIEWERS  # pages served at once (a kernel each)
-    fork_kernels: bool = False  # kernels forked from a warm template (workbench.dashboards.zygote): opt-in, see docs
+    # kernels forked from a warm template (workbench.dashboards.zygote); False: each kernel a new process.
+    # Ordinary kernels anyway when the template cannot start or refuses (docs/dashboards.md)
+    fork_kernels: bool = True
     token: str = field(default_factory=new_token, repr=False)
     query_key: str = field(default_factory=new_token, repr=False)  # preheated kernels ↔ server only
 
@@ -108,7 +110,8 @@ class Server:
         extra = f"&{query}" if query else ""
         return f"http://{HOST}:{self.port}{path}?token={self.token}{extra}"
 
-    def command(self, config_dir: Path) -> list[str]:
+    def command(self, config_dir: Path, forked: bool | None = None) -> list[str]:
+        """Voilà's command line; ``forked``: whether the kernel template runs (default: ``fork_kernels``)."""
         own = self.resources / "notebooks" / "dashboards" if self.resources else None
         pages = own if own is not None and own.is_dir() else notebooks_dir()
         cmd = [sys.executable, "-m", "workbench.dashboards.gate", str(pages), "--no-browser", f"--port={self.port}",
@@ -120,7 +123,7 @@ class Server:
             else:
                 cmd += ["--VoilaConfiguration.preheat_kernel=True", f"--pool_size={self.pool_size}"]
         cmd.append(f"--WorkbenchVoila.max_viewers={self.max_viewers}")
-        if self.fork_kernels:  # a kernel in milliseconds: the pool refilled after 1 s instead of 5
+        if self.fork_kernels if forked is None else forked:  # a kernel in ms: the pool refilled after 1 s, not 5
             cmd.append(f"--VoilaKernelManager.fill_delay={FORKED_FILL_DELAY}")
         return cmd
 
@@ -210,8 +213,8 @@ def running(server: Server, loaded=None, stdout=None, stderr=None, timeout: floa
             if server.fork_kernels:
                 data_dir = stack.enter_context(_template(server, config_dir, snapshot, stdout, stderr, timeout))
             proc = stack.enter_context(_stopping(subprocess.Popen(
-                server.command(config_dir), env=server.environment(snapshot, data_dir), stdout=stdout,
-                stderr=stderr, cwd=str(notebooks_dir()))))
+                server.command(config_dir, forked=data_dir is not None), env=server.environment(snapshot, data_dir),
+                stdout=stdout, stderr=stderr, cwd=str(notebooks_dir()))))
             _wait_ready(proc, server.port, timeout)
             yield proc
     finally:
