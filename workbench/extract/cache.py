@@ -97,12 +97,22 @@ def _file_digest(path: Path) -> str:
         return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=32)).hexdigest()
 
 
+def _digests(files: list[Path]) -> list[str]:
+    """The files' digests, hashed side by side (hashing a large file releases the interpreter's lock)."""
+    if len(files) < 2:
+        return [_file_digest(p) for p in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(files), os.cpu_count() or 1)) as pool:
+        return list(pool.map(_file_digest, files))
+
+
 def key(found: Found) -> str:
     """The key of an extract as found on disk: its files' names and contents, and the validation version."""
     files = sorted(set(found.tables.values()) | ({found.metadata_file} if found.metadata_file.exists() else set()))
     parts = {"validation": _validation_version(), "settings": _settings(), "kind": "workbook" if found.workbook is not None else "folder",
              "tables": {t: p.name for t, p in sorted(found.tables.items())},
-             "files": {p.name: _file_digest(p) for p in files}, "warnings": list(found.warnings)}
+             "files": dict(zip((p.name for p in files), _digests(files))), "warnings": list(found.warnings)}
     return hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=20).hexdigest()
 
 
