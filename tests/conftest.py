@@ -241,3 +241,21 @@ def valid_extract(make_extract) -> Path:
 
 # Session fixtures of the report tests (small demo extract, demo reports rendered once).
 pytest_plugins = ["conftest_reports"]
+
+
+@pytest.fixture(scope="module")
+def person_extract(tmp_path_factory):
+    """A demo extract of 1,200 persons (one per test module that asks for it)."""
+    from workbench import extract
+    from workbench.extract import demo
+
+    return extract.load(demo.write(tmp_path_factory.mktemp("persons") / "demo", persons=1200, seed=7))
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    """The demo network extract (no persons table; legal actions, activities, several sites)."""
+    from workbench import extract
+    from workbench.extract import demo
+
+    return extract.load(demo.write(tmp_path_factory.mktemp("network") / "net", profile="network"))

@@ -7,8 +7,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench import extract
-from workbench.extract import demo
 from workbench.indicators import engine
 from workbench.indicators.catalogue import load_catalogue
 
@@ -30,14 +28,6 @@ def _both_paths(ex, monkeypatch, **kwargs) -> tuple[pl.DataFrame, pl.DataFrame]:
     return together, alone
 
 
-@pytest.fixture(scope="module")
-def person_extract(tmp_path_factory):
-    return extract.load(demo.write(tmp_path_factory.mktemp("periods") / "demo", persons=1200, seed=7))
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    return extract.load(demo.write(tmp_path_factory.mktemp("periods") / "net", profile="network"))
 
 
 def test_periods_together_equal_periods_alone(person_extract, monkeypatch):

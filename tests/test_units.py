@@ -11,10 +11,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from workbench import disclosure, extract
+from workbench import disclosure
 from workbench.disclosure import family, figures
 from workbench.disclosure.scopes import declared
-from workbench.extract import demo
 from workbench.indicators import engine, stored
 from workbench.indicators.catalogue import load_catalogue
 from workbench.indicators.conditions import UNITS
@@ -45,14 +44,6 @@ def _same(ex, selections, **kwargs) -> list[engine.Evaluation]:
     return together
 
 
-@pytest.fixture(scope="module")
-def person_extract(tmp_path_factory):
-    return extract.load(demo.write(tmp_path_factory.mktemp("units") / "demo", persons=1200, seed=7))
-
-
-@pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    return extract.load(demo.write(tmp_path_factory.mktemp("units") / "net", profile="network"))
 
 
 def _family_units(ex) -> list[Selection]:
