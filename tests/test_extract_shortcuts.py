@@ -202,3 +202,61 @@ def test_columns_joined_up_one_by_one_are_the_eager_select():
     joined = rules._in_one_chunk(frame, ["d", "b", "a"])
     assert_frame_equal(joined, frame.select(["d", "b", "a"]))
     assert joined.n_chunks("all") == [1, 1, 1]
+
+
+def _person_tables() -> dict[str, pl.DataFrame]:
+    """Persons and the tables naming them, with the cases one join must not get wrong: a missing
+    person, nulls, a pseudonym repeated, one with spaces around it (not the same id), an empty table."""
+    persons = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4"]})
+    return {
+        "persons": persons.with_row_index(rules.ROW, offset=1).with_columns(pl.col(rules.ROW).cast(pl.Int64)),
+        "contacts": pl.DataFrame({rules.ROW: [1, 2, 3, 4, 5, 6], "contact_id": [f"C{i}" for i in range(6)],
+                                  "person_id": ["P2", "P9", None, "P2", " P1", "P4"]}),
+        "cases": pl.DataFrame({rules.ROW: [1, 2], "case_id": ["K1", "K2"], "person_id": ["P3", "P1"]}),
+        "protection_flags": pl.DataFrame({rules.ROW: [], "person_id": []},
+                                         schema={rules.ROW: pl.Int64, "person_id": pl.String}),
+        "appointments": pl.DataFrame({rules.ROW: [1, 2, 3], "appointment_id": ["A1", "A2", "A3"],
+                                      "person_id": [None, "P4", "P0"]}),
+    }
+
+
+def _one_by_one(tables: dict[str, pl.DataFrame], keys: pl.DataFrame) -> dict[str, pl.Series]:
+    """The plain computation: each table joined on its own."""
+    return {name: references._numbered(frame.lazy(), "person_id", keys).collect()[references._NUMBER]
+            for name, frame in tables.items() if name != "persons"}
+
+
+def test_person_numbers_of_every_table_at_once_are_those_of_one_join_per_table():
+    tables = _person_tables()
+    names = [n for n in tables if n != "persons"]
+    together = references._numbers_of_every_table(names, tables, {})
+    keys = references._parent_keys("persons", tables, {})
+    expected = _one_by_one(tables, keys)
+    assert together.keys() == expected.keys()
+    for name, numbers in expected.items():
+        assert_series_equal(together[name][references._NUMBER], numbers)
+    assert together["contacts"][references._NUMBER].to_list() == [1, None, None, 1, None, 3]
+    assert together["appointments"][references._NUMBER].to_list() == [None, 3, None]
+    assert together["protection_flags"].height == 0
+
+
+def test_person_numbers_at_once_never_match_a_hash_shared_by_another_id(monkeypatch):
+    tables = _person_tables()
+    names = [n for n in tables if n != "persons"]
+
+    def forged(keys: pl.DataFrame) -> pl.DataFrame:  # P9's hash given to P3: the hashes meet, the ids differ
+        return keys.with_columns(pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash())
+                                 .otherwise(pl.col(_HASH)).alias(_HASH))
+
+    monkeypatch.setattr(references, "hashed", forged)
+    together = references._numbers_of_every_table(names, tables, {})
+    assert together["contacts"][references._NUMBER].to_list() == [1, None, None, 1, None, 3]  # not P3's 2
+    assert together["cases"][references._NUMBER].to_list() == [None, 0]  # P3 lost its hash: no number
+    monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # two persons share a hash
+    assert references._numbers_of_every_table(names, tables, {}) == {}  # then each table joins on the ids
+
+
+def test_person_numbers_at_once_need_the_persons_table():
+    tables = _person_tables()
+    del tables["persons"]
+    assert references._numbers_of_every_table(list(tables), tables, {}) == {}

@@ -35,11 +35,12 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     parents: dict[str, pl.DataFrame | None] = {}
     numbers: dict[str, pl.Series] = {}
     pending = [name for name in TABLE_ORDER if name in accepted and _references(name)]
+    together = _numbers_of_every_table(pending, accepted, parents)
     while pending:
         # A wave: the tables whose parents are settled, their joins all run in one parallel pass.
         wave = [name for name in pending if not any(c.references in pending for c in _references(name))]
         wave = wave or pending[:1]  # (a table naming itself: checked against its own rows)
-        queries = {name: _missing_queries(name, accepted, parents) for name in wave}
+        queries = {name: _missing_queries(name, accepted, parents, together) for name in wave}
         flat = pl.collect_all([q for name in wave for _, q in queries[name]])
         for name in wave:
             done, flat = flat[:len(queries[name])], flat[len(queries[name]):]
@@ -66,21 +67,59 @@ def _references(name: str) -> list[Column]:
     return [column for column in TABLES[name].columns if column.references]
 
 
-def _missing_queries(name: str, accepted: dict[str, pl.DataFrame],
-                     parents: dict[str, pl.DataFrame | None]) -> list[tuple[str, pl.LazyFrame]]:
+def _missing_queries(name: str, accepted: dict[str, pl.DataFrame], parents: dict[str, pl.DataFrame | None],
+                     together: dict[str, pl.DataFrame]) -> list[tuple[str, pl.LazyFrame]]:
     """Per reference of table ``name``, its rows naming no accepted parent; for the reference to
-    the persons (when their ids are joined on hashes), every row's person number instead."""
+    the persons (when their ids are joined on hashes), every row's person number instead, found
+    for every table at once (``together``: :func:`_numbers_of_every_table`)."""
     frame = accepted[name]
     queries = []
     for column in _references(name):
-        keys = _parent_keys(column.references, accepted, parents)
-        # The persons table names no parent, so no row of it is set aside here: its rows' numbers are final.
-        if column.references == PERSONS and not _references(PERSONS) and keys is not None and _HASH in keys.columns:
-            queries.append((column.name, _numbered(frame.lazy(), column.name, keys)))
+        if column.references == PERSONS and name in together:
+            queries.append((column.name, together[name].lazy()))
             continue
+        keys = _parent_keys(column.references, accepted, parents)
         rows = frame.lazy().select(*_kept_columns(name, column.name)).filter(pl.col(column.name).is_not_null())
         queries.append((column.name, _unmatched(rows, column.name, keys)))
     return queries
+
+
+def _person_reference(name: str) -> str | None:
+    """The column of table ``name`` that names a person, if any."""
+    return next((c.name for c in _references(name) if c.references == PERSONS), None)
+
+
+def _numbers_of_every_table(names: list[str], accepted: dict[str, pl.DataFrame],
+                            parents: dict[str, pl.DataFrame | None]) -> dict[str, pl.DataFrame]:
+    """Per table of ``names`` that names a person, every row's person ``number`` (as :func:`_numbered`
+    finds it), all found by one join against the persons' ids: one hash table of the persons,
+    probed by every table's rows in turn, instead of one hash table per table. Empty when the
+    persons' ids cannot be joined on their hashes (:func:`hashed`) or the persons table is absent.
+
+    The persons table names no parent, so none of its rows is set aside while references are
+    checked: the numbers found before any table is checked are final. Each table's rows are
+    those it has before its own references are checked, as when it is checked."""
+    if _references(PERSONS):
+        return {}
+    keys = _parent_keys(PERSONS, accepted, parents)
+    if keys is None or _HASH not in keys.columns:
+        return {}
+    columns = {name: column for name in names if (column := _person_reference(name)) is not None}
+    if not columns:
+        return {}
+    # The id columns one after the other (their pieces are not copied), then one join in row order.
+    ids = pl.concat([accepted[name].select(pl.col(column).alias(_ID)) for name, column in columns.items()],
+                    rechunk=False)
+    numbers = _numbered(ids.lazy(), _ID, keys).collect()
+    out, start = {}, 0
+    for name in columns:
+        height = accepted[name].height
+        out[name] = numbers.slice(start, height)
+        start += height
+    return out
+
+
+_ID = "wb_person_id"
 
 
 def _without_number(name: str, frame: pl.DataFrame, column: str, numbers: pl.Series) -> pl.DataFrame:
