@@ -32,11 +32,16 @@ _FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB", "nl": "nl-NL",
 
 
 def _config(chart, lang: str = "fr"):
-    """The house style; right to left, titles start on the right (Arabic)."""
-    return (chart.configure(font=FONT)
-            .configure_view(stroke=None)
-            .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12, grid=False)
-            .configure_title(font=FONT, fontSize=13, anchor="end" if is_rtl(lang) else "start"))
+    """The house style; right to left, titles start on the right (Arabic). Set at once on a shallow copy
+    (each of altair's ``configure_*`` deep-copies the whole chart, its data included)."""
+    import altair as alt
+
+    styled = chart.copy(deep=False)
+    styled["config"] = alt.Config(
+        font=FONT, view=alt.ViewConfig(stroke=None),
+        axis=alt.AxisConfig(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12, grid=False),
+        title=alt.TitleConfig(font=FONT, fontSize=13, anchor="end" if is_rtl(lang) else "start"))
+    return styled
 
 
 def _value_axis(unit: str, **options):
