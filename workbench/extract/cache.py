@@ -331,14 +331,23 @@ def prune(root: Path, keep: int) -> None:
     """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others,
     and the temporary folders left by a process killed while writing (older than :data:`STALE_SCRATCH`)."""
     now = time.time()
-    for scratch in root.glob(".*"):
+    with os.scandir(root) as found:  # one listing; a folder is told by its entry, not a stat each
+        folders = [Path(e.path) for e in found if e.is_dir(follow_symlinks=False)]
+    for scratch in (p for p in folders if p.name.startswith(".")):
         with contextlib.suppress(OSError):
-            if scratch.is_dir() and now - scratch.stat().st_mtime > STALE_SCRATCH:
+            if now - scratch.stat().st_mtime > STALE_SCRATCH:
                 shutil.rmtree(scratch, ignore_errors=True)
-    entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    entries = [p for p in folders if not p.name.startswith(".")]
     if len(entries) <= keep:
         return
-    for stale in sorted(entries, key=lambda p: p.stat().st_mtime, reverse=True)[keep:]:
+
+    def used(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:  # removed meanwhile by another process
+            return 0.0
+
+    for stale in sorted(entries, key=used, reverse=True)[keep:]:
         shutil.rmtree(stale, ignore_errors=True)
 
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -69,12 +70,61 @@ def evaluation(extract, question: dict[str, Any], cat: Catalogue, compute: Calla
     text = json.dumps({"question": question, "catalogue": _catalogue_print(cat), "code": _code_version()},
                       sort_keys=True, default=repr)
     name = hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
-    kept = _read(folder / name)
+    with _LOCK:
+        kept = _WRITING.get(folder / name)
+    kept = kept if kept is not None else _read(folder / name)
     if kept is not None:
         return kept
     answer = compute()
-    _write(folder, name, answer)
+    _later(folder, name, answer)
     return answer
+
+
+# Answers are written by a thread of their own while the caller goes on (a report asks a hundred
+# questions); until written they are answered from memory. The thread ends once nothing is left to
+# write; the process's end and a fork wait for it (:func:`settle`).
+_WRITING: dict[Path, Evaluation] = {}
+_QUEUE: list[tuple[Path, str, Evaluation]] = []
+_WRITER: threading.Thread | None = None
+_LOCK = threading.Lock()
+
+
+def _later(folder: Path, name: str, answer: Evaluation) -> None:
+    global _WRITER
+    with _LOCK:
+        _WRITING[folder / name] = answer
+        _QUEUE.append((folder, name, answer))
+        if _WRITER is None:
+            _WRITER = threading.Thread(target=_drain, name="workbench-answers")  # not a daemon: waited for
+            _WRITER.start()
+
+
+def _drain() -> None:
+    global _WRITER
+    while True:
+        with _LOCK:
+            if not _QUEUE:
+                _WRITER = None
+                return
+            folder, name, answer = _QUEUE.pop(0)
+        try:
+            _write(folder, name, answer)
+        finally:
+            with _LOCK:
+                _WRITING.pop(folder / name, None)
+
+
+def settle() -> None:
+    """Wait until every answer being written is written."""
+    while True:
+        with _LOCK:
+            writer = _WRITER
+        if writer is None or writer is threading.current_thread():
+            return
+        writer.join()
+
+
+os.register_at_fork(before=settle)  # a forked process never inherits half a write
 
 
 def _read(where: Path) -> Evaluation | None:
@@ -104,15 +154,16 @@ def _write(folder: Path, name: str, answer: Evaluation) -> None:
 
         extract_cache.write_folder(folder, name, fill)
         extract_cache.prune(folder, KEEP)
-    except (OSError, TypeError, ValueError):
+    except (OSError, TypeError, ValueError, pl.exceptions.PolarsError):
         return  # a full disk or a read-only cache: computed again next time, nothing more
 
 
 def forget(root: Path | None = None) -> None:
     """Remove every answer kept beside the extracts of the cache folder ``root`` (default: the cache's)."""
+    settle()
     root = root if root is not None else extract_cache.folder()
     for kept in root.glob(f"*/{FOLDER}") if root is not None else ():
         shutil.rmtree(kept, ignore_errors=True)
 
 
-__all__ = ["KEEP", "evaluation", "forget"]
+__all__ = ["KEEP", "evaluation", "forget", "settle"]
