@@ -233,3 +233,19 @@ def test_a_temporary_folder_left_by_a_killed_process_is_removed_later(tmp_path, 
     os.utime(old, (0, 0))
     loaded(spoiled(tmp_path))  # writing an entry prunes the folder
     assert not old.exists() and young.exists()  # another process's write under way is left alone
+
+
+def test_a_failed_background_write_does_not_stop_the_writing_thread(tmp_path):
+    """A write that raises is dropped; the thread goes on with the next ones and waiting ends."""
+    done: list[int] = []
+
+    def boom() -> None:
+        raise RuntimeError("disk gone")
+
+    cache.later(tmp_path / "a", boom)
+    cache.later(tmp_path / "b", lambda: done.append(1))
+    cache.wait()
+    assert done == [1] and not cache.writing(tmp_path / "a") and not cache.writing(tmp_path / "b")
+    cache.later(tmp_path / "c", lambda: done.append(2))  # a thread is started again when needed
+    cache.wait(tmp_path / "c")
+    assert done == [1, 2]

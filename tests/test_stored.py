@@ -83,12 +83,12 @@ def test_nothing_is_kept_when_the_cache_is_off(demo_folder, tmp_path, monkeypatc
 
 def test_a_damaged_answer_is_computed_again(private_cache, demo_folder, monkeypatch):
     expected = disclosure.compute(extract.load(demo_folder), "2025-Q3", by=["sex"]).frame
-    stored.settle()  # answers are written by a thread of their own
+    cache.wait()  # answers are written by the cache's writing thread
     for frame in private_cache.glob("*/evaluations/*/frame.arrow"):
         frame.write_bytes(b"not arrow")
     calls = _counting(monkeypatch)
     assert_frame_equal(disclosure.compute(extract.load(demo_folder), "2025-Q3", by=["sex"]).frame, expected)
-    stored.settle()
+    cache.wait()
     assert len(calls) == 1 and not list(private_cache.glob("*/evaluations/*/frame.arrow")) == []
 
 
@@ -97,7 +97,7 @@ def test_answers_kept_are_bounded(private_cache, demo_folder, monkeypatch):
     ex = extract.load(demo_folder)
     for month in range(1, 7):
         disclosure.compute(ex, f"2025-{month:02d}", indicators=["contacts"])
-    stored.settle()
+    cache.wait()
     assert len([p for p in next(private_cache.glob("*/evaluations")).iterdir() if p.is_dir()]) == 3
     stored.forget()  # every answer of the cache folder removed, the validated extract kept
     assert not list(private_cache.glob("*/evaluations")) and list(private_cache.glob("*/summary.json"))
@@ -115,7 +115,7 @@ def test_an_extract_not_read_through_the_cache_keeps_nothing(private_cache, demo
 
 def test_an_answer_being_written_is_answered_from_memory(private_cache, demo_folder, monkeypatch):
     """While the thread writes an answer, the same question is answered from memory, not computed again;
-    once settled, from the store; a fork waits for the writes."""
+    once written, from the store."""
     ex = extract.load(demo_folder)
     release = threading.Event()
     write = stored._write
@@ -126,7 +126,7 @@ def test_an_answer_being_written_is_answered_from_memory(private_cache, demo_fol
     assert_frame_equal(disclosure.compute(ex, "2025-Q2", by=["sex"]).frame, first)
     assert calls == []
     release.set()
-    stored.settle()
-    assert len(list(private_cache.glob("*/evaluations/*/frame.arrow"))) == 1 and stored._WRITER is None
+    cache.wait()
+    assert len(list(private_cache.glob("*/evaluations/*/frame.arrow"))) == 1 and not stored._WRITING
     assert_frame_equal(disclosure.compute(extract.load(demo_folder), "2025-Q2", by=["sex"]).frame, first)
     assert calls == []

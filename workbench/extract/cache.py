@@ -135,10 +135,7 @@ def write(key: str, extract: Extract, *, wait: bool = True) -> Path | None:
         return None
     if wait:
         return _write(root, key, extract)
-    thread = threading.Thread(target=_write, args=(root, key, extract), name=f"workbench-cache-{key[:8]}")
-    with _LOCK:
-        _PENDING[root / key] = thread
-    thread.start()  # not a daemon: the interpreter waits for it before exiting
+    later(root / key, lambda: _write(root, key, extract))
     return root / key
 
 
@@ -148,24 +145,62 @@ def _write(root: Path, key: str, extract: Extract) -> Path | None:
         prune(root, KEEP)
     except OSError:
         return None  # a full disk or a read-only home slows the next load down, nothing more
-    finally:
-        with _LOCK:
-            if _PENDING.get(root / key) is threading.current_thread():
-                del _PENDING[root / key]
     return target
 
 
-_PENDING: dict[Path, threading.Thread] = {}  # entries being written, by their folder
-_LOCK = threading.Lock()
+# What is written while the caller goes on (a validated extract's entry, the answers kept beside it)
+# is written in turn by one thread, which ends once nothing is left; the process's end (the thread
+# is not a daemon), a fork and whatever reads what is being written wait for it (:func:`wait`).
+_QUEUE: list[tuple[Path, Callable[[], object]]] = []
+_BUSY: dict[Path, int] = {}  # folders queued or being written, and how many writes each waits for
+_WRITER: threading.Thread | None = None
+_DONE = threading.Condition()
+
+
+def later(where: Path, job: Callable[[], object]) -> None:
+    """Run ``job``, which writes folder ``where``, on the writing thread (started when needed)."""
+    global _WRITER
+    with _DONE:
+        _QUEUE.append((where, job))
+        _BUSY[where] = _BUSY.get(where, 0) + 1
+        if _WRITER is None:
+            _WRITER = threading.Thread(target=_drain, name="workbench-writer")
+            _WRITER.start()
+
+
+def _drain() -> None:
+    global _WRITER
+    while True:
+        with _DONE:
+            if not _QUEUE:
+                _WRITER = None
+                _DONE.notify_all()
+                return
+            where, job = _QUEUE.pop(0)
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - a write that fails leaves nothing behind: computed again next time
+            pass
+        finally:
+            with _DONE:
+                _BUSY[where] -= 1
+                if not _BUSY[where]:
+                    del _BUSY[where]
+                _DONE.notify_all()
+
+
+def writing(where: Path) -> bool:
+    """Whether folder ``where`` is queued or being written by the writing thread."""
+    with _DONE:
+        return where in _BUSY
 
 
 def wait(entry: Path | None = None) -> None:
-    """Wait until the entry ``entry`` (default: every entry) being written by a thread is written."""
-    with _LOCK:
-        threads = [t for e, t in _PENDING.items() if entry is None or e == entry]
-    for thread in threads:
-        if thread is not threading.current_thread():
-            thread.join()
+    """Wait until folder ``entry`` (default: everything) queued for the writing thread is written."""
+    with _DONE:
+        if threading.current_thread() is _WRITER:
+            return
+        _DONE.wait_for(lambda: not _BUSY if entry is None else entry not in _BUSY)
 
 
 os.register_at_fork(before=wait)  # a forked process never inherits half a write
@@ -307,8 +342,7 @@ def remember(extract: Extract, key: str) -> None:
     root = folder()
     if root is None:
         return
-    with _LOCK:
-        pending = root / key in _PENDING
+    pending = writing(root / key)
     if pending or (root / key / "summary.json").exists():
         memo_of(extract, "extract.cache")["entry"] = root / key
 
@@ -358,4 +392,4 @@ def clear() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "wait", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]
+__all__ = ["ENV_CACHE", "clear", "entry_of", "folder", "key", "numbers_of", "prune", "source_digest", "later", "wait", "writing", "write_folder", "open_saved", "attach_numbers", "person_numbers", "read", "remember", "save", "write"]

@@ -80,51 +80,24 @@ def evaluation(extract, question: dict[str, Any], cat: Catalogue, compute: Calla
     return answer
 
 
-# Answers are written by a thread of their own while the caller goes on (a report asks a hundred
-# questions); until written they are answered from memory. The thread ends once nothing is left to
-# write; the process's end and a fork wait for it (:func:`settle`).
+# Answers are written by the cache's writing thread while the caller goes on (a report asks a hundred
+# questions); until written they are answered from memory.
 _WRITING: dict[Path, Evaluation] = {}
-_QUEUE: list[tuple[Path, str, Evaluation]] = []
-_WRITER: threading.Thread | None = None
 _LOCK = threading.Lock()
 
 
 def _later(folder: Path, name: str, answer: Evaluation) -> None:
-    global _WRITER
     with _LOCK:
         _WRITING[folder / name] = answer
-        _QUEUE.append((folder, name, answer))
-        if _WRITER is None:
-            _WRITER = threading.Thread(target=_drain, name="workbench-answers")  # not a daemon: waited for
-            _WRITER.start()
 
-
-def _drain() -> None:
-    global _WRITER
-    while True:
-        with _LOCK:
-            if not _QUEUE:
-                _WRITER = None
-                return
-            folder, name, answer = _QUEUE.pop(0)
+    def job() -> None:
         try:
             _write(folder, name, answer)
         finally:
             with _LOCK:
                 _WRITING.pop(folder / name, None)
 
-
-def settle() -> None:
-    """Wait until every answer being written is written."""
-    while True:
-        with _LOCK:
-            writer = _WRITER
-        if writer is None or writer is threading.current_thread():
-            return
-        writer.join()
-
-
-os.register_at_fork(before=settle)  # a forked process never inherits half a write
+    extract_cache.later(folder / name, job)
 
 
 def _read(where: Path) -> Evaluation | None:
@@ -160,10 +133,10 @@ def _write(folder: Path, name: str, answer: Evaluation) -> None:
 
 def forget(root: Path | None = None) -> None:
     """Remove every answer kept beside the extracts of the cache folder ``root`` (default: the cache's)."""
-    settle()
+    extract_cache.wait()
     root = root if root is not None else extract_cache.folder()
     for kept in root.glob(f"*/{FOLDER}") if root is not None else ():
         shutil.rmtree(kept, ignore_errors=True)
 
 
-__all__ = ["KEEP", "evaluation", "forget", "settle"]
+__all__ = ["KEEP", "evaluation", "forget"]
