@@ -361,16 +361,21 @@ def entry_of(extract) -> Path | None:
 STALE_SCRATCH = 3600
 
 
-def prune(root: Path, keep: int) -> None:
+def prune(root: Path, keep: int, files: str | None = None) -> None:
     """Keep the ``keep`` most recently used folders of ``root`` (temporary ones aside), remove the others,
-    and the temporary folders left by a process killed while writing (older than :data:`STALE_SCRATCH`)."""
+    and the temporary ones left by a process killed while writing (older than :data:`STALE_SCRATCH`).
+    ``files``: the same for the files of ``root`` whose name matches that pattern (``"*.svg"``)."""
+    import fnmatch
+
     now = time.time()
     with os.scandir(root) as found:  # one listing; a folder is told by its entry, not a stat each
-        folders = [Path(e.path) for e in found if e.is_dir(follow_symlinks=False)]
+        folders = [Path(e.path) for e in found
+                   if (e.is_dir(follow_symlinks=False) if files is None
+                       else e.is_file(follow_symlinks=False) and fnmatch.fnmatch(e.name, files))]
     for scratch in (p for p in folders if p.name.startswith(".")):
         with contextlib.suppress(OSError):
             if now - scratch.stat().st_mtime > STALE_SCRATCH:
-                shutil.rmtree(scratch, ignore_errors=True)
+                shutil.rmtree(scratch, ignore_errors=True) if scratch.is_dir() else scratch.unlink()
     entries = [p for p in folders if not p.name.startswith(".")]
     if len(entries) <= keep:
         return
@@ -382,7 +387,10 @@ def prune(root: Path, keep: int) -> None:
             return 0.0
 
     for stale in sorted(entries, key=used, reverse=True)[keep:]:
-        shutil.rmtree(stale, ignore_errors=True)
+        if files is None:
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def clear() -> None:

@@ -468,6 +468,14 @@ class Evaluation:
         return self.frame.drop(HELPER_COLUMNS)
 
 
+def _periods(periods: Sequence[str | Period]) -> list[Period]:
+    """The periods asked for, each once, oldest first."""
+    ps = sorted({parse_period(p) for p in periods})
+    if not ps:
+        raise ParameterError("At least one period is needed.")
+    return ps
+
+
 def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str] | str | None = None,
              by: Iterable[str | Sequence[str]] | str | None = None,
              params: dict[str, Any] | None = None, catalogue: Catalogue | None = None) -> Evaluation:
@@ -492,9 +500,7 @@ def evaluate(extract, periods: Sequence[str | Period], indicators: Iterable[str]
         The catalogue to evaluate (an organisation's merged with the built-in one:
         :func:`workbench.indicators.organisation.catalogue_with`); ``None``: the built-in one.
     """
-    ps = sorted({parse_period(p) for p in periods})
-    if not ps:
-        raise ParameterError("At least one period is needed.")
+    ps = _periods(periods)
     cat = resolve(catalogue)
     frames, dims, unavailable, resolved = _compute_frames(extract, ps, indicators, by, params, cat)
     return Evaluation(_assemble(frames, dims, cat), tuple(dims), unavailable, resolved)
@@ -510,9 +516,7 @@ def evaluate_units(labelled, units: int, periods: Sequence[str | Period], indica
     Each record is paired with every period of each of its units, as several periods are: what is
     per person is per person, unit and period, and what a condition reads in another table is read
     among the unit's rows."""
-    ps = sorted({parse_period(p) for p in periods})
-    if not ps:
-        raise ParameterError("At least one period is needed.")
+    ps = _periods(periods)
     if units < 1:
         raise ParameterError("At least one unit is needed.")
     cat = resolve(catalogue)

@@ -241,16 +241,15 @@ def _write_kept(folder: Path, name: str, svg: str) -> None:
     import os
     import tempfile
 
+    from workbench.extract import cache
+
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, scratch = tempfile.mkstemp(prefix=".", suffix=".svg", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(svg)
         os.replace(scratch, folder / name)  # a reader never sees half a chart
-        kept = [p for p in folder.glob("*.svg") if not p.name.startswith(".")]
-        if len(kept) > KEEP_CHARTS:
-            for stale in sorted(kept, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP_CHARTS:]:
-                stale.unlink(missing_ok=True)
+        cache.prune(folder, KEEP_CHARTS, files="*.svg")
     except OSError:  # a full disk or a read-only cache: drawn again next time, nothing more
         return
 
