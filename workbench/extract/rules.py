@@ -324,6 +324,9 @@ def _through(name: str, distinct: pl.Series | None, make, *, dtype: pl.DataType,
     return pl.col(name).replace_strict(distinct, mapped, default=default, return_dtype=dtype)
 
 
+_NO_KIND = pl.lit(None, dtype=pl.String)
+
+
 def _kinds_expr(name: str, distinct: pl.Series | None) -> pl.Expr:
     """Per cell, the kind of direct identifier it looks like (:func:`guard.cell_kind_expr` without
     names), through the distinct values; null where none."""
@@ -333,9 +336,22 @@ def _kinds_expr(name: str, distinct: pl.Series | None) -> pl.Expr:
     kinds = distinct.to_frame("u").select(make(pl.col("u")).alias("k")).to_series()
     found = kinds.is_not_null()
     if not found.any():
-        return pl.lit(None, dtype=pl.String)  # the usual case: no cell looks like an identifier
+        return _NO_KIND  # the usual case: no cell looks like an identifier
     return pl.col(name).replace_strict(distinct.filter(found), kinds.filter(found), default=None,
                                        return_dtype=pl.String)
+
+
+def _unknown_codes(column: Column, name: str, normal: pl.Expr, typed: pl.Expr, distinct: pl.Series | None,
+                   dtype: pl.DataType) -> pl.Expr:
+    """True where a vocabulary cell holds a code outside the vocabulary; found on the distinct
+    values when they are known (usually none: then no cell is looked at)."""
+    flag = normal.is_not_null() & typed.is_null()
+    if distinct is None or distinct.len() == 0:
+        return flag
+    per_value = distinct.to_frame(name).select(
+        _parse(column, pl.col(name).cast(pl.String), pl.String).cast(dtype_of(column), strict=False)
+        .is_null().alias(name)).to_series()
+    return flag if per_value.any() else pl.lit(False)
 
 
 def _clean_categories(column: Column, dtype: pl.DataType) -> bool:
@@ -372,13 +388,15 @@ def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: di
             typed = normal.cast(pl.String) if column.kind == "code" else normal.cast(dtype_of(column), strict=False)
             out.append(typed.alias(c))
             if column.kind == "vocab":
-                out.append((normal.is_not_null() & typed.is_null()).alias(_bad(c)))
+                out.append(_unknown_codes(column, c, normal, typed, values, dtype).alias(_bad(c)))
                 known = typed.is_not_null()
             elif codes.get(c):
                 known = typed.is_in(sorted(codes[c])).fill_null(False)
             else:
                 known = pl.lit(False)
-            out.append(pl.when(~known).then(_kinds_expr(c, values)).alias(_ident(c)))
+            kinds = _kinds_expr(c, values)
+            # Where no cell looks like an identifier (seen on the distinct values), no cell is looked at.
+            out.append((kinds if kinds is _NO_KIND else pl.when(~known).then(kinds)).alias(_ident(c)))
         elif column.kind in ("id", "key"):
             out.append(raw.cast(pl.String).alias(c))
         elif column.kind == "codes":
