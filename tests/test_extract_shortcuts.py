@@ -188,10 +188,10 @@ def test_a_person_number_is_never_given_for_a_hash_shared_by_another_id():
         pl.col(_PARENT).hash().alias(_HASH))
     forged = keys.with_columns(  # P9's hash given to P3: the hashes meet, the ids differ
         pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash()).otherwise(pl.col(_HASH)).alias(_HASH))
-    rows = pl.LazyFrame({"person_id": ["P1", "P9", None, "P2", "P3", "P1"]})
-    numbers = references._numbered(rows, "person_id", forged).collect()[references._NUMBER]
+    rows = pl.DataFrame({"person_id": ["P1", "P9", None, "P2", "P3", "P1"]})
+    numbers = references._numbered(rows, "person_id", forged)
     assert numbers.to_list() == [0, None, None, 1, None, 0]
-    assert references._numbered(rows, "person_id", keys).collect()[references._NUMBER].to_list() == [
+    assert references._numbered(rows, "person_id", keys).to_list() == [
         0, None, None, 1, 2, 0]
 
 
@@ -220,43 +220,55 @@ def _person_tables() -> dict[str, pl.DataFrame]:
     }
 
 
-def _one_by_one(tables: dict[str, pl.DataFrame], keys: pl.DataFrame) -> dict[str, pl.Series]:
-    """The plain computation: each table joined on its own."""
-    return {name: references._numbered(frame.lazy(), "person_id", keys).collect()[references._NUMBER]
+def _joined_on_ids(tables: dict[str, pl.DataFrame]) -> dict[str, pl.Series]:
+    """The plain computation: each table joined to the persons on the ids as written."""
+    persons = tables["persons"].select("person_id").with_row_index(references._NUMBER)
+    return {name: frame.join(persons, on="person_id", how="left", maintain_order="left")[references._NUMBER]
             for name, frame in tables.items() if name != "persons"}
 
 
-def test_person_numbers_of_every_table_at_once_are_those_of_one_join_per_table():
-    tables = _person_tables()
-    names = [n for n in tables if n != "persons"]
-    together = references._numbers_of_every_table(names, tables, {})
-    keys = references._parent_keys("persons", tables, {})
-    expected = _one_by_one(tables, keys)
-    assert together.keys() == expected.keys()
-    for name, numbers in expected.items():
-        assert_series_equal(together[name][references._NUMBER], numbers)
-    assert together["contacts"][references._NUMBER].to_list() == [1, None, None, 1, None, 3]
-    assert together["appointments"][references._NUMBER].to_list() == [None, 3, None]
-    assert together["protection_flags"].height == 0
+def _on_persons(tables: dict[str, pl.DataFrame]) -> dict[str, tuple]:
+    persons = references.Persons.checked(tables["persons"], _NO_QUARANTINE, "persons.csv")
+    return {name: references.on_persons(name, frame, _NO_QUARANTINE, f"{name}.csv", persons)
+            for name, frame in tables.items() if name != "persons"}
 
 
-def test_person_numbers_at_once_never_match_a_hash_shared_by_another_id(monkeypatch):
+_NO_QUARANTINE = pl.DataFrame(schema={**rules.QUARANTINE_SCHEMA, rules.QUARANTINE_ID: pl.String})
+
+
+def test_person_numbers_found_against_the_persons_are_those_of_the_join_on_ids():
     tables = _person_tables()
-    names = [n for n in tables if n != "persons"]
+    found = _on_persons(tables)
+    for name, (accepted, quarantined, early) in found.items():
+        assert early.settled  # these tables name the persons only: their references are all checked
+        kept = _joined_on_ids({"persons": tables["persons"], name: accepted})[name]
+        assert_series_equal(early.numbers[references._NUMBER], kept, check_names=False)
+        assert accepted.height + quarantined.height == tables[name].height
+    contacts, bad, early = found["contacts"]
+    assert early.numbers[references._NUMBER].to_list() == [1, None, 1, 3]  # P9 and ' P1' set aside
+    assert bad["rule"].to_list() == ["missing_reference", "missing_reference"] and bad["row"].to_list() == [2, 5]
+    assert found["appointments"][2].numbers[references._NUMBER].to_list() == [None, 3]
+    assert found["protection_flags"][2].numbers.height == 0
+
+
+def test_a_table_naming_cases_too_gets_its_numbers_early_and_its_references_checked_later():
+    tables = _person_tables()
+    tables["referrals"] = pl.DataFrame({rules.ROW: [1, 2, 3], "referral_id": ["R1", "R2", "R3"],
+                                        "person_id": ["P1", "P7", None], "case_id": ["K1", None, "K9"]})
+    accepted, quarantined, early = _on_persons(tables)["referrals"]
+    assert not early.settled and accepted.height == 3 and quarantined.height == 0  # all rows, checked later
+    assert early.numbers[references._NUMBER].to_list() == [0, None, None]
+
+
+def test_person_numbers_against_the_persons_never_match_a_hash_shared_by_another_id(monkeypatch):
+    tables = _person_tables()
 
     def forged(keys: pl.DataFrame) -> pl.DataFrame:  # P9's hash given to P3: the hashes meet, the ids differ
         return keys.with_columns(pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash())
                                  .otherwise(pl.col(_HASH)).alias(_HASH))
 
     monkeypatch.setattr(references, "hashed", forged)
-    together = references._numbers_of_every_table(names, tables, {})
-    assert together["contacts"][references._NUMBER].to_list() == [1, None, None, 1, None, 3]  # not P3's 2
-    assert together["cases"][references._NUMBER].to_list() == [None, 0]  # P3 lost its hash: no number
+    found = _on_persons(tables)
+    assert found["contacts"][2].numbers[references._NUMBER].to_list() == [1, None, 1, 3]  # P9 not P3's 2
     monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # two persons share a hash
-    assert references._numbers_of_every_table(names, tables, {}) == {}  # then each table joins on the ids
-
-
-def test_person_numbers_at_once_need_the_persons_table():
-    tables = _person_tables()
-    del tables["persons"]
-    assert references._numbers_of_every_table(list(tables), tables, {}) == {}
+    assert all(early is None for _, _, early in _on_persons(tables).values())  # then joined on the ids later

@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +33,7 @@ from workbench.extract import cache, guard
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
 from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
-from workbench.extract.references import check_references
+from workbench.extract.references import PERSONS, Early, Persons, check_references, on_persons
 from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
@@ -316,6 +316,10 @@ class _Checked:
     read: int
     accepted: pl.DataFrame
     quarantined: pl.DataFrame
+    #: Checked against the persons as soon as they were known (:func:`references.on_persons`).
+    early: Early | None = None
+    #: The persons table as the others are checked against it.
+    persons: Persons | None = None
 
 
 def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback) -> _Checked:
@@ -355,6 +359,20 @@ def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: Progr
     return _Checked(raw.file, warnings, frame.height, good, bad)
 
 
+def _check_against_persons(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
+                           persons: Callable[[], Persons | None]) -> _Checked:
+    """Table ``name`` read and checked (:func:`_check_table`), then, once the persons are known
+    (``persons()`` waits for them), checked against them (:func:`references.on_persons`)."""
+    table = _check_table(name, found, meta, note)
+    if name == PERSONS:
+        return replace(table, persons=Persons.checked(table.accepted, table.quarantined, table.file))
+    known = persons()
+    if known is None:
+        return table
+    accepted, quarantined, early = on_persons(name, table.accepted, table.quarantined, table.file, known)
+    return replace(table, accepted=accepted, quarantined=quarantined, early=early)
+
+
 #: Tables read and checked at the same time: one is read while another is checked, and the steps that
 #: run on one thread in either (sorting ids, joining columns up, Python) use the other core.
 TABLES_AT_ONCE = 2
@@ -368,13 +386,23 @@ def _checked_tables(found: readers.Found, meta: ExtractMeta,
     alone: the first such table in the contract's order, the others' work abandoned. A workbook's
     sheets are read one after the other (one reader)."""
     names = [name for name in TABLE_ORDER if name in found.tables]
+    done: dict[str, _Checked | Future] = {}
+
+    def persons() -> Persons | None:
+        table = done.get(PERSONS)
+        return (table.result() if isinstance(table, Future) else table).persons if table is not None else None
+
     if found.workbook is not None or len(names) < 2:
-        for name in names:
-            yield name, _check_table(name, found, meta, note)
+        for name in names:  # the persons first
+            done[name] = _check_against_persons(name, found, meta, note, persons)
+            yield name, done[name]
         return
-    largest = sorted(names, key=lambda name: -found.tables[name].stat().st_size)
+    # The persons first (the others wait for them once checked), then the largest files.
+    largest = sorted(names, key=lambda name: (name != PERSONS, -found.tables[name].stat().st_size))
     with ThreadPoolExecutor(max_workers=TABLES_AT_ONCE, thread_name_prefix="workbench-table") as pool:
-        futures = {name: pool.submit(_check_table, name, found, meta, note) for name in largest}
+        futures = done
+        for name in largest:
+            futures[name] = pool.submit(_check_against_persons, name, found, meta, note, persons)
         try:
             for name in names:
                 yield name, futures[name].result()
@@ -401,13 +429,18 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
     reads: dict[str, int] = {}
     files: dict[str, Path] = {}
     file_names: dict[str, str] = {}
+    early: dict[str, Early] = {}
+    persons = None
     for name, table in _checked_tables(found, meta, note):
         files[name] = found.tables[name]
         file_names[name] = table.file
         warnings.extend(table.warnings)
         reads[name], accepted[name], quarantined[name] = table.read, table.accepted, table.quarantined
+        persons = table.persons or persons
+        if table.early is not None:
+            early[name] = table.early
     note("references", "check")
-    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names)
+    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names, early, persons)
     reports = {}
     for name in accepted:
         bad = quarantined[name]

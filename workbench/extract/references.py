@@ -7,6 +7,8 @@ the rule ``missing_reference`` or ``quarantined_parent``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from workbench.contract.schema import TABLE_ORDER, TABLES, Column, Table
@@ -15,9 +17,57 @@ from workbench.extract.rules import QUARANTINE_ID, QUARANTINE_SCHEMA, ROW, maske
 _PARENT_WORD = {"persons": "person", "cases": "case", "detention_stays": "stay"}
 
 
+@dataclass(frozen=True)
+class Persons:
+    """The persons table once checked: what the tables naming a person are checked against."""
+
+    accepted: pl.DataFrame
+    quarantined: pl.DataFrame
+    file: str
+    #: Their ids, hashes and rows (:func:`_parent_keys`); None when two ids share a hash.
+    keys: pl.DataFrame | None
+
+    @classmethod
+    def checked(cls, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str) -> Persons:
+        return cls(accepted, quarantined, file, _parent_keys(PERSONS, {PERSONS: accepted}, {}))
+
+
+@dataclass(frozen=True)
+class Early:
+    """What checking a table against the persons found as soon as both were known (:func:`on_persons`)."""
+
+    #: Each row's person number (``number``): of the rows kept when ``settled``, else of the rows the
+    #: table had before this check (its other references are checked with the other tables').
+    numbers: pl.DataFrame
+    #: Whether the persons are the only table it names: then its references are all checked.
+    settled: bool
+
+
+def on_persons(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str,
+               persons: Persons) -> tuple[pl.DataFrame, pl.DataFrame, Early | None]:
+    """Table ``name`` checked against the persons while the other tables are still being read: each
+    row's person number (one join on the ids' hashes, confirmed on the ids) and, when the persons are the
+    only table it names, its rows naming a missing or quarantined person set aside. Returns its
+    accepted and quarantined rows and what was found; None when the table names no person or the
+    persons' ids cannot be joined on their hashes (:func:`check_references` then checks it with the others)."""
+    column = _person_reference(name)
+    if column is None or persons.keys is None or _HASH not in persons.keys.columns:
+        return accepted, quarantined, None
+    numbers = _numbered(accepted.select(pl.col(column).alias(_ID)), _ID, persons.keys).to_frame()
+    if any(c.references != PERSONS for c in _references(name)):
+        return accepted, quarantined, Early(numbers, settled=False)
+    missing = _without_number(name, accepted, column, numbers[_NUMBER]).sort(ROW)
+    if missing.height == 0:
+        return accepted, quarantined, Early(numbers, settled=True)
+    tables, refused = {PERSONS: persons.accepted, name: accepted}, {PERSONS: persons.quarantined, name: quarantined}
+    kept = _set_aside(name, [missing], tables, refused, {PERSONS: persons.file, name: file})
+    return tables[name], refused[name], Early(numbers.filter(kept), settled=True)
+
+
 def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                     files: dict[str, str]) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame],
-                                                     dict[str, pl.Series]]:
+                     files: dict[str, str], early: dict[str, Early] | None = None,
+                     persons: Persons | None = None) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame],
+                                                               dict[str, pl.Series]]:
     """Quarantine rows that refer to a missing or quarantined person, case or stay.
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
@@ -29,13 +79,24 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     accepted row's person as a number (``number``: the person's row in the accepted persons
     table, null when none), found by the same join; a table is left out when the persons' ids
     could not be joined on their hashes (two share one).
+
+    ``early``: what checking tables against the persons found already (:func:`on_persons`: ``accepted``
+    and ``quarantined`` hold those tables as that check left them), ``persons`` what they were checked
+    against.
     """
     accepted = dict(accepted)
     quarantined = dict(quarantined)
-    parents: dict[str, pl.DataFrame | None] = {}
+    early = early or {}
+    parents: dict[str, pl.DataFrame | None] = {PERSONS: persons.keys} if persons is not None else {}
     numbers: dict[str, pl.Series] = {}
-    pending = [name for name in TABLE_ORDER if name in accepted and _references(name)]
-    together = _numbers_of_every_table(pending, accepted, parents)
+    together: dict[str, pl.DataFrame] = {}
+    for name, found in early.items():
+        if found.settled:
+            numbers[name] = found.numbers[_NUMBER]
+        else:
+            together[name] = found.numbers
+    pending = [name for name in TABLE_ORDER if name in accepted and _references(name)
+               and not (name in early and early[name].settled)]
     while pending:
         # A wave: the tables whose parents are settled, their joins all run in one parallel pass.
         wave = [name for name in pending if not any(c.references in pending for c in _references(name))]
@@ -87,36 +148,6 @@ def _missing_queries(name: str, accepted: dict[str, pl.DataFrame], parents: dict
 def _person_reference(name: str) -> str | None:
     """The column of table ``name`` that names a person, if any."""
     return next((c.name for c in _references(name) if c.references == PERSONS), None)
-
-
-def _numbers_of_every_table(names: list[str], accepted: dict[str, pl.DataFrame],
-                            parents: dict[str, pl.DataFrame | None]) -> dict[str, pl.DataFrame]:
-    """Per table of ``names`` that names a person, every row's person ``number`` (as :func:`_numbered`
-    finds it), all found by one join against the persons' ids: one hash table of the persons,
-    probed by every table's rows in turn, instead of one hash table per table. Empty when the
-    persons' ids cannot be joined on their hashes (:func:`hashed`) or the persons table is absent.
-
-    The persons table names no parent, so none of its rows is set aside while references are
-    checked: the numbers found before any table is checked are final. Each table's rows are
-    those it has before its own references are checked, as when it is checked."""
-    if _references(PERSONS):
-        return {}
-    keys = _parent_keys(PERSONS, accepted, parents)
-    if keys is None or _HASH not in keys.columns:
-        return {}
-    columns = {name: column for name in names if (column := _person_reference(name)) is not None}
-    if not columns:
-        return {}
-    # The id columns one after the other (their pieces are not copied), then one join in row order.
-    ids = pl.concat([accepted[name].select(pl.col(column).alias(_ID)) for name, column in columns.items()],
-                    rechunk=False)
-    numbers = _numbered(ids.lazy(), _ID, keys).collect()
-    out, start = {}, 0
-    for name in columns:
-        height = accepted[name].height
-        out[name] = numbers.slice(start, height)
-        start += height
-    return out
 
 
 _ID = "wb_person_id"
@@ -182,16 +213,24 @@ def hashed(keys: pl.DataFrame) -> pl.DataFrame:
     return keys.drop(_HASH) if (ordered == ordered.shift(1)).any() else keys
 
 
-def _numbered(frame: pl.LazyFrame, column: str, keys: pl.DataFrame) -> pl.LazyFrame:
+def _numbered(frame: pl.DataFrame, column: str, keys: pl.DataFrame) -> pl.Series:
     """Per row of ``frame``, in order, the ``number`` of the parent its ``column`` names (null when
     none, or when the column is empty): joined on the hashes, confirmed on the ids. ``keys`` must
     be hashed (:func:`hashed`: no two parent ids share a hash, so each row meets one parent at most).
 
-    The persons' row (each record's person as a number) is what the engine joins on; the rows
-    without a number are the rows whose person is missing."""
-    found = (frame.select(pl.col(column), pl.col(column).hash().alias(_HASH))
-             .join(keys.lazy(), on=_HASH, how="left", maintain_order="left"))
-    return found.select(pl.when(pl.col(_PARENT) == pl.col(column)).then(pl.col(_NUMBER)).alias(_NUMBER))
+    The rows that meet their parent are joined in any order and their numbers put in place by
+    row (a join that keeps the rows' order costs three times as much). The persons' row (each
+    record's person as a number) is what the engine joins on; the rows without a number are the
+    rows whose person is missing."""
+    found = (frame.lazy().select(pl.col(column), pl.col(column).hash().alias(_HASH)).with_row_index(_AT)
+             .join(keys.lazy(), on=_HASH, how="inner")
+             .filter(pl.col(_PARENT) == pl.col(column)).select(_AT, _NUMBER).collect())
+    dtype = keys.schema[_NUMBER]
+    return (pl.Series(_NUMBER, [], dtype=dtype).extend_constant(None, frame.height)
+            .scatter(found[_AT], found[_NUMBER]))
+
+
+_AT = "wb_at"
 
 
 def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl.LazyFrame:
