@@ -817,3 +817,54 @@ def test_extract_yaml_in_windows_1252(make_extract):
 def test_write_extract_helper_writes_what_it_says(tmp_path):
     folder = write_extract(tmp_path / "x", {"cases": None}, all_tables=False)
     assert sorted(p.name for p in folder.iterdir()) == ["contacts.csv", "extract.yaml", "persons.csv"]
+
+
+def _same_extract(a, b) -> None:
+    assert a.tables.keys() == b.tables.keys()
+    for name in a.tables:
+        assert_frame_equal(a.tables[name], b.tables[name])
+    assert_frame_equal(a.quarantine, b.quarantine)
+    assert a.warnings == b.warnings and a.summary() == b.summary()
+
+
+def test_tables_read_two_at_a_time_give_what_one_at_a_time_gives(tmp_path, monkeypatch):
+    """Tables are read and checked two at a time (the persons first, then the largest files), each
+    checked against the persons as soon as both are known: the extract is the one read table by
+    table, quarantine, warnings and person numbers included."""
+    from workbench.extract import cache, demo, loading
+
+    monkeypatch.setenv(cache.ENV_CACHE, "off")
+    folder = demo.write(tmp_path / "demo", persons=300)
+    contacts = pl.read_parquet(folder / "contacts.parquet").with_columns(pl.all().cast(pl.String))
+    odd = contacts.head(2).with_columns(pl.Series("contact_id", ["C-NONE", "C-EMPTY"]),
+                                        pl.Series("person_id", ["P-NONE", None]))  # a missing person, an empty one
+    blank = pl.DataFrame({c: [None] for c in contacts.columns}, schema=contacts.schema)
+    pl.concat([contacts, odd, blank]).write_csv(folder / "contacts.csv")
+    (folder / "contacts.parquet").unlink()
+    together = extract.load(folder)
+    monkeypatch.setattr(loading, "TABLES_AT_ONCE", 1)
+    alone = extract.load(folder)
+    _same_extract(together, alone)
+    assert {"missing_reference", "required"} <= set(together.quarantine["rule"].to_list())
+    assert any("blank row" in w for w in together.warnings)
+    numbered = [name for name in together.tables if cache.numbers_of(together.tables[name]) is not None]
+    assert {"contacts", "cases", "referrals"} <= set(numbered)
+    for name in together.tables:
+        a, b = cache.numbers_of(together.tables[name]), cache.numbers_of(alone.tables[name])
+        assert (b is None) if a is None else a.equals(b), name
+
+
+def test_tables_read_at_once_fail_as_one_at_a_time_would(make_extract, monkeypatch):
+    """The first table in the contract's order that cannot be read is the one named, whichever
+    finished first; the other tables' work is abandoned."""
+    from workbench.extract import loading
+
+    broken = {"cases": "case_id,person_id\nK1,P001\n",  # required columns missing
+              "referrals": b"\x00\x01 not a table" * 5000}  # the largest file: read first
+    folder = make_extract(broken)
+    with pytest.raises(ExtractError) as together:
+        extract.load(folder)
+    monkeypatch.setattr(loading, "TABLES_AT_ONCE", 1)
+    with pytest.raises(ExtractError) as alone:
+        extract.load(folder)
+    assert str(together.value) == str(alone.value) and "cases.csv" in str(together.value)
