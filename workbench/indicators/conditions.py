@@ -41,6 +41,10 @@ KINDS = ("in_period", "overlaps", "open_at_end", "set", "is_true", "in", "not_in
          "within_days", "overdue", "flagged_by_end", "mapped_in")
 
 
+#: Conditions that filter by more than an expression on the records (a window or a join).
+NOT_EXPRESSIONS = frozenset({"mapped_in", "minor_at_first", "flagged_by_end"})
+
+
 def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
     """The columns a condition reads and the parameter (or number) it takes as a limit."""
     if kind in ("in_period", "set", "is_true", "minor_at", "minor_at_first"):

@@ -77,23 +77,50 @@ class Context:
         return self.persons() is self.extract.tables.get("persons") and any(
             numbers_of(frame) is not None for name, frame in self.extract.tables.items() if name != "persons")
 
-    def enriched(self, table: str) -> pl.LazyFrame:
+    def enriched(self, table: str, later: bool = False) -> pl.LazyFrame:
         """``table`` with its persons' attributes (the persons table: the extract's own persons).
 
         A table without persons (activities, services, a network's legal actions) is taken as it is.
         The join is lazy: the period's filters that read the table's own columns run before it
-        (predicate pushdown), so only the period's records are joined, never the whole table."""
+        (predicate pushdown), so only the period's records are joined, never the whole table.
+
+        ``later``: where each row's person is a number (:meth:`numbered`), the table with that number
+        and without the attributes, which :meth:`with_attributes` adds once the rows are filtered."""
         frame = self.extract.table(table)
         if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
             return frame.lazy()
         attrs = self.attributes()
         own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
-        numbers = numbers_of(frame)
-        if numbers is not None and PERSON_CODE in attrs.columns and self.persons() is self.extract.tables["persons"]:
+        numbers = self.numbers(table)
+        if numbers is not None:
             # each row's person as a number (kept by the validation cache): a join on numbers, not pseudonyms
-            return (frame.select(own).with_columns(numbers.alias(PERSON_CODE)).lazy()  # a column added, not copied
-                    .join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left"))
+            lf = frame.select(own).with_columns(numbers.alias(PERSON_CODE)).lazy()  # a column added, not copied
+            return lf if later else lf.join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left")
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
+
+    def numbers(self, table: str) -> pl.Series | None:
+        """Each row's person in ``table`` as its row among the attributes (kept by the validation cache),
+        or None: a table without persons, or persons not numbered."""
+        frame = self.extract.table(table)
+        if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
+            return None
+        numbers = numbers_of(frame)
+        if numbers is None or PERSON_CODE not in self.attributes().columns \
+                or self.persons() is not self.extract.tables["persons"]:
+            return None
+        return numbers
+
+    def with_attributes(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+        """Rows of :meth:`enriched` (``later``) with their persons' attributes: each attribute taken at the
+        row's person number (a gather, no join: the rows stay in their order). A column the rows already
+        have (looked up from the persons table) is kept as it is.
+
+        A gather stops the filters written after it from running before it: call it once the rows
+        are filtered."""
+        attrs = self.attributes()
+        have = set(lf.collect_schema().names())
+        return lf.with_columns(pl.lit(attrs[c]).gather(pl.col(PERSON_CODE)).alias(c)
+                               for c in attrs.columns if c not in (PERSON, PERSON_CODE) and c not in have)
 
     def lookup(self, table: str, from_key: str, key: str, column: str, units: Sequence[str] = ()) -> pl.DataFrame:
         """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
@@ -114,7 +141,7 @@ class Context:
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
     """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (w.spread(ctx.enriched("protection_flags"))
+    first = (w.spread(ctx.enriched("protection_flags", later=True))  # grouped by person: no attributes
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(w.per_person()).agg(pl.col("identified_on").min().alias("first_flag")))
@@ -247,17 +274,31 @@ def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Cat
     """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
     in other tables, the rows ``keep`` (default: its shared condition) in the window."""
     built = ind.records in BUILDERS  # a builder pairs its records with the periods itself
-    lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records)
+    first = keep if keep is not None else _filter_of(_split_population(ind)[0], w)
+    # the attributes joined after the filter when it does not read them (a gather on the kept rows)
+    later = (not built and first is not None and ctx.numbers(ind.records) is not None
+             and not set(first.meta.root_names()) & set(ctx.attributes().columns))
+    lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records, later=later)
     if not built and w.units:  # labelled records: each unit's rows looked up in that unit
         lf = w.spread(lf)
     lf = _lookups(lf, ind, ctx, dims, cat, w)
     if not built and not w.units:
         lf = w.spread(lf)
+    if later:
+        return ctx.with_attributes(lf.filter(first))
     if keep is not None:
         return lf.filter(keep)
     for cond in _split_population(ind)[0]:
         lf = conditions.apply(lf, cond, w)
     return lf
+
+
+def _filter_of(conds: Sequence[dict], w: Window) -> pl.Expr | None:
+    """The one filter of ``conds`` when each is a pure expression on the records, else None."""
+    if not conds or any(next(iter(c)) in conditions.NOT_EXPRESSIONS for c in conds):
+        return None
+    return pl.all_horizontal([conditions.expression(c, w) for c in conds]) if len(conds) > 1 \
+        else conditions.expression(conds[0], w)
 
 
 def shared_rows(indicators: Sequence[Indicator], ctx: Context, w: Window, dims_of: Mapping[str, Sequence[str]],
