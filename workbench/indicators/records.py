@@ -101,26 +101,34 @@ class Context:
     def numbers(self, table: str) -> pl.Series | None:
         """Each row's person in ``table`` as its row among the attributes (kept by the validation cache),
         or None: a table without persons, or persons not numbered."""
-        frame = self.extract.table(table)
-        if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
+        if table == "persons" or not self.has(table) or not self.has("persons") \
+                or PERSON not in self.extract.table(table).columns:
             return None
-        numbers = numbers_of(frame)
+        numbers = numbers_of(self.extract.table(table))
         if numbers is None or PERSON_CODE not in self.attributes().columns \
                 or self.persons() is not self.extract.tables["persons"]:
             return None
         return numbers
 
-    def with_attributes(self, lf: pl.LazyFrame) -> pl.LazyFrame:
+    def with_attributes(self, lf: pl.LazyFrame, as_numbers: bool = False) -> pl.LazyFrame:
         """Rows of :meth:`enriched` (``later``) with their persons' attributes: each attribute taken at the
         row's person number (a gather, no join: the rows stay in their order). A column the rows already
-        have (looked up from the persons table) is kept as it is.
+        have (looked up from the persons table) is kept as it is. ``as_numbers``: each row's person is
+        its number (in the person column, the pseudonym dropped), which :meth:`counts_alike` allows.
 
         A gather stops the filters written after it from running before it: call it once the rows
         are filtered."""
         attrs = self.attributes()
         have = set(lf.collect_schema().names())
-        return lf.with_columns(pl.lit(attrs[c]).gather(pl.col(PERSON_CODE)).alias(c)
-                               for c in attrs.columns if c not in (PERSON, PERSON_CODE) and c not in have)
+        lf = lf.with_columns(pl.lit(attrs[c]).gather(pl.col(PERSON_CODE)).alias(c)
+                             for c in attrs.columns if c not in (PERSON, PERSON_CODE) and c not in have)
+        return lf.drop(PERSON).rename({PERSON_CODE: PERSON}) if as_numbers else lf
+
+    def counts_alike(self, table: str) -> bool:
+        """Whether ``table``'s person numbers tell its persons apart as their pseudonyms do: numbered, and
+        a number missing only where the pseudonym is (numbers are unique among the attributes)."""
+        numbers = self.numbers(table)
+        return numbers is not None and numbers.null_count() == self.extract.table(table)[PERSON].null_count()
 
     def lookup(self, table: str, from_key: str, key: str, column: str, units: Sequence[str] = ()) -> pl.DataFrame:
         """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
@@ -136,6 +144,11 @@ class Context:
 
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
+
+    def numbered_tables(self) -> dict[str, pl.LazyFrame]:
+        """The tables whose persons count as their numbers (:meth:`counts_alike`), each person as its number."""
+        return {t: self.extract.table(t).lazy().with_columns(self.numbers(t).alias(PERSON))
+                for t in TABLES if self.counts_alike(t)}
 
 
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
@@ -270,9 +283,11 @@ def _population_key(ind: Indicator) -> tuple[str, str]:
 
 
 def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
-          keep: pl.Expr | None = None) -> pl.LazyFrame:
+          keep: pl.Expr | None = None, readers: Sequence[Indicator] = ()) -> pl.LazyFrame:
     """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
-    in other tables, the rows ``keep`` (default: its shared condition) in the window."""
+    in other tables, the rows ``keep`` (default: its shared condition) in the window. ``readers``: the
+    indicators that read these rows (default: ``ind``); where none reads another table by pseudonym,
+    a numbered table's persons are their numbers from the filter on."""
     built = ind.records in BUILDERS  # a builder pairs its records with the periods itself
     first = keep if keep is not None else _filter_of(_split_population(ind)[0], w)
     # the attributes joined after the filter when it does not read them (a gather on the kept rows)
@@ -285,12 +300,26 @@ def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Cat
     if not built and not w.units:
         lf = w.spread(lf)
     if later:
-        return ctx.with_attributes(lf.filter(first))
+        as_numbers = ctx.counts_alike(ind.records) and not any(_by_pseudonym(i, ctx) for i in readers or [ind])
+        return ctx.with_attributes(lf.filter(first), as_numbers)
     if keep is not None:
         return lf.filter(keep)
     for cond in _split_population(ind)[0]:
         lf = conditions.apply(lf, cond, w)
     return lf
+
+
+def _by_pseudonym(ind: Indicator, ctx: Context) -> bool:
+    """Whether ``ind`` reads its records' persons as pseudonyms: a condition matching them in another table
+    (the protection flags are read by numbers where they count alike), or a unit counted among other
+    identifiers."""
+    for cond in (*ind.population, *ind.numerator):
+        (kind, arg), = cond.items()
+        if kind == "flagged_by_end" and not ctx.counts_alike("protection_flags"):
+            return True
+        if kind == "mapped_in" and PERSON in conditions.condition_columns(kind, arg)[0]:
+            return True
+    return isinstance(ind.distinct, (list, tuple)) and PERSON in ind.distinct
 
 
 def _filter_of(conds: Sequence[dict], w: Window) -> pl.Expr | None:
@@ -324,11 +353,12 @@ def shared_rows(indicators: Sequence[Indicator], ctx: Context, w: Window, dims_o
         if union:
             inds = [i for k in keys for i in groups[k]]
             keep = pl.any_horizontal([conditions.expression(c[0], w) for c in conds])
-            plans.append(_rows(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat, keep))
+            plans.append(_rows(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat, keep, inds))
             owners.append(keys)
         else:
             for k in keys:
-                plans.append(_rows(groups[k][0], ctx, w, sorted({d for i in groups[k] for d in dims_of[i.id]}), cat))
+                plans.append(_rows(groups[k][0], ctx, w, sorted({d for i in groups[k] for d in dims_of[i.id]}), cat,
+                                   readers=groups[k]))
                 owners.append([k])
     out: dict[str, pl.LazyFrame] = {}
     for frame, keys in zip(pl.collect_all(plans) if plans else [], owners):
