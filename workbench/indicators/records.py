@@ -152,25 +152,29 @@ class Context:
 
 
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
-    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
+    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time
+    (persons as their numbers where the flags and the referrals are both numbered alike)."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (w.spread(ctx.enriched("protection_flags", later=True))  # grouped by person: no attributes
+    numbered = {"protection_flags", "referrals"} <= set(w.numbered)
+    tables = w.numbered if numbered else w.tables
+    first = (w.spread(tables["protection_flags"])  # grouped by person: no attributes
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(w.per_person()).agg(pl.col("identified_on").min().alias("first_flag")))
     units = list(w.unit_keys)  # labelled records: a person's flags and referrals in the same unit
     first = first.join(w.periods.lazy().select(PERIOD, *units), on=PERIOD, how="left") if units else first
-    referred = (w.by_unit(ctx.extract.table("referrals").lazy())
+    referred = (w.by_unit(tables["referrals"])
                 .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
                 .select(PERSON, *units, "referred_on")
                 .join(first, on=[PERSON, *units], how="inner")
                 .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
                 .select(w.per_person()).unique()
                 .with_columns(pl.lit(True).alias("referred_in_time")))
-    attrs = ctx.attributes().lazy()
-    return (first.join(referred, on=w.per_person(), how="left")
-            .with_columns(pl.col("referred_in_time").fill_null(False))
-            .join(attrs, on=PERSON, how="left"))
+    persons = (first.join(referred, on=w.per_person(), how="left")
+               .with_columns(pl.col("referred_in_time").fill_null(False)))
+    if numbered:  # the attributes taken at each person's number
+        return ctx.with_attributes(persons.with_columns(pl.col(PERSON).alias(PERSON_CODE)), as_numbers=True)
+    return persons.join(ctx.attributes().lazy(), on=PERSON, how="left")
 
 
 BUILDERS = {"trafficking_persons": _trafficking_persons}
