@@ -317,7 +317,7 @@ def _compute_frames(extract, periods: list[Period], indicators: Iterable[str] | 
                        *(d for ind in chosen_here for dims in planned[ind.id] for d in dims)}
             frame = pl.concat(outputs, how="diagonal_relaxed").select(
                 [pl.col(c).cast(t) if c in present else pl.lit(None, dtype=t).alias(c)
-                 for c, t in _schema(dim_columns).items()]).collect()
+                 for c, t in _schema(dim_columns).items()]).collect(engine=BLOCKS_ENGINE)
             if w.periods is not None:  # the periods in their order, as one at a time would give them
                 rank = {code: i for i, code in enumerate(w.periods[PERIOD])}
                 frame = frame.sort(pl.col("period").replace_strict(rank, return_dtype=pl.Int32), maintain_order=True)
@@ -342,6 +342,12 @@ def _records(indicators: list[Indicator], ctx: Context, w: Window, dims_of: Mapp
         frames.append(frame)
     return groups, frames, columns
 
+
+#: The polars engine of the blocks' query: a few hundred small groupings of materialised records, which the
+#: in-memory engine computes in about two thirds of the streaming engine's time (whole catalogue, every single
+#: breakdown, 1M persons: 0.33 s against 0.49 s, CPU 0.50 s against 0.70 s); reading and filtering the tables
+#: stays with polars' default (streaming), faster there.
+BLOCKS_ENGINE = "in-memory"
 
 #: Records x periods evaluated in one pass at most (above: fewer periods at a time, down to one).
 SPREAD_ROWS = 2_000_000
