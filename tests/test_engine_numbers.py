@@ -110,3 +110,19 @@ def test_network_extracts_are_unchanged(network, monkeypatch, periods):
     first = engine.evaluate(network, periods, by=by).frame
     monkeypatch.setattr(records, "numbers_of", lambda frame: None)
     assert_frame_equal(first, engine.evaluate(network, periods, by=by).frame)
+
+
+def test_an_organisation_counts_a_unit_among_identifiers(person_extract, tmp_path):
+    """``distinct`` as a list of columns in an organisation's catalogue: checked column by column, then counted
+    as the built-in catalogue counts it (the first recorded of the columns)."""
+    from workbench.exceptions import CatalogueError
+
+    units = ORG.replace("    distinct: person_id\n", "    distinct: [contact_id, person_id]\n")
+    (tmp_path / "units.yaml").write_text(units, encoding="utf-8")
+    cat = catalogue_with(tmp_path / "units.yaml")
+    assert cat["org.minors_contacted"].distinct == ("contact_id", "person_id")
+    table = engine.evaluate(person_extract, ["2025"], "org.minors_contacted", catalogue=cat).frame
+    assert table["numerator"][0] > 0
+    (tmp_path / "wrong.yaml").write_text(units.replace("[contact_id,", "[contact_idd,"), encoding="utf-8")
+    with pytest.raises(CatalogueError, match="unknown column 'contact_idd' of contacts"):
+        catalogue_with(tmp_path / "wrong.yaml")
