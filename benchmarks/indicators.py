@@ -306,19 +306,21 @@ _MEASURE = r"""
 import json, resource, subprocess, sys, time
 t0 = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": time.perf_counter() - t0, "code": done.returncode, "err": done.stderr.decode()[-2000:],
-                  "peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+                  "peak": usage.ru_maxrss * 1024, "cpu": usage.ru_utime + usage.ru_stime}))
 """
 
 
-def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Wall-clock seconds and peak RSS (bytes) of one whole process, measured by a small parent
-    process of its own (so that the peak is not this process's, inherited at fork)."""
+def _timed(cmd: list[str], env: dict | None = None) -> tuple[float, int, float]:
+    """Wall-clock seconds, peak RSS (bytes) and CPU seconds (user + system, all threads) of one whole
+    process, measured by a small parent process of its own (so that the peak is not this process's,
+    inherited at fork). CPU seconds are steadier than wall time on a busy machine."""
     out = json.loads(subprocess.run([sys.executable, "-c", _MEASURE, *cmd], env=env, capture_output=True,
                                     text=True, check=True).stdout)
     if out["code"] not in (0, 1):  # indicators exits 1 when some indicators are not available
         raise SystemExit(f"failed: {' '.join(cmd[:4])} ... ({out['err']})")
-    return out["seconds"], out["peak"]
+    return out["seconds"], out["peak"], out["cpu"]
 
 
 def _forget_answers(cache: Path) -> None:
@@ -328,12 +330,13 @@ def _forget_answers(cache: Path) -> None:
     stored.forget(cache)
 
 
-def whole_process(folder: Path, dims: list[str], repeat: int, cold: bool = True) -> dict[str, tuple[float, int]]:
+def whole_process(folder: Path, dims: list[str], repeat: int, cold: bool = True
+                  ) -> dict[str, tuple[float, int, float]]:
     """``workbench indicators`` (cold: an empty validation cache; warm: the extract already validated)
     beside a DuckDB script doing the same from the Parquet files, loading included."""
     workbench = str(Path(sys.executable).with_name("workbench"))
     cli = [workbench, "indicators", str(folder), "--period", QUARTER, *[a for d in dims for a in ("-b", d)]]
-    runs: dict[str, list[tuple[float, int]]] = {"workbench (cold cache)": [], "workbench (validated once)": [],
+    runs: dict[str, list[tuple[float, int, float]]] = {"workbench (cold cache)": [], "workbench (validated once)": [],
                                                  "workbench (asked before)": [], "duckdb script": []}
     if not cold:
         del runs["workbench (cold cache)"]
@@ -350,7 +353,7 @@ def whole_process(folder: Path, dims: list[str], repeat: int, cold: bool = True)
             runs["workbench (asked before)"].append(_timed(cli + ["-o", str(Path(tmp) / "out.csv")], warm))
             runs["duckdb script"].append(_timed([sys.executable, "-c", DUCKDB_SCRIPT, str(ROOT), str(folder),
                                                  QUARTER, ",".join(dims), str(Path(tmp) / "duck.csv")]))
-    return {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in runs.items()}
+    return {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in runs.items()}
 
 
 PHASES = r"""
@@ -396,13 +399,14 @@ def phases(folder: Path, dims: list[str], repeat: int) -> None:
 
 def report_whole(folder: Path, dims: list[str], repeat: int, cold: bool = True) -> None:
     figures = whole_process(folder, dims, repeat, cold)
-    duck_s, duck_m = figures["duckdb script"]
+    duck_s, duck_m, duck_c = figures["duckdb script"]
     load = os.getloadavg()
     print(f"\nwhole process, {folder.name}, {QUARTER}, whole catalogue, every single breakdown; "
           f"median of {repeat} (target: <= 0.5x the DuckDB time, peak memory <= 1x); "
           f"load average at the end {load[0]:.1f} on {os.cpu_count()} CPUs")
-    for label, (sec, peak) in figures.items():
-        print(f"  {label:<28} {sec:6.2f} s  {mib(peak):>10}   time {sec / duck_s:5.2f}x  memory {peak / duck_m:5.2f}x")
+    for label, (sec, peak, cpu) in figures.items():
+        print(f"  {label:<28} {sec:6.2f} s  {mib(peak):>10}   time {sec / duck_s:5.2f}x  memory {peak / duck_m:5.2f}x"
+              f"   CPU {cpu:5.2f} s {cpu / duck_c:5.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:

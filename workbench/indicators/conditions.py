@@ -41,6 +41,10 @@ KINDS = ("in_period", "overlaps", "open_at_end", "set", "is_true", "in", "not_in
          "within_days", "overdue", "flagged_by_end", "mapped_in")
 
 
+#: Conditions that filter by more than an expression on the records (a window or a join).
+NOT_EXPRESSIONS = frozenset({"mapped_in", "minor_at_first", "flagged_by_end"})
+
+
 def condition_columns(kind: str, arg: Any) -> tuple[list[str], Any]:
     """The columns a condition reads and the parameter (or number) it takes as a limit."""
     if kind in ("in_period", "set", "is_true", "minor_at", "minor_at_first"):
@@ -84,6 +88,9 @@ class Window:
     params: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pl.LazyFrame] = field(default_factory=dict)
     periods: pl.DataFrame | None = None
+    #: Tables whose persons are their numbers (the rows of :attr:`tables` with each person's number in
+    #: its person column), which a condition reads for records whose persons are numbers.
+    numbered: dict[str, pl.LazyFrame] = field(default_factory=dict)
 
     @property
     def lo(self) -> pl.Expr:
@@ -209,7 +216,8 @@ def apply(lf: pl.LazyFrame, cond: dict, w: Window) -> pl.LazyFrame:
         first = pl.col(arg).min().over(w.per_person())
         return lf.filter((age_at(first) < 18).fill_null(False))
     if kind == "flagged_by_end":
-        flagged = (w.spread(w.tables["protection_flags"])
+        numbers = lf.collect_schema()[PERSON].is_integer()  # the records' persons are their numbers
+        flagged = (w.spread((w.numbered if numbers else w.tables)["protection_flags"])
                    .filter((pl.col("flag").cast(pl.String) == arg) & (pl.col("identified_on") <= w.hi))
                    .select(w.per_person()).unique())
         return lf.join(flagged, on=w.per_person(), how="semi")

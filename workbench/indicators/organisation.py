@@ -199,9 +199,10 @@ def _check_indicator(entry: dict, scope: _Scope) -> list[Problem]:
                     for c in cols if c not in columns]
             if isinstance(limit, str) and limit not in scope.params:
                 out.append(((key,), f"{iid}: unknown parameter '{limit}'.{closest(limit, scope.params)}"))
-    for key in ("distinct",):
-        if entry.get(key) and entry[key] not in columns:
-            out.append(((key,), f"{iid}: unknown column '{entry[key]}' of {records}.{closest(entry[key], columns)}"))
+    distinct = entry.get("distinct")  # a column, or a list of columns (the first recorded counts)
+    for c in [distinct] if isinstance(distinct, str) else distinct if isinstance(distinct, list) else []:
+        if isinstance(c, str) and c not in columns:
+            out.append((("distinct",), f"{iid}: unknown column '{c}' of {records}.{closest(c, columns)}"))
     for c in entry.get("days") or []:
         if c not in columns:
             out.append((("days",), f"{iid}: unknown column '{c}' of {records}.{closest(c, columns)}"))

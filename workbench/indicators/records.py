@@ -77,23 +77,58 @@ class Context:
         return self.persons() is self.extract.tables.get("persons") and any(
             numbers_of(frame) is not None for name, frame in self.extract.tables.items() if name != "persons")
 
-    def enriched(self, table: str) -> pl.LazyFrame:
+    def enriched(self, table: str, later: bool = False) -> pl.LazyFrame:
         """``table`` with its persons' attributes (the persons table: the extract's own persons).
 
         A table without persons (activities, services, a network's legal actions) is taken as it is.
         The join is lazy: the period's filters that read the table's own columns run before it
-        (predicate pushdown), so only the period's records are joined, never the whole table."""
+        (predicate pushdown), so only the period's records are joined, never the whole table.
+
+        ``later``: where each row's person is a number (:meth:`numbered`), the table with that number
+        and without the attributes, which :meth:`with_attributes` adds once the rows are filtered."""
         frame = self.extract.table(table)
         if table == "persons" or PERSON not in frame.columns or not self.has("persons"):
             return frame.lazy()
         attrs = self.attributes()
         own = [c for c in frame.columns if c not in attrs.columns or c == PERSON]
-        numbers = numbers_of(frame)
-        if numbers is not None and PERSON_CODE in attrs.columns and self.persons() is self.extract.tables["persons"]:
+        numbers = self.numbers(table)
+        if numbers is not None:
             # each row's person as a number (kept by the validation cache): a join on numbers, not pseudonyms
-            return (frame.select(own).with_columns(numbers.alias(PERSON_CODE)).lazy()  # a column added, not copied
-                    .join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left"))
+            lf = frame.select(own).with_columns(numbers.alias(PERSON_CODE)).lazy()  # a column added, not copied
+            return lf if later else lf.join(attrs.lazy().drop(PERSON), on=PERSON_CODE, how="left")
         return frame.lazy().select(own).join(attrs.lazy(), on=PERSON, how="left")
+
+    def numbers(self, table: str) -> pl.Series | None:
+        """Each row's person in ``table`` as its row among the attributes (kept by the validation cache),
+        or None: a table without persons, or persons not numbered."""
+        if table == "persons" or not self.has(table) or not self.has("persons") \
+                or PERSON not in self.extract.table(table).columns:
+            return None
+        numbers = numbers_of(self.extract.table(table))
+        if numbers is None or PERSON_CODE not in self.attributes().columns \
+                or self.persons() is not self.extract.tables["persons"]:
+            return None
+        return numbers
+
+    def with_attributes(self, lf: pl.LazyFrame, as_numbers: bool = False) -> pl.LazyFrame:
+        """Rows of :meth:`enriched` (``later``) with their persons' attributes: each attribute taken at the
+        row's person number (a gather, no join: the rows stay in their order). A column the rows already
+        have (looked up from the persons table) is kept as it is. ``as_numbers``: each row's person is
+        its number (in the person column, the pseudonym dropped), which :meth:`counts_alike` allows.
+
+        A gather stops the filters written after it from running before it: call it once the rows
+        are filtered."""
+        attrs = self.attributes()
+        have = set(lf.collect_schema().names())
+        lf = lf.with_columns(pl.lit(attrs[c]).gather(pl.col(PERSON_CODE)).alias(c)
+                             for c in attrs.columns if c not in (PERSON, PERSON_CODE) and c not in have)
+        return lf.drop(PERSON).rename({PERSON_CODE: PERSON}) if as_numbers else lf
+
+    def counts_alike(self, table: str) -> bool:
+        """Whether ``table``'s person numbers tell its persons apart as their pseudonyms do: numbered, and
+        a number missing only where the pseudonym is (numbers are unique among the attributes)."""
+        numbers = self.numbers(table)
+        return numbers is not None and numbers.null_count() == self.extract.table(table)[PERSON].null_count()
 
     def lookup(self, table: str, from_key: str, key: str, column: str, units: Sequence[str] = ()) -> pl.DataFrame:
         """``column`` of ``table`` by its ``from_key`` (named ``key``), the first row of each key: what a
@@ -110,27 +145,36 @@ class Context:
     def lazy_tables(self) -> dict[str, pl.LazyFrame]:
         return {t: self.extract.table(t).lazy() for t in TABLES if self.has(t)}
 
+    def numbered_tables(self) -> dict[str, pl.LazyFrame]:
+        """The tables whose persons count as their numbers (:meth:`counts_alike`), each person as its number."""
+        return {t: self.extract.table(t).lazy().with_columns(self.numbers(t).alias(PERSON))
+                for t in TABLES if self.counts_alike(t)}
+
 
 def _trafficking_persons(ctx: Context, w: Window) -> pl.LazyFrame:
-    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time."""
+    """Persons with a trafficking_suspected flag in the window, and whether they were referred in time
+    (persons as their numbers where the flags and the referrals are both numbered alike)."""
     limit = int(w.params.get("trafficking_referral_days", 30))
-    first = (w.spread(ctx.enriched("protection_flags"))
+    numbered = {"protection_flags", "referrals"} <= set(w.numbered)
+    tables = w.numbered if numbered else w.tables
+    first = (w.spread(tables["protection_flags"])  # grouped by person: no attributes
              .filter((pl.col("flag").cast(pl.String) == "trafficking_suspected")
                      & pl.col("identified_on").is_between(w.lo, w.hi))
              .group_by(w.per_person()).agg(pl.col("identified_on").min().alias("first_flag")))
     units = list(w.unit_keys)  # labelled records: a person's flags and referrals in the same unit
     first = first.join(w.periods.lazy().select(PERIOD, *units), on=PERIOD, how="left") if units else first
-    referred = (w.by_unit(ctx.extract.table("referrals").lazy())
+    referred = (w.by_unit(tables["referrals"])
                 .filter(pl.col("service_type").cast(pl.String) == "anti_trafficking")
                 .select(PERSON, *units, "referred_on")
                 .join(first, on=[PERSON, *units], how="inner")
                 .filter((pl.col("referred_on") - pl.col("first_flag")).dt.total_days().is_between(0, limit))
                 .select(w.per_person()).unique()
                 .with_columns(pl.lit(True).alias("referred_in_time")))
-    attrs = ctx.attributes().lazy()
-    return (first.join(referred, on=w.per_person(), how="left")
-            .with_columns(pl.col("referred_in_time").fill_null(False))
-            .join(attrs, on=PERSON, how="left"))
+    persons = (first.join(referred, on=w.per_person(), how="left")
+               .with_columns(pl.col("referred_in_time").fill_null(False)))
+    if numbered:  # the attributes taken at each person's number
+        return ctx.with_attributes(persons.with_columns(pl.col(PERSON).alias(PERSON_CODE)), as_numbers=True)
+    return persons.join(ctx.attributes().lazy(), on=PERSON, how="left")
 
 
 BUILDERS = {"trafficking_persons": _trafficking_persons}
@@ -243,21 +287,51 @@ def _population_key(ind: Indicator) -> tuple[str, str]:
 
 
 def _rows(ind: Indicator, ctx: Context, w: Window, dims: Sequence[str], cat: Catalogue,
-          keep: pl.Expr | None = None) -> pl.LazyFrame:
+          keep: pl.Expr | None = None, readers: Sequence[Indicator] = ()) -> pl.LazyFrame:
     """``ind``'s records table (or builder) with its persons' attributes and the columns ``dims`` look up
-    in other tables, the rows ``keep`` (default: its shared condition) in the window."""
+    in other tables, the rows ``keep`` (default: its shared condition) in the window. ``readers``: the
+    indicators that read these rows (default: ``ind``); where none reads another table by pseudonym,
+    a numbered table's persons are their numbers from the filter on."""
     built = ind.records in BUILDERS  # a builder pairs its records with the periods itself
-    lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records)
+    first = keep if keep is not None else _filter_of(_split_population(ind)[0], w)
+    # the attributes joined after the filter when it does not read them (a gather on the kept rows)
+    later = (not built and first is not None and ctx.numbers(ind.records) is not None
+             and not set(first.meta.root_names()) & set(ctx.attributes().columns))
+    lf = BUILDERS[ind.records](ctx, w) if built else ctx.enriched(ind.records, later=later)
     if not built and w.units:  # labelled records: each unit's rows looked up in that unit
         lf = w.spread(lf)
     lf = _lookups(lf, ind, ctx, dims, cat, w)
     if not built and not w.units:
         lf = w.spread(lf)
+    if later:
+        as_numbers = ctx.counts_alike(ind.records) and not any(_by_pseudonym(i, ctx) for i in readers or [ind])
+        return ctx.with_attributes(lf.filter(first), as_numbers)
     if keep is not None:
         return lf.filter(keep)
     for cond in _split_population(ind)[0]:
         lf = conditions.apply(lf, cond, w)
     return lf
+
+
+def _by_pseudonym(ind: Indicator, ctx: Context) -> bool:
+    """Whether ``ind`` reads its records' persons as pseudonyms: a condition matching them in another table
+    (the protection flags are read by numbers where they count alike), or a unit counted among other
+    identifiers."""
+    for cond in (*ind.population, *ind.numerator):
+        (kind, arg), = cond.items()
+        if kind == "flagged_by_end" and not ctx.counts_alike("protection_flags"):
+            return True
+        if kind == "mapped_in" and PERSON in conditions.condition_columns(kind, arg)[0]:
+            return True
+    return isinstance(ind.distinct, (list, tuple)) and PERSON in ind.distinct
+
+
+def _filter_of(conds: Sequence[dict], w: Window) -> pl.Expr | None:
+    """The one filter of ``conds`` when each is a pure expression on the records, else None."""
+    if not conds or any(next(iter(c)) in conditions.NOT_EXPRESSIONS for c in conds):
+        return None
+    return pl.all_horizontal([conditions.expression(c, w) for c in conds]) if len(conds) > 1 \
+        else conditions.expression(conds[0], w)
 
 
 def shared_rows(indicators: Sequence[Indicator], ctx: Context, w: Window, dims_of: Mapping[str, Sequence[str]],
@@ -283,11 +357,12 @@ def shared_rows(indicators: Sequence[Indicator], ctx: Context, w: Window, dims_o
         if union:
             inds = [i for k in keys for i in groups[k]]
             keep = pl.any_horizontal([conditions.expression(c[0], w) for c in conds])
-            plans.append(_rows(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat, keep))
+            plans.append(_rows(inds[0], ctx, w, sorted({d for i in inds for d in dims_of[i.id]}), cat, keep, inds))
             owners.append(keys)
         else:
             for k in keys:
-                plans.append(_rows(groups[k][0], ctx, w, sorted({d for i in groups[k] for d in dims_of[i.id]}), cat))
+                plans.append(_rows(groups[k][0], ctx, w, sorted({d for i in groups[k] for d in dims_of[i.id]}), cat,
+                                   readers=groups[k]))
                 owners.append([k])
     out: dict[str, pl.LazyFrame] = {}
     for frame, keys in zip(pl.collect_all(plans) if plans else [], owners):
