@@ -272,3 +272,10 @@ def test_person_numbers_against_the_persons_never_match_a_hash_shared_by_another
     assert found["contacts"][2].numbers[references._NUMBER].to_list() == [1, None, 1, 3]  # P9 not P3's 2
     monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # two persons share a hash
     assert all(early is None for _, _, early in _on_persons(tables).values())  # then joined on the ids later
+
+
+def test_a_parent_without_an_id_does_not_shift_the_numbers_of_the_others():
+    parents = {"persons": pl.DataFrame({"person_id": ["P1", None, "P3", "P4"]})}
+    keys = references._parent_keys("persons", parents, {})
+    rows = pl.DataFrame({"person_id": ["P3", "P1", None, "P2", "P4"]})
+    assert references._numbered(rows, "person_id", keys).to_list() == [2, 0, None, None, 3]

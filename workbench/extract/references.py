@@ -218,19 +218,20 @@ def _numbered(frame: pl.DataFrame, column: str, keys: pl.DataFrame) -> pl.Series
     none, or when the column is empty): joined on the hashes, confirmed on the ids. ``keys`` must
     be hashed (:func:`hashed`: no two parent ids share a hash, so each row meets one parent at most).
 
-    The rows that meet their parent are joined in any order and their numbers put in place by
-    row (a join that keeps the rows' order costs three times as much). The persons' row (each
+    The rows are joined on their hashes alone, in any order, their numbers put in place by row,
+    then each row's id compared with its parent's, read at that number (a join that keeps the rows'
+    order, or carries the ids through, costs two to three times as much). The persons' row (each
     record's person as a number) is what the engine joins on; the rows without a number are the
     rows whose person is missing."""
-    found = (frame.lazy().select(pl.col(column), pl.col(column).hash().alias(_HASH)).with_row_index(_AT)
-             .join(keys.lazy(), on=_HASH, how="inner")
-             .filter(pl.col(_PARENT) == pl.col(column)).select(_AT, _NUMBER).collect())
-    dtype = keys.schema[_NUMBER]
-    return (pl.Series(_NUMBER, [], dtype=dtype).extend_constant(None, frame.height)
-            .scatter(found[_AT], found[_NUMBER]))
+    found = (frame.lazy().select(pl.col(column).hash().alias(_HASH)).with_row_index(_AT)
+             .join(keys.lazy().select(_HASH).with_row_index(_KEY), on=_HASH, how="inner").collect())
+    at = (pl.Series(_KEY, [], dtype=found.schema[_KEY]).extend_constant(None, frame.height)
+          .scatter(found[_AT], found[_KEY]))  # each row's parent among the keys
+    same = frame[column] == keys[_PARENT].gather(at)  # a hash met by another id is no match
+    return keys[_NUMBER].gather(pl.select(pl.when(same).then(at)).to_series()).rename(_NUMBER)
 
 
-_AT = "wb_at"
+_AT, _KEY = "wb_at", "wb_key"
 
 
 def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl.LazyFrame:
