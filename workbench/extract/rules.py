@@ -111,6 +111,11 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars()
 
 
+def _whole_numbers(column: Column, dtype: pl.DataType) -> bool:
+    """A year or count column read as integers: typed by a cast (an integer is never 'unknown')."""
+    return column.kind in ("year", "count") and dtype.is_integer()
+
+
 def _whole_number(expr: pl.Expr, dtype: pl.DataType, pattern: str, out: pl.DataType) -> pl.Expr:
     """A whole number: an integer column as it is; text matching ``pattern`` (``12`` or ``12.0``), else null."""
     if dtype.is_integer():
@@ -407,6 +412,10 @@ def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: di
             if dtype == target:  # typed input (a Parquet date, boolean or integer): nothing to parse
                 out += [raw.alias(c), pl.lit(False).alias(_bad(c))]
                 continue
+            if _whole_numbers(column, dtype):  # another integer type: a cast, failing only out of range
+                typed = raw.cast(target, strict=False)
+                out += [typed.alias(c), (raw.is_not_null() & typed.is_null()).alias(_bad(c))]
+                continue
             out.append(_through(c, values, lambda e: _parse(column, e, dtype), dtype=target).alias(c))
             failed = _through(c, values, lambda e: _parse_failed(column, e, _parse(column, e, dtype).cast(target)),
                               dtype=pl.Boolean, default=False)
@@ -425,6 +434,8 @@ def _distinct_columns(spec: Table, schema: pl.Schema, extras: list[str]) -> list
     for column in spec.columns:
         dtype = schema[column.name]
         if column.kind in ("id", "key") or dtype == dtype_of(column) and column.kind not in ("vocab", "code", "codes"):
+            continue
+        if _whole_numbers(column, dtype):
             continue
         wanted.append(column.name)
     wanted += [e for e in extras if _text_like(schema[e]) or schema[e].is_integer()]
