@@ -380,32 +380,33 @@ TABLES_AT_ONCE = 2
 
 def _checked_tables(found: readers.Found, meta: ExtractMeta,
                     note: ProgressCallback) -> Iterator[tuple[str, _Checked]]:
-    """Every table of ``found`` read and checked (:func:`_check_table`), in the contract's order.
+    """Every table of ``found`` read and checked (:func:`_check_against_persons`), in the contract's order.
 
-    Two tables at a time, the largest files first; a table that cannot be read raises as it would
-    alone: the first such table in the contract's order, the others' work abandoned. A workbook's
-    sheets are read one after the other (one reader)."""
+    Two tables at a time: the persons first (the others wait for them once checked), then the
+    largest files. A table that cannot be read raises as it would alone: the first such table in
+    the contract's order, the others' work abandoned. A workbook's sheets are read one after the
+    other (one reader)."""
     names = [name for name in TABLE_ORDER if name in found.tables]
     done: dict[str, _Checked | Future] = {}
 
     def persons() -> Persons | None:
         table = done.get(PERSONS)
-        return (table.result() if isinstance(table, Future) else table).persons if table is not None else None
+        if isinstance(table, Future):
+            table = table.result()
+        return table.persons if table is not None else None
 
     if found.workbook is not None or len(names) < 2:
-        for name in names:  # the persons first
+        for name in names:  # the persons first: the contract's order
             done[name] = _check_against_persons(name, found, meta, note, persons)
             yield name, done[name]
         return
-    # The persons first (the others wait for them once checked), then the largest files.
-    largest = sorted(names, key=lambda name: (name != PERSONS, -found.tables[name].stat().st_size))
+    first = sorted(names, key=lambda name: (name != PERSONS, -found.tables[name].stat().st_size))
     with ThreadPoolExecutor(max_workers=TABLES_AT_ONCE, thread_name_prefix="workbench-table") as pool:
-        futures = done
-        for name in largest:
-            futures[name] = pool.submit(_check_against_persons, name, found, meta, note, persons)
+        for name in first:
+            done[name] = pool.submit(_check_against_persons, name, found, meta, note, persons)
         try:
             for name in names:
-                yield name, futures[name].result()
+                yield name, done[name].result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -2,7 +2,9 @@
 
 Checked after every table's own rules (:mod:`workbench.extract.rules`), parents first: a contact
 of a person who is not in ``persons`` (or whose row was quarantined) is quarantined in turn, with
-the rule ``missing_reference`` or ``quarantined_parent``.
+the rule ``missing_reference`` or ``quarantined_parent``. A table naming a person is checked against
+the persons as soon as both are read (:func:`on_persons`, while the loader reads the other tables);
+the references to cases and stays are checked once every table is read (:func:`check_references`).
 """
 
 from __future__ import annotations
