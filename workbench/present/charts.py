@@ -12,6 +12,7 @@ JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -174,6 +175,14 @@ def to_svg(chart, lang: str = "fr", keep: Path | None = None) -> str:
     vl-convert and this module give the same bytes): a chart drawn before is read back, not drawn
     again. A report keeps them beside its validated extract (:func:`kept_charts`).
     """
+    return draw(chart, lang, keep)()
+
+
+def draw(chart, lang: str = "fr", keep: Path | None = None, renderer=None) -> Callable[[], str]:
+    """:func:`to_svg` in two steps: the chart handed to ``renderer`` now, its SVG given (or the
+    renderer's error raised) when the function returned is called. A renderer with a ``submit``
+    method (:class:`workbench.present.drawing.Drawer`) draws meanwhile in a process of its own;
+    ``None``: :data:`svg_renderer`, else vl-convert in this process, drawn at once."""
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
     spec = copy.deepcopy(spec)
     _sort_by_min(spec)
@@ -182,17 +191,25 @@ def to_svg(chart, lang: str = "fr", keep: Path | None = None) -> str:
     if name is not None:
         kept = _read_kept(keep / name)
         if kept is not None:
-            return kept
-    if svg_renderer is not None:
-        render = svg_renderer
-    else:
+            return lambda: kept
+    render = renderer if renderer is not None else svg_renderer
+    if render is None:
         import vl_convert as vlc
 
         render = vlc.vegalite_to_svg
-    svg = _with_name(render(spec, format_locale=locale), spec, lang)
-    if name is not None:
-        _write_kept(keep, name, svg)
-    return svg
+    submit = getattr(render, "submit", None)
+    pending = submit(spec, locale) if submit is not None else None
+
+    def finish() -> str:
+        svg = _with_name(pending() if pending is not None else render(spec, format_locale=locale), spec, lang)
+        if name is not None:
+            _write_kept(keep, name, svg)
+        return svg
+
+    if pending is None:  # drawn now, as before: its errors raised here
+        svg = finish()
+        return lambda: svg
+    return finish
 
 
 #: Charts kept per folder (the most recently used).

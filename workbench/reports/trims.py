@@ -31,18 +31,14 @@ def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.
 
 
 def _warm_up() -> None:
-    """Read the text catalogue, import the chart and table libraries and start vl-convert's JavaScript
-    runtime while the extract loads (the title and the first chart would otherwise wait for them).
-    Output is unaffected."""
+    """Read the text catalogue and import the chart and table libraries while the extract loads (the
+    title and the first chart would otherwise wait for them); vl-convert's engine starts in the
+    report's drawing process (:mod:`workbench.present.drawing`). Output is unaffected."""
     try:
         from workbench.present import texts
 
         texts.catalogue()  # read once per process (cached), parsed here while the extract is read
         import altair  # noqa: F401
         import great_tables  # noqa: F401
-        import vl_convert
-
-        vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
-                                    "encoding": {"x": {"field": "x", "type": "quantitative"}}})
     except Exception:  # pragma: no cover - the real calls report any problem
         pass
