@@ -79,3 +79,19 @@ def test_a_chart_drawn_in_the_process_is_kept_and_read_back(drawer, tmp_path):
     assert kept.read_text(encoding="utf-8") == first == charts.to_svg(chart, "nl")
     drawer.close()  # read back: the process is not asked
     assert charts.draw(chart, "nl", tmp_path, renderer=drawer)() == first
+
+
+def test_a_drawing_process_that_ends_is_reaped_at_once(drawer):
+    """A kernel ending its children at shutdown (ipykernel) waits, by steps up to seconds, while one is
+    left, even a zombie: the reader reaps the process as soon as it ends."""
+    import os
+    import signal
+
+    import psutil
+
+    os.kill(drawer._proc.pid, signal.SIGTERM)  # as ipykernel ends its children
+    drawer._reader.join(timeout=30)
+    assert not drawer._reader.is_alive() and drawer._proc.returncode is not None and drawer.failed
+    assert drawer._proc.pid not in {p.pid for p in psutil.Process().children(recursive=True)}
+    chart = _charts()[0]
+    assert charts.draw(chart, "fr", renderer=drawer)() == charts.to_svg(chart, "fr")  # drawn here since

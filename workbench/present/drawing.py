@@ -15,6 +15,7 @@ Protocol on the process's standard input and output: one JSON object per line,
 
 from __future__ import annotations
 
+import atexit
 import collections
 import json
 import os
@@ -49,14 +50,21 @@ class Drawer:
         self._lock = threading.Lock()
         self._pending: collections.deque[Future] = collections.deque()
         self.failed = False
-        try:
+        import workbench
+
+        try:  # run from the folder holding this package: ``-m`` imports this workbench, whatever the notebook's folder
             self._proc = subprocess.Popen(command or [sys.executable, "-m", "workbench.present.drawing"],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL, close_fds=True)
+                                          stderr=subprocess.DEVNULL, close_fds=True,
+                                          cwd=os.path.dirname(os.path.dirname(workbench.__file__)))
         except OSError:
             self.failed = True
             return
-        threading.Thread(target=self._read, name="wb-charts", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="wb-charts", daemon=True)
+        self._reader.start()
+        # At exit the process is ended and its answers read to the end: a thread still reading its pipe
+        # as the interpreter finalises would hold the kernel's exit for seconds.
+        atexit.register(self.close)
 
     def _read(self) -> None:
         """Hand each answer to the chart asked first (a thread; waiting on the pipe releases the lock)."""
@@ -74,6 +82,7 @@ class Drawer:
                 future.set_result(answer["svg"])
             else:
                 future.set_exception(_ERRORS.get(answer.get("type"), ValueError)(answer.get("error", "")))
+        self._proc.wait()  # reaped at once: a kernel ending its children waits while one is left, even a zombie
         with self._lock:  # the process is gone: what it did not answer is drawn here
             self.failed = True
             left, self._pending = list(self._pending), collections.deque()
@@ -113,13 +122,19 @@ class Drawer:
         return self.submit(spec, format_locale)()
 
     def close(self) -> None:
-        """End the process (it also ends when its parent does: its input closes)."""
-        if not self.failed and os.getpid() == self._pid:
-            try:
-                self._proc.stdin.close()
-            except OSError:
-                pass
-            self._proc.wait(timeout=30)
+        """End the process and its reader (the process also ends when its parent does: its input closes)."""
+        if os.getpid() != self._pid or not hasattr(self, "_reader"):
+            return
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._reader.join(timeout=10)
 
 
 _SHARED: Drawer | None = None
