@@ -95,3 +95,14 @@ def test_a_drawing_process_that_ends_is_reaped_at_once(drawer):
     assert drawer._proc.pid not in {p.pid for p in psutil.Process().children(recursive=True)}
     chart = _charts()[0]
     assert charts.draw(chart, "fr", renderer=drawer)() == charts.to_svg(chart, "fr")  # drawn here since
+
+
+def test_charts_are_drawn_in_the_kernel_where_every_core_is_busy(monkeypatch):
+    """A batch rendering as many reports at once as there are cores sets IN_KERNEL for its workers'
+    kernels: no drawing process is started, the same bytes are drawn in-process."""
+    from workbench.present import drawing
+
+    monkeypatch.setenv(drawing.IN_KERNEL, "1")
+    assert drawing.shared() is None
+    chart = _charts()[0]
+    assert charts.draw(chart, "fr", renderer=drawing.shared())() == charts.to_svg(chart, "fr")

@@ -139,11 +139,17 @@ class Drawer:
 
 _SHARED: Drawer | None = None
 _SHARED_LOCK = threading.Lock()
+#: Set (to "1") where every core is already busy (a batch rendering as many reports at once as there are
+#: cores): charts are drawn in the kernel, which spares a process per report.
+IN_KERNEL = "WORKBENCH_CHARTS_IN_KERNEL"
 
 
-def shared() -> Drawer:
-    """This process's drawing process, started on first use."""
+def shared() -> Drawer | None:
+    """This process's drawing process, started on first use; ``None`` when :data:`IN_KERNEL` is set
+    (charts drawn in this process)."""
     global _SHARED
+    if os.environ.get(IN_KERNEL) == "1":
+        return None
     with _SHARED_LOCK:
         if _SHARED is None or _SHARED._pid != os.getpid():
             _SHARED = Drawer()

@@ -493,8 +493,8 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     values = validate_namespace(kind, namespace)
     from workbench.present.drawing import shared
 
-    shared()  # the charts' engine starts in its own process while the extract loads
-    threading.Thread(target=_warm_up, daemon=True).start()
+    drawer = shared()  # the charts' engine starts in its own process while the extract loads
+    threading.Thread(target=_warm_up, args=(drawer is None,), daemon=True).start()
     ex = extract_module.load(values["extract"])
     selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
     restrict(ex, selection)  # an unknown site or centre stops here, before any figure
