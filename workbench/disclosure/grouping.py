@@ -137,7 +137,18 @@ class _Family:
     def folded(self, b: int, u: str, level: list[set], grouped: bool) -> Counter:
         """The published cells of block ``b`` in unit ``u``: shown categories, the rest grouped (or left out)."""
         out: Counter = Counter()
-        for key, n in self.values[b].get(u, {}).items():
+        cells = self.values[b].get(u)
+        if not cells:
+            return out
+        if len(level) == 1:  # a single breakdown (most blocks): the same cells, without a tuple made per cell
+            shown, other = level[0], (OTHER,)
+            for key, n in cells.items():
+                if key[0] in shown:
+                    out[key] += n
+                elif grouped:
+                    out[other] += n
+            return out
+        for key, n in cells.items():
             new = tuple(c if c in level[i] else OTHER for i, c in enumerate(key))
             if grouped or OTHER not in new:
                 out[new] += n

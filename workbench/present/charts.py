@@ -12,6 +12,8 @@ JavaScript, byte-identical for the same chart). Dashboards show the same SVG.
 from __future__ import annotations
 
 import copy
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -34,14 +36,21 @@ _FORMAT_LOCALE = {"fr": "fr-FR", "en": "en-GB", "nl": "nl-NL",
 def _config(chart, lang: str = "fr"):
     """The house style; right to left, titles start on the right (Arabic). Set at once on a shallow copy
     (each of altair's ``configure_*`` deep-copies the whole chart, its data included)."""
+    styled = chart.copy(deep=False)
+    styled["config"] = _house_config(is_rtl(lang))
+    return styled
+
+
+@functools.cache
+def _house_config(rtl: bool):
+    """The house style's configuration, made (and checked against the schema) once per direction; charts
+    share it and never change it."""
     import altair as alt
 
-    styled = chart.copy(deep=False)
-    styled["config"] = alt.Config(
+    return alt.Config(
         font=FONT, view=alt.ViewConfig(stroke=None),
         axis=alt.AxisConfig(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12, grid=False),
-        title=alt.TitleConfig(font=FONT, fontSize=13, anchor="end" if is_rtl(lang) else "start"))
-    return styled
+        title=alt.TitleConfig(font=FONT, fontSize=13, anchor="end" if rtl else "start"))
 
 
 def _value_axis(unit: str, **options):
@@ -103,13 +112,13 @@ def breakdown_chart(table: pl.DataFrame, indicator: str, dimension: str, lang: s
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
     figures = base.mark_text(align=side, dx=dx, fontSize=12).encode(
-        x=alt.X("value:Q"), text="text:N")
+        x=alt.X("value:Q"), text=alt.Text("text:N"))
     suppressed = base.transform_filter("datum.value === null").mark_text(
-        align=side, dx=dx, fontSize=12, color="#555").encode(x=alt.value(width) if rtl else alt.value(0),
-                                                             text="text:N")
-    chart = alt.layer(bars, figures, suppressed).properties(
-        width=width, height=height,
-        title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang, cat)}")
+        align=side, dx=dx, fontSize=12, color="#555").encode(x=alt.XValue(width if rtl else 0),
+                                                             text=alt.Text("text:N"))
+    # Sizes and title given to the layer as it is made (``.properties`` checks each against the schema).
+    chart = alt.layer(bars, figures, suppressed, width=width, height=height,
+                      title=title or f"{ind.label[lang]} — {labels.dimension_label(dimension, lang, cat)}")
     return _config(chart, lang)
 
 
@@ -151,8 +160,8 @@ def trend_chart(series: pl.DataFrame, indicator: str, lang: str = "fr", k: int |
         tooltip=[alt.Tooltip("period:N", title=text("ui.period", lang)),
                  alt.Tooltip("text:N", title=ind.label[lang])],
     )
-    figures = base.mark_text(dy=-10, fontSize=12, color="#333").encode(y=alt.Y("value:Q"), text="text:N")
-    chart = alt.layer(line, figures).properties(width=width, height=180, title=title or ind.label[lang])
+    figures = base.mark_text(dy=-10, fontSize=12, color="#333").encode(y=alt.Y("value:Q"), text=alt.Text("text:N"))
+    chart = alt.layer(line, figures, width=width, height=180, title=title or ind.label[lang])
     return _config(chart, lang)
 
 
@@ -174,6 +183,14 @@ def to_svg(chart, lang: str = "fr", keep: Path | None = None) -> str:
     vl-convert and this module give the same bytes): a chart drawn before is read back, not drawn
     again. A report keeps them beside its validated extract (:func:`kept_charts`).
     """
+    return draw(chart, lang, keep)()
+
+
+def draw(chart, lang: str = "fr", keep: Path | None = None, renderer=None) -> Callable[[], str]:
+    """:func:`to_svg` in two steps: the chart handed to ``renderer`` now, its SVG given (or the
+    renderer's error raised) when the function returned is called. A renderer with a ``submit``
+    method (:class:`workbench.present.drawing.Drawer`) draws meanwhile in a process of its own;
+    ``None``: :data:`svg_renderer`, else vl-convert in this process, drawn at once."""
     spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
     spec = copy.deepcopy(spec)
     _sort_by_min(spec)
@@ -182,17 +199,25 @@ def to_svg(chart, lang: str = "fr", keep: Path | None = None) -> str:
     if name is not None:
         kept = _read_kept(keep / name)
         if kept is not None:
-            return kept
-    if svg_renderer is not None:
-        render = svg_renderer
-    else:
+            return lambda: kept
+    render = renderer if renderer is not None else svg_renderer
+    if render is None:
         import vl_convert as vlc
 
         render = vlc.vegalite_to_svg
-    svg = _with_name(render(spec, format_locale=locale), spec, lang)
-    if name is not None:
-        _write_kept(keep, name, svg)
-    return svg
+    submit = getattr(render, "submit", None)
+    pending = submit(spec, locale) if submit is not None else None
+
+    def finish() -> str:
+        svg = _with_name(pending() if pending is not None else render(spec, format_locale=locale), spec, lang)
+        if name is not None:
+            _write_kept(keep, name, svg)
+        return svg
+
+    if pending is None:  # drawn now, as before: its errors raised here
+        svg = finish()
+        return lambda: svg
+    return finish
 
 
 #: Charts kept per folder (the most recently used).

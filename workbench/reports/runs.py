@@ -25,6 +25,7 @@ PosixPath('reports/activity_report/2025-Q4/activity_report/activity_report_2025-
 from __future__ import annotations
 
 import contextlib
+import os
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -326,10 +327,27 @@ def batch(params_files: Sequence[str | Path], overrides: Sequence[str] = (), out
             done(results[i])
         return [r for r in results if r is not None]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from workbench.present.drawing import IN_KERNEL
 
     ensure_kernel()  # once, before the workers start
     context = multiprocessing.get_context("forkserver")
+    saved = os.environ.get(IN_KERNEL)
+    if jobs >= (os.cpu_count() or 1):  # every core busy with a report: charts drawn in its kernel, no process more
+        os.environ[IN_KERNEL] = "1"  # the workers and their kernels inherit it
+    try:
+        return _pooled(todo, work, results, out_dir, jobs, context, done)
+    finally:
+        if saved is None:
+            os.environ.pop(IN_KERNEL, None)
+        else:
+            os.environ[IN_KERNEL] = saved
+
+
+def _pooled(todo, work, results, out_dir, jobs, context, done) -> list[Outcome]:
+    """The renders of ``todo`` in ``jobs`` worker processes (:func:`batch`)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(_render_one, f, o, out_dir, p, v): i for i, (f, o, p, v) in todo}
         for future in as_completed(futures):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,12 +50,14 @@ EXPLORER_NOTE = {
 }
 
 
-def _chart_svg(chart, lang: str, extract=None) -> str:
-    """A chart as SVG (:func:`workbench.present.charts.to_svg`, vl-convert, offline), kept beside the
-    validated extract: the same chart of a report rendered again is not drawn again."""
-    from workbench.present.charts import kept_charts, to_svg
+def _chart_svg(chart, lang: str, extract=None) -> Callable[[], str]:
+    """A chart handed to the report's drawing process now (:func:`workbench.present.charts.draw`,
+    vl-convert, offline); the function returned gives its SVG. Kept beside the validated extract:
+    the same chart of a report rendered again is not drawn again."""
+    from workbench.present.charts import draw, kept_charts
+    from workbench.present.drawing import shared
 
-    return to_svg(chart, lang, kept_charts(extract) if extract is not None else None)
+    return draw(chart, lang, kept_charts(extract) if extract is not None else None, renderer=shared())
 
 
 def _svg(svg: str, key: str) -> str:
@@ -322,9 +324,10 @@ class Report(QualitySections):
                                   f'<p class="wb-na">{_e(legend("withheld", self.lang, self.k))}</p></figure>')
                     continue
                 svg = _chart_svg(trend_chart(data, ind, self.lang, k=self.k, width=270, catalogue=self.catalogue),
-                                 self.lang, self.extract)
-                charts.append(f"<figure class=\"wb-chart\">{_svg(svg, 'trend/' + ind)}</figure>")
+                                 self.lang, self.extract)  # drawn while the next chart is made
+                charts.append(lambda svg=svg, ind=ind: f"<figure class=\"wb-chart\">{_svg(svg(), 'trend/' + ind)}</figure>")
             tables.append(_payload_table(data, "series"))
+        charts = [c if isinstance(c, str) else c() for c in charts]
         heading = f"<h3>{_e(text('report.headings.trends', self.lang))}</h3>"
         inner = heading + f'<div class="wb-grid" style="{_GRID}">{"".join(charts)}</div>' + self._not_available(
             missing)
@@ -344,10 +347,8 @@ class Report(QualitySections):
         if not ok:
             return self._block("breakdown", self._not_available(missing), indicator, [])
         figures = self.figures([indicator], [by])
-        gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title,
-                             catalogue=self.catalogue)
-        parts = [f'<div class="wb-table">{to_html(gt)}</div>']
-        if chart:
+        svg = None
+        if chart:  # drawn while the table is made
             shown = _top(_current(figures), indicator, by, top)
             # The chart says what it breaks down, and that it shows only the largest categories.
             by_words = self.by_title(by)
@@ -356,8 +357,13 @@ class Report(QualitySections):
                 chart_title += f" ({text('report.text.top_categories', self.lang, n=top)})"
             svg = _chart_svg(breakdown_chart(shown, indicator, by, self.lang, self.meta, self.k, title=chart_title,
                                              width=300, catalogue=self.catalogue), self.lang, self.extract)
-            parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{indicator}/{by}")}</figure>')
-        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection([indicator], [by])
+        gt = breakdown_table(figures, indicator, by, self.lang, self.meta, self.k, title=title,
+                             catalogue=self.catalogue)
+        parts = [f'<div class="wb-table">{to_html(gt)}</div>']
+        protection = self._protection([indicator], [by])
+        if svg is not None:
+            parts.append(f'<figure class="wb-chart">{_svg(svg(), f"bar/{indicator}/{by}")}</figure>')
+        inner = f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + protection
         return self._block("breakdown", inner, f"{indicator} by {by}", [_payload_table(figures, "current")])
 
     def matrix(self, indicators: Sequence[str], by: str, title: str | None = None,
@@ -373,14 +379,17 @@ class Report(QualitySections):
             return self._block("matrix", self._not_available(missing), ", ".join(indicators), [])
         figures = self.figures(ok, [by])
         title = title or self.by_title(by)
+        svg = None
+        if chart and chart in ok:  # drawn while the table is made
+            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,
+                                             catalogue=self.catalogue), self.lang, self.extract)
         gt = matrix_table(figures, ok, by, self.lang, self.meta, self.k, title=title, catalogue=self.catalogue,
                           grouped=self.audience.method in GROUPING)
         parts = [f'<div class="wb-table">{to_html(gt)}</div>']
-        if chart and chart in ok:
-            svg = _chart_svg(breakdown_chart(_current(figures), chart, by, self.lang, self.meta, self.k, width=300,
-                                             catalogue=self.catalogue), self.lang, self.extract)
-            parts.append(f'<figure class="wb-chart">{_svg(svg, f"bar/{chart}/{by}")}</figure>')
-        inner = (f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + self._protection(ok, [by])
+        protection = self._protection(ok, [by])
+        if svg is not None:
+            parts.append(f'<figure class="wb-chart">{_svg(svg(), f"bar/{chart}/{by}")}</figure>')
+        inner = (f'<div class="wb-grid" style="{_GRID}">{"".join(parts)}</div>' + protection
                  + self._not_available(missing))
         return self._block("matrix", inner, f"{', '.join(indicators)} by {by}", [_payload_table(figures, "current")])
 
@@ -482,7 +491,10 @@ def open_report(kind: str, namespace: Mapping[str, Any]) -> Report:
     from workbench.selection import restrict
 
     values = validate_namespace(kind, namespace)
-    threading.Thread(target=_warm_up, daemon=True).start()
+    from workbench.present.drawing import shared
+
+    drawer = shared()  # the charts' engine starts in its own process while the extract loads
+    threading.Thread(target=_warm_up, args=(drawer is None,), daemon=True).start()
     ex = extract_module.load(values["extract"])
     selection = Selection(sites=tuple(values.get("sites") or ()), centres=tuple(values.get("centres") or ()))
     restrict(ex, selection)  # an unknown site or centre stops here, before any figure

@@ -30,19 +30,22 @@ def _top(figures: pl.DataFrame, indicator: str, by: str, top: int | None) -> pl.
     return figures.filter((pl.col("indicator") != indicator) | pl.col(by).is_null() | pl.col(by).is_in(keep))
 
 
-def _warm_up() -> None:
-    """Read the text catalogue, import the chart and table libraries and start vl-convert's JavaScript
-    runtime while the extract loads (the title and the first chart would otherwise wait for them).
-    Output is unaffected."""
+def _warm_up(engine: bool = False) -> None:
+    """Read the text catalogue and import the chart and table libraries while the extract loads (the
+    title and the first chart would otherwise wait for them); vl-convert's engine starts in the
+    report's drawing process (:mod:`workbench.present.drawing`), or here with ``engine`` (charts drawn
+    in the kernel). Output is unaffected."""
     try:
         from workbench.present import texts
 
         texts.catalogue()  # read once per process (cached), parsed here while the extract is read
         import altair  # noqa: F401
         import great_tables  # noqa: F401
-        import vl_convert
+        if engine:
+            import vl_convert
 
-        vl_convert.vegalite_to_svg({"data": {"values": [{"x": 1}]}, "mark": "point",
-                                    "encoding": {"x": {"field": "x", "type": "quantitative"}}})
+            from workbench.present.drawing import WARM_SPEC
+
+            vl_convert.vegalite_to_svg(WARM_SPEC)
     except Exception:  # pragma: no cover - the real calls report any problem
         pass
