@@ -251,6 +251,38 @@ def test_without_the_renderer_a_kernel_draws_its_charts_itself(tmp_path):
     assert client.failed
 
 
+def test_the_renderer_draws_and_refuses_as_vl_convert_does(tmp_path):
+    """The dashboards' renderer answers as the reports' drawing process does (one answer for both):
+    the same SVG, and for a spec vl-convert refuses its own error type and message."""
+    import multiprocessing
+
+    import vl_convert
+
+    from workbench.dashboards import renderer
+
+    sock = tmp_path / "charts.sock"
+    process = multiprocessing.get_context("spawn").Process(target=renderer.serve, args=(sock, os.getpid()))
+    process.start()
+    try:
+        for _ in range(300):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        client = renderer.Client(str(sock))
+        assert client(dashboard._WARM_SPEC, format_locale="fr-FR") == vl_convert.vegalite_to_svg(
+            dashboard._WARM_SPEC, format_locale="fr-FR")
+        bad = {"data": {"values": [{"x": 1}]}, "mark": "no-such-mark",
+               "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+        with pytest.raises(Exception) as in_process:
+            vl_convert.vegalite_to_svg(bad, format_locale="fr-FR")
+        with pytest.raises(type(in_process.value)) as drawn:
+            client(bad, format_locale="fr-FR")
+        assert str(drawn.value) == str(in_process.value) and not client.failed
+    finally:
+        process.terminate()
+        process.join(10)
+
+
 # --------------------------------------------------------------------------- many kernels at once
 
 BUSY = "import sys, threading\nprint('waiting', flush=True)\nthreading.Event().wait()"  # as a preheated page waits

@@ -9,7 +9,8 @@ in the server's private folder (:func:`serve`); a forked kernel sets
 bytes. Should the renderer be gone or fail, the kernel draws in-process from then on.
 
 Frames on the socket: a 4-byte big-endian length, then JSON ``{"spec", "format_locale"}`` one way and
-``{"svg"}`` or ``{"error"}`` the other.
+the answer of :func:`workbench.present.drawing.answer` (``{"svg"}`` or ``{"error", "type"}``) the other: the
+reports' drawing process (:mod:`workbench.present.drawing`) draws and refuses the same way, on a pipe.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import socket
 import struct
 import sys
 from pathlib import Path
+
+from workbench.present.drawing import WARM_SPEC, answer, draw_here, refusal
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 64 << 20
@@ -59,11 +62,7 @@ def _exactly(conn: socket.socket, size: int) -> bytes | None:
 
 def serve(socket_path: Path, parent: int) -> None:
     """The renderer's loop (in a process of its own): one request at a time, until ``parent`` is gone."""
-    import vl_convert
-
-    from workbench.dashboards import server
-
-    vl_convert.vegalite_to_svg(server._WARM_SPEC, format_locale="fr-FR")  # start the engine now
+    draw_here(WARM_SPEC)  # start the engine now
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(socket_path))
     os.chmod(socket_path, 0o600)
@@ -82,11 +81,7 @@ def serve(socket_path: Path, parent: int) -> None:
                 request = _receive(conn)
                 if request is None:
                     raise EOFError
-                try:
-                    svg = vl_convert.vegalite_to_svg(request["spec"], format_locale=request["format_locale"])
-                    _send(conn, {"svg": svg})
-                except (ValueError, KeyError, TypeError) as exc:  # a spec vl-convert refuses
-                    _send(conn, {"error": str(exc)})
+                _send(conn, answer(request))  # the SVG, or why vl-convert refuses the spec
             except (OSError, ValueError, EOFError):
                 sel.unregister(conn)
                 conn.close()
@@ -108,17 +103,15 @@ class Client:
                     self._conn.settimeout(60)
                     self._conn.connect(self.socket_path)
                 _send(self._conn, {"spec": spec, "format_locale": format_locale})
-                answer = _receive(self._conn)
-                if answer is not None and "svg" in answer:
-                    return answer["svg"]
-                if answer is not None:
-                    raise ValueError(answer.get("error", "the renderer refused the chart"))
+                reply = _receive(self._conn)
+                if reply is not None and "svg" in reply:
+                    return reply["svg"]
+                if reply is not None:
+                    raise refusal(reply)
                 raise OSError("the renderer closed the connection")
             except OSError as exc:  # gone or stuck: draw here from now on
                 self.failed = True
                 print(f"workbench: charts drawn in the kernel ({exc})", file=sys.__stderr__, flush=True)
                 with contextlib.suppress(OSError):
                     self._conn.close()
-        import vl_convert
-
-        return vl_convert.vegalite_to_svg(spec, format_locale=format_locale)
+        return draw_here(spec, format_locale)

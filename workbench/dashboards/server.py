@@ -42,6 +42,7 @@ from pathlib import Path
 
 from workbench import resources
 from workbench.exceptions import ParameterError, WorkbenchError
+from workbench.present.drawing import WARM_SPEC, draw_here
 
 #: Seconds before Voilà preheats the next kernel once a page took one (voila.json says 5, for kernels
 #: started the ordinary way): a burst of viewers waits for it, which on two cores beats starting every
@@ -288,26 +289,15 @@ def serve(server: Server, loaded=None, echo=print) -> int:
 
 # --------------------------------------------------------------------------- kernel side
 
-#: A chart like the dashboards' (bars, text, axes, French numbers), drawn once to warm vl-convert up.
-_WARM_SPEC = {
-    "config": {"font": "sans-serif"}, "width": 100, "height": 40, "title": "é",
-    "data": {"values": [{"c": "a", "v": 1.5, "t": "1,5"}, {"c": "b", "v": 2, "t": "2"}]},
-    "layer": [{"mark": "bar", "encoding": {"y": {"field": "c", "type": "nominal"},
-                                           "x": {"field": "v", "type": "quantitative"}}},
-              {"mark": "text", "encoding": {"y": {"field": "c", "type": "nominal"},
-                                            "x": {"field": "v", "type": "quantitative"},
-                                            "text": {"field": "t"}}}],
-}
+_WARM_SPEC = WARM_SPEC  # the chart drawn to start vl-convert (tests draw it too)
 
 
 def _warm_vega() -> None:
-    """Start vl-convert's JavaScript engine and fonts (about 2 s) while the extract loads; vl-convert
-    releases the GIL, so this runs beside the loading."""
+    """Start vl-convert's JavaScript engine and fonts (about 2 s) in a thread while the extract loads
+    (vl-convert holds Python's lock while it draws: the loading's polars work goes on meanwhile)."""
     def warm():
         with contextlib.suppress(Exception):
-            import vl_convert
-
-            vl_convert.vegalite_to_svg(_WARM_SPEC, format_locale="fr-FR")
+            draw_here(WARM_SPEC)
 
     threading.Thread(target=warm, daemon=True).start()
 

@@ -25,9 +25,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-#: A chart small enough to start the engine with.
-WARM_SPEC = {"data": {"values": [{"x": 1}]}, "mark": "point",
-             "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+#: A chart like the reports' and dashboards' (bars, text, axes, French numbers), drawn once to start
+#: vl-convert's JavaScript engine and fonts.
+WARM_SPEC = {
+    "config": {"font": "sans-serif"}, "width": 100, "height": 40, "title": "é",
+    "data": {"values": [{"c": "a", "v": 1.5, "t": "1,5"}, {"c": "b", "v": 2, "t": "2"}]},
+    "layer": [{"mark": "bar", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                           "x": {"field": "v", "type": "quantitative"}}},
+              {"mark": "text", "encoding": {"y": {"field": "c", "type": "nominal"},
+                                            "x": {"field": "v", "type": "quantitative"},
+                                            "text": {"field": "t"}}}],
+}
 #: The errors a refused spec raises, passed on by name.
 _ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError}
 
@@ -36,10 +44,25 @@ class _Gone(Exception):
     """The drawing process ended before answering: drawn in-process instead."""
 
 
-def _in_process(spec, format_locale) -> str:
+def draw_here(spec: dict, format_locale: str = "fr-FR") -> str:
+    """A chart drawn by vl-convert in this process."""
     import vl_convert
 
     return vl_convert.vegalite_to_svg(spec, format_locale=format_locale)
+
+
+def answer(request: dict) -> dict:
+    """What a drawing process (this module's, or the dashboards' renderer) answers to
+    ``{"spec", "format_locale"}``: ``{"svg"}``, or ``{"error", "type"}`` for a spec vl-convert refuses."""
+    try:
+        return {"svg": draw_here(request["spec"], request["format_locale"])}
+    except (ValueError, TypeError, KeyError) as exc:
+        return {"error": exc.args[0] if len(exc.args) == 1 else str(exc), "type": type(exc).__name__}
+
+
+def refusal(answer: dict) -> Exception:
+    """The error a refusal (:func:`answer`) stands for: vl-convert's own type and message."""
+    return _ERRORS.get(answer.get("type"), ValueError)(answer.get("error", "the chart was refused"))
 
 
 class Drawer:
@@ -81,7 +104,7 @@ class Drawer:
             if "svg" in answer:
                 future.set_result(answer["svg"])
             else:
-                future.set_exception(_ERRORS.get(answer.get("type"), ValueError)(answer.get("error", "")))
+                future.set_exception(refusal(answer))
         self._proc.wait()  # reaped at once: a kernel ending its children waits while one is left, even a zombie
         with self._lock:  # the process is gone: what it did not answer is drawn here
             self.failed = True
@@ -108,13 +131,13 @@ class Drawer:
                     self._pending.remove(future)
                     self.failed = usable = False
         if not usable:
-            return lambda: _in_process(spec, format_locale)
+            return lambda: draw_here(spec, format_locale)
 
         def svg() -> str:
             try:
                 return future.result()
             except _Gone:
-                return _in_process(spec, format_locale)
+                return draw_here(spec, format_locale)
 
         return svg
 
@@ -158,17 +181,10 @@ def shared() -> Drawer | None:
 
 def serve() -> None:
     """The drawing process: starts the engine, then draws each spec read, in order, until its input ends."""
-    import vl_convert
-
     out = sys.stdout
-    vl_convert.vegalite_to_svg(WARM_SPEC, format_locale="fr-FR")
+    draw_here(WARM_SPEC)
     for line in sys.stdin.buffer:
-        request = json.loads(line)
-        try:
-            answer = {"svg": vl_convert.vegalite_to_svg(request["spec"], format_locale=request["format_locale"])}
-        except (ValueError, TypeError, KeyError) as exc:
-            answer = {"error": exc.args[0] if len(exc.args) == 1 else str(exc), "type": type(exc).__name__}
-        out.write(json.dumps(answer) + "\n")
+        out.write(json.dumps(answer(json.loads(line))) + "\n")
         out.flush()
 
 

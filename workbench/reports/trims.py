@@ -42,10 +42,8 @@ def _warm_up(engine: bool = False) -> None:
         import altair  # noqa: F401
         import great_tables  # noqa: F401
         if engine:
-            import vl_convert
+            from workbench.present.drawing import WARM_SPEC, draw_here
 
-            from workbench.present.drawing import WARM_SPEC
-
-            vl_convert.vegalite_to_svg(WARM_SPEC)
+            draw_here(WARM_SPEC)
     except Exception:  # pragma: no cover - the real calls report any problem
         pass
