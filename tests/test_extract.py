@@ -854,6 +854,55 @@ def test_tables_read_two_at_a_time_give_what_one_at_a_time_gives(tmp_path, monke
         assert (b is None) if a is None else a.equals(b), name
 
 
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+@pytest.mark.parametrize("case", ["clean", "padded person", "spaces only", "blank but spaces", "padded and refused",
+                                  "spaces and refused", "padded missing person", "empty text"])
+def test_person_ids_checked_for_trimming_against_the_persons_give_what_trimming_first_gives(
+        tmp_path, monkeypatch, case, form):
+    """A table's person ids are checked for trimming only where they are no person's id as written
+    (and in its refused rows): the extract is the one read by trimming every cell first."""
+    from workbench.extract import cache, demo, loading
+
+    monkeypatch.setenv(cache.ENV_CACHE, "off")
+    folder = demo.write(tmp_path / "demo", persons=200)
+    contacts = pl.read_parquet(folder / "contacts.parquet").with_columns(pl.all().cast(pl.String))
+    person = contacts["person_id"][0]
+    changes = {"clean": {"person_id": "P-NONE"},
+               "padded person": {"person_id": f" {person}\t"},
+               "spaces only": {"person_id": "   "},
+               "blank but spaces": {c: None for c in contacts.columns if c != "contact_id"} | {"person_id": "  "},
+               "padded and refused": {"person_id": f"{person} ", "date": "not a date"},
+               "spaces and refused": {"person_id": " ", "date": "not a date"},  # required comes first
+               "padded missing person": {"person_id": " P-NONE "},
+               "empty text": {"person_id": ""}}[case]
+    odd = contacts.head(1).with_columns(pl.lit(None if case == "blank but spaces" else "C-ODD", dtype=pl.String)
+                                        .alias("contact_id"),
+                                        *[pl.lit(v, dtype=pl.String).alias(c) for c, v in changes.items()])
+    table = pl.concat([contacts, odd])
+    (folder / "contacts.parquet").unlink()
+    if form == "csv":
+        table.write_csv(folder / "contacts.csv")
+    else:
+        table.write_parquet(folder / "contacts.parquet")
+    checked_later = extract.load(folder)
+    monkeypatch.setattr(loading, "_checked_later", lambda spec: None)
+    trimmed_first = extract.load(folder)
+    _same_extract(checked_later, trimmed_first)
+    for name in trimmed_first.tables:
+        a, b = cache.numbers_of(checked_later.tables[name]), cache.numbers_of(trimmed_first.tables[name])
+        assert (b is None) if a is None else a.equals(b), name
+    accepted = checked_later.table("contacts").filter(pl.col("contact_id") == "C-ODD")
+    if case == "padded person":  # trimmed, and its person found
+        assert accepted["person_id"].to_list() == [person]
+        assert cache.numbers_of(checked_later.table("contacts"))[-1] is not None
+    elif case == "blank but spaces":
+        assert accepted.height == 0 and any("blank row" in w for w in checked_later.warnings)
+    else:
+        rule = {"clean": "missing_reference", "padded missing person": "missing_reference",
+                "padded and refused": "invalid_date"}.get(case, "required")
+        assert rule in checked_later.quarantine["rule"].to_list()
+
+
 def test_tables_read_at_once_fail_as_one_at_a_time_would(make_extract, monkeypatch):
     """The first table in the contract's order that cannot be read is the one named, whichever
     finished first; the other tables' work is abandoned."""

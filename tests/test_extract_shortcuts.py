@@ -184,7 +184,7 @@ def test_person_ids_sharing_a_hash_fall_back_to_the_join_on_pseudonyms(tmp_path,
 
 
 def test_a_person_number_is_never_given_for_a_hash_shared_by_another_id():
-    keys = pl.DataFrame({_PARENT: ["P1", "P2", "P3"]}).with_row_index(references._NUMBER).with_columns(
+    keys = pl.DataFrame({_PARENT: ["P1", "P2", "P3"]}).with_row_index(references.NUMBER).with_columns(
         pl.col(_PARENT).hash().alias(_HASH))
     forged = keys.with_columns(  # P9's hash given to P3: the hashes meet, the ids differ
         pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash()).otherwise(pl.col(_HASH)).alias(_HASH))
@@ -222,8 +222,8 @@ def _person_tables() -> dict[str, pl.DataFrame]:
 
 def _joined_on_ids(tables: dict[str, pl.DataFrame]) -> dict[str, pl.Series]:
     """The plain computation: each table joined to the persons on the ids as written."""
-    persons = tables["persons"].select("person_id").with_row_index(references._NUMBER)
-    return {name: frame.join(persons, on="person_id", how="left", maintain_order="left")[references._NUMBER]
+    persons = tables["persons"].select("person_id").with_row_index(references.NUMBER)
+    return {name: frame.join(persons, on="person_id", how="left", maintain_order="left")[references.NUMBER]
             for name, frame in tables.items() if name != "persons"}
 
 
@@ -242,12 +242,12 @@ def test_person_numbers_found_against_the_persons_are_those_of_the_join_on_ids()
     for name, (accepted, quarantined, early) in found.items():
         assert early.settled  # these tables name the persons only: their references are all checked
         kept = _joined_on_ids({"persons": tables["persons"], name: accepted})[name]
-        assert_series_equal(early.numbers[references._NUMBER], kept, check_names=False)
+        assert_series_equal(early.numbers[references.NUMBER], kept, check_names=False)
         assert accepted.height + quarantined.height == tables[name].height
     contacts, bad, early = found["contacts"]
-    assert early.numbers[references._NUMBER].to_list() == [1, None, 1, 3]  # P9 and ' P1' set aside
+    assert early.numbers[references.NUMBER].to_list() == [1, None, 1, 3]  # P9 and ' P1' set aside
     assert bad["rule"].to_list() == ["missing_reference", "missing_reference"] and bad["row"].to_list() == [2, 5]
-    assert found["appointments"][2].numbers[references._NUMBER].to_list() == [None, 3]
+    assert found["appointments"][2].numbers[references.NUMBER].to_list() == [None, 3]
     assert found["protection_flags"][2].numbers.height == 0
 
 
@@ -257,7 +257,7 @@ def test_a_table_naming_cases_too_gets_its_numbers_early_and_its_references_chec
                                         "person_id": ["P1", "P7", None], "case_id": ["K1", None, "K9"]})
     accepted, quarantined, early = _on_persons(tables)["referrals"]
     assert not early.settled and accepted.height == 3 and quarantined.height == 0  # all rows, checked later
-    assert early.numbers[references._NUMBER].to_list() == [0, None, None]
+    assert early.numbers[references.NUMBER].to_list() == [0, None, None]
 
 
 def test_person_numbers_against_the_persons_never_match_a_hash_shared_by_another_id(monkeypatch):
@@ -269,7 +269,7 @@ def test_person_numbers_against_the_persons_never_match_a_hash_shared_by_another
 
     monkeypatch.setattr(references, "hashed", forged)
     found = _on_persons(tables)
-    assert found["contacts"][2].numbers[references._NUMBER].to_list() == [1, None, 1, 3]  # P9 not P3's 2
+    assert found["contacts"][2].numbers[references.NUMBER].to_list() == [1, None, 1, 3]  # P9 not P3's 2
     monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # two persons share a hash
     assert all(early is None for _, _, early in _on_persons(tables).values())  # then joined on the ids later
 

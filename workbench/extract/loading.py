@@ -33,8 +33,9 @@ from workbench.extract import cache, guard
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
 from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
-from workbench.extract.references import PERSONS, Early, Persons, check_references, on_persons
-from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, numbered, validate_table
+from workbench.extract.references import (NUMBER, PERSONS, Early, Persons, check_references, on_persons,
+                                         person_numbers, person_reference)
+from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, code_casts, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
 RESERVED_PREFIX = "wb_"
@@ -320,13 +321,36 @@ class _Checked:
     early: Early | None = None
     #: The persons table as the others are checked against it.
     persons: Persons | None = None
+    #: A column of the accepted rows not yet checked for trimming (:func:`_checked_later`).
+    untrimmed: str | None = None
 
 
-def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback) -> _Checked:
-    """Read table ``name`` and check its rows: accepted rows (with ``wb_row``) and quarantine rows."""
+def _checked_later(spec: Table) -> str | None:
+    """The column of a table naming a person, when its cells' trimming can wait for the persons' ids.
+
+    A cell that is a person's id as written (checked for trimming in the persons) needs no trimming:
+    only the other cells are checked, once the table is checked against the persons. Not when the
+    column is the table's own id or a rule reads it."""
+    column = person_reference(spec.name)
+    read_by_rules = ({r.when for r in spec.required_when} | {r.column for r in spec.required_when}
+                     | {c for o in spec.date_order for c in (o.later, o.earlier)}
+                     | {c for w in spec.parts_within for c in (*w.parts, w.total)})
+    return None if column is None or column == spec.id_column or column in read_by_rules else column
+
+
+def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
+                 later: bool = True) -> _Checked:
+    """Read table ``name`` and check its rows: accepted rows (with ``wb_row``) and quarantine rows.
+
+    With ``later``, the cells of its column naming a person are checked for trimming only where
+    the caller says (:func:`_checked_later`; the refused rows' here): the table is read again
+    and trimmed as a whole when one of them needs it."""
     spec = TABLES[name].at_level(meta.level)
     note(name, "read")
-    raw = found.read(name)
+    untrimmed = _checked_later(spec) if later else None
+    raw = found.read(name, code_casts(spec), untrimmed)
+    if untrimmed is not None and raw.frame.schema.get(untrimmed) != pl.String:
+        untrimmed = None  # only text is trimmed
     warnings = list(raw.warnings)
     reserved = [c for c in raw.frame.columns if c.startswith(RESERVED_PREFIX)]
     if reserved:  # the loader's own working columns start with 'wb_'
@@ -356,7 +380,10 @@ def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: Progr
     good, bad = validate_table(spec, frame, raw.file, meta.extracted_on,
                                codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners},
                                distinct=raw.distinct)
-    return _Checked(raw.file, warnings, frame.height, good, bad)
+    if untrimmed is not None and bad.height and readers.needs_trimming(
+            frame.filter(pl.col(ROW).is_in(bad["row"].implode()))[untrimmed]):
+        return _check_table(name, found, meta, note, later=False)
+    return _Checked(raw.file, warnings, frame.height, good, bad, untrimmed=untrimmed)
 
 
 def _check_against_persons(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
@@ -367,10 +394,16 @@ def _check_against_persons(name: str, found: readers.Found, meta: ExtractMeta, n
     if name == PERSONS:
         return replace(table, persons=Persons.checked(table.accepted, table.quarantined, table.file))
     known = persons()
+    numbers = person_numbers(name, table.accepted, known) if known is not None else None
+    if table.untrimmed is not None:  # its cells that are no person's id as written
+        cells = table.accepted[table.untrimmed]
+        if readers.needs_trimming(cells if numbers is None else cells.filter(numbers[NUMBER].is_null())):
+            table = _check_table(name, found, meta, note, later=False)
+            numbers = person_numbers(name, table.accepted, known) if known is not None else None
     if known is None:
         return table
-    accepted, quarantined, early = on_persons(name, table.accepted, table.quarantined, table.file, known)
-    return replace(table, accepted=accepted, quarantined=quarantined, early=early)
+    accepted, quarantined, early = on_persons(name, table.accepted, table.quarantined, table.file, known, numbers)
+    return replace(table, accepted=accepted, quarantined=quarantined, early=early, untrimmed=None)
 
 
 #: Tables read and checked at the same time: one is read while another is checked, and the steps that

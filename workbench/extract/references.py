@@ -45,20 +45,30 @@ class Early:
     settled: bool
 
 
+def person_numbers(name: str, accepted: pl.DataFrame, persons: Persons) -> pl.DataFrame | None:
+    """Each row's person number (``number``: null when it names no accepted person), by one join on the
+    ids' hashes confirmed on the ids; None when table ``name`` names no person or the persons' ids
+    cannot be joined on their hashes."""
+    column = person_reference(name)
+    if column is None or persons.keys is None or _HASH not in persons.keys.columns:
+        return None
+    return _numbered(accepted.select(pl.col(column).alias(_ID)), _ID, persons.keys).to_frame()
+
+
 def on_persons(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str,
-               persons: Persons) -> tuple[pl.DataFrame, pl.DataFrame, Early | None]:
+               persons: Persons, numbers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Early | None]:
     """Table ``name`` checked against the persons while the other tables are still being read: each
-    row's person number (one join on the ids' hashes, confirmed on the ids) and, when the persons are the
+    row's person number (:func:`person_numbers`, unless given) and, when the persons are the
     only table it names, its rows naming a missing or quarantined person set aside. Returns its
     accepted and quarantined rows and what was found; None when the table names no person or the
     persons' ids cannot be joined on their hashes (:func:`check_references` then checks it with the others)."""
-    column = _person_reference(name)
-    if column is None or persons.keys is None or _HASH not in persons.keys.columns:
+    numbers = numbers if numbers is not None else person_numbers(name, accepted, persons)
+    if numbers is None:
         return accepted, quarantined, None
-    numbers = _numbered(accepted.select(pl.col(column).alias(_ID)), _ID, persons.keys).to_frame()
+    column = person_reference(name)
     if any(c.references != PERSONS for c in _references(name)):
         return accepted, quarantined, Early(numbers, settled=False)
-    missing = _without_number(name, accepted, column, numbers[_NUMBER]).sort(ROW)
+    missing = _without_number(name, accepted, column, numbers[NUMBER]).sort(ROW)
     if missing.height == 0:
         return accepted, quarantined, Early(numbers, settled=True)
     tables, refused = {PERSONS: persons.accepted, name: accepted}, {PERSONS: persons.quarantined, name: quarantined}
@@ -94,7 +104,7 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     together: dict[str, pl.DataFrame] = {}
     for name, found in early.items():
         if found.settled:
-            numbers[name] = found.numbers[_NUMBER]
+            numbers[name] = found.numbers[NUMBER]
         else:
             together[name] = found.numbers
     pending = [name for name in TABLE_ORDER if name in accepted and _references(name)
@@ -109,9 +119,9 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
             done, flat = flat[:len(queries[name])], flat[len(queries[name]):]
             found = []
             for (column, _), result in zip(queries[name], done):
-                if _NUMBER in result.columns:  # a person's number for every row: the missing ones have none
-                    numbers[name] = result[_NUMBER]
-                    result = _without_number(name, accepted[name], column, result[_NUMBER])
+                if NUMBER in result.columns:  # a person's number for every row: the missing ones have none
+                    numbers[name] = result[NUMBER]
+                    result = _without_number(name, accepted[name], column, result[NUMBER])
                 found.append(result.sort(ROW))
             if any(f.height for f in found):
                 kept = _set_aside(name, found, accepted, quarantined, files)
@@ -147,7 +157,7 @@ def _missing_queries(name: str, accepted: dict[str, pl.DataFrame], parents: dict
     return queries
 
 
-def _person_reference(name: str) -> str | None:
+def person_reference(name: str) -> str | None:
     """The column of table ``name`` that names a person, if any."""
     return next((c.name for c in _references(name) if c.references == PERSONS), None)
 
@@ -186,7 +196,7 @@ def _set_aside(name: str, found: list[pl.DataFrame], accepted: dict[str, pl.Data
 
 _HASH, _PARENT = "wb_hash", "wb_parent"
 #: A parent's row in its accepted table (as ``with_row_index`` numbers it).
-_NUMBER = "number"
+NUMBER = "number"
 PERSONS = "persons"
 
 
@@ -202,7 +212,7 @@ def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
         keys = None
         if parent in accepted:
             ids = (accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
-                   .with_row_index(_NUMBER))
+                   .with_row_index(NUMBER))
             keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)))
         cache[parent] = keys
     return cache[parent]
@@ -230,7 +240,7 @@ def _numbered(frame: pl.DataFrame, column: str, keys: pl.DataFrame) -> pl.Series
     at = (pl.Series(_KEY, [], dtype=found.schema[_KEY]).extend_constant(None, frame.height)
           .scatter(found[_AT], found[_KEY]))  # each row's parent among the keys
     same = frame[column] == keys[_PARENT].gather(at)  # a hash met by another id is no match
-    return keys[_NUMBER].gather(pl.select(pl.when(same).then(at)).to_series()).rename(_NUMBER)
+    return keys[NUMBER].gather(pl.select(pl.when(same).then(at)).to_series()).rename(NUMBER)
 
 
 _AT, _KEY = "wb_at", "wb_key"
@@ -242,7 +252,7 @@ def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl
         return rows
     if _HASH not in keys.columns:  # two parent ids share a hash: join on the ids
         return rows.join(keys.lazy().select(pl.col(_PARENT).alias(column)), on=column, how="anti")
-    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy().drop(_NUMBER, strict=False),
+    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy().drop(NUMBER, strict=False),
                                                                        on=_HASH, how="left")
     return (found.filter(pl.col(_PARENT).is_null() | (pl.col(_PARENT) != pl.col(column)))
             .drop(_HASH, _PARENT))

@@ -35,6 +35,7 @@ shape (:func:`workbench.extract.guard.mask_expr`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import polars as pl
@@ -109,6 +110,21 @@ def _parse(column: Column, expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if column.kind in ("vocab", "code"):
         return code_expr(expr.cast(pl.String))
     return expr.cast(pl.String).str.strip_chars()
+
+
+@functools.cache
+def _codes_as_typed(column: Column) -> bool:
+    """Whether typing leaves each code of the column's vocabulary as it is (then a cell written as a
+    code is that code)."""
+    codes = pl.Series("u", vocabulary(column.vocab), dtype=pl.String)
+    return codes.to_frame().select(_parse(column, pl.col("u"), pl.String)).to_series().equals(codes)
+
+
+def code_casts(spec: Table) -> dict[str, pl.Enum]:
+    """The vocabulary columns of ``spec`` (column → its Enum) that a text column holding only codes
+    as written may be cast to on reading (:func:`workbench.extract.files.read_parquet`): typed by
+    that cast exactly as :func:`typing_exprs` would type it."""
+    return {c.name: dtype_of(c) for c in spec.columns if c.kind == "vocab" and _codes_as_typed(c)}
 
 
 def _whole_numbers(column: Column, dtype: pl.DataType) -> bool:
