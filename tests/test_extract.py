@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 from workbench import extract
 from workbench.exceptions import ExtractError
 from workbench.extract.guard import mask
-from workbench.contract.schema import TABLE_ORDER as CONTRACT_TABLES, TABLES
+from workbench.contract.schema import TABLE_ORDER as CONTRACT_TABLES, TABLES, dtype_of
 
 #: The person-level tables the hand-made fixtures cover (the tables beyond persons: tests/test_beyond.py).
 TABLE_ORDER = CONTRACT_TABLES[:7]
@@ -901,6 +901,28 @@ def test_person_ids_checked_for_trimming_against_the_persons_give_what_trimming_
         rule = {"clean": "missing_reference", "padded missing person": "missing_reference",
                 "padded and refused": "invalid_date"}.get(case, "required")
         assert rule in checked_later.quarantine["rule"].to_list()
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+@pytest.mark.parametrize("sexes", [
+    ["female", "male", None],                  # codes as written: typed by one cast while reading
+    ["female", "Male", None],                  # a code to normalise
+    ["female", " male", ""],                   # spaces, an empty cell
+    ["female", "M", "unknown"],                # not a code
+])
+def test_a_vocabulary_column_cast_while_reading_is_typed_as_code_by_code(tmp_path, monkeypatch, sexes, form):
+    from workbench.extract import cache, demo, loading
+
+    monkeypatch.setenv(cache.ENV_CACHE, "off")
+    folder = demo.write(tmp_path / "demo", persons=150)
+    persons = pl.read_parquet(folder / "persons.parquet").with_columns(pl.all().cast(pl.String))
+    persons = persons.with_columns(pl.Series("sex", (sexes * persons.height)[:persons.height]))
+    (folder / "persons.parquet").unlink()
+    persons.write_csv(folder / "persons.csv") if form == "csv" else persons.write_parquet(folder / "persons.parquet")
+    cast = extract.load(folder)
+    monkeypatch.setattr(loading, "code_casts", lambda spec: {})
+    _same_extract(cast, extract.load(folder))
+    assert cast.table("persons").schema["sex"] == dtype_of(TABLES["persons"].column("sex"))
 
 
 def test_tables_read_at_once_fail_as_one_at_a_time_would(make_extract, monkeypatch):
