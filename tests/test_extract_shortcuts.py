@@ -195,15 +195,6 @@ def test_a_person_number_is_never_given_for_a_hash_shared_by_another_id():
         0, None, None, 1, 2, 0]
 
 
-def test_columns_joined_up_one_by_one_are_the_eager_select():
-    pieces = [pl.DataFrame({"a": [i, None], "b": [f"x{i}", None], "c": [True, False]}) for i in range(5)]
-    frame = pl.concat(pieces, rechunk=False).with_columns(pl.int_range(pl.len()).alias("d"))  # 'd' in one piece
-    assert frame["a"].n_chunks() == 5 and frame["d"].n_chunks() == 1
-    joined = rules._in_one_chunk(frame, ["d", "b", "a"])
-    assert_frame_equal(joined, frame.select(["d", "b", "a"]))
-    assert joined.n_chunks("all") == [1, 1, 1]
-
-
 def _person_tables() -> dict[str, pl.DataFrame]:
     """Persons and the tables naming them, with the cases one join must not get wrong: a missing
     person, nulls, a pseudonym repeated, one with spaces around it (not the same id), an empty table."""

@@ -213,7 +213,7 @@ def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
         if parent in accepted:
             ids = (accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
                    .with_row_index(NUMBER))
-            keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)))
+            keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)).rechunk())
         cache[parent] = keys
     return cache[parent]
 

@@ -481,17 +481,10 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     keep = [ROW, *spec.column_names, *extras]
     ok = checked["wb_ok"]
     if ok.all():  # the usual case: no row to set aside, no copy of the table
-        return _in_one_chunk(checked, keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
+        return checked.select(keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
     refused = checked.filter(~ok)
-    good = _in_one_chunk(checked, keep).filter(ok)
+    good = checked.select(keep).filter(ok)
     return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
-
-
-def _in_one_chunk(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """``frame.select(columns)`` with every column in one piece, as an eager select leaves them (a
-    query's columns come out in pieces that do not line up); each column is joined up on its own,
-    which costs half as much as lining them up together."""
-    return pl.DataFrame([frame[c].rechunk() for c in columns])
 
 
 def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
