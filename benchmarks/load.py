@@ -50,7 +50,7 @@ print(json.dumps({"seconds": elapsed, "polars_read": polars_read, "cpu": cpu, "r
 """
 
 BASELINE = r"""
-import resource, polars as pl, dataframely, yaml, json
+import resource, polars as pl, yaml, json
 import workbench.extract.loading
 print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """

@@ -270,3 +270,20 @@ def test_a_parent_without_an_id_does_not_shift_the_numbers_of_the_others():
     keys = references._parent_keys("persons", parents, {})
     rows = pl.DataFrame({"person_id": ["P3", "P1", None, "P2", "P4"]})
     assert references._numbered(rows, "person_id", keys).to_list() == [2, 0, None, None, 3]
+
+
+def test_the_column_rules_are_dataframely_s():
+    """Presence and bounds are dataframely's rules for each contract column (written without importing it)."""
+    import dataframely as dy
+
+    for table in TABLES.values():
+        for column in table.columns:
+            nullable = not column.required
+            declared = (dy.Int32(nullable=nullable, min=rules.MIN_BIRTH_YEAR, max=2025) if column.kind == "year"
+                        else dy.Int64(nullable=nullable, min=0) if column.kind == "count"
+                        else dy.String(nullable=nullable))
+            theirs = {f"{column.name}|{rule}": expr
+                      for rule, expr in declared.validation_rules(pl.col(column.name)).items()}
+            ours = rules._column_rules(column, 2025)
+            assert list(ours) == list(theirs), (table.name, column.name)
+            assert all(ours[k].meta.eq(theirs[k]) for k in ours), (table.name, column.name)

@@ -1,8 +1,8 @@
 """The case-extract contract, declared as data.
 
 Tables, columns, vocabularies and the rules between columns are declared here
-once; :mod:`workbench.extract` turns them into dataframely schemas and polars
-expressions, and :mod:`workbench.docs` into the contract page.
+once; :mod:`workbench.extract` turns them into polars expressions (presence and
+bounds as dataframely's column types state them), and :mod:`workbench.docs` into the contract page.
 
 Every vocabulary also admits ``unknown`` ("the value is not known"); an empty cell
 means "not recorded". Codes keep the order given here, which is the order used to
