@@ -287,3 +287,28 @@ def test_the_column_rules_are_dataframely_s():
             ours = rules._column_rules(column, 2025)
             assert list(ours) == list(theirs), (table.name, column.name)
             assert all(ours[k].meta.eq(theirs[k]) for k in ours), (table.name, column.name)
+
+
+@pytest.mark.parametrize("values", [
+    ["tunis", "sfax", None, " sousse "],                        # codes: nothing to sample
+    ["+216 98 765 432", "+216 22 333 444", None] * 2,           # phones, few of them
+    ["Amira Ben Salah", "Jean Dupont", "Fatou Diallo", "Omar Haddad", "Lina Roy"] * 3,  # names
+    ["a@b.org", "tunis"] * 3,                                   # one e-mail among codes
+])
+@pytest.mark.parametrize("as_enum", [False, True])
+def test_a_column_looked_at_through_its_values_is_refused_as_its_sample_would_be(values, as_enum):
+    frame = pl.DataFrame({"site": values, "note": values})
+    if as_enum:
+        frame = frame.with_columns(pl.col("site", "note").cast(pl.Enum(sorted({v for v in values if v}))))
+    distinct = {c: frame[c].drop_nulls().unique().cast(pl.String) for c in frame.columns}
+
+    def outcome(**kwargs):
+        try:
+            guard.check_columns("contacts", "contacts.csv", frame, content_columns=["site", "note"],
+                                name_content_columns=["note"], **kwargs)
+        except Exception as exc:  # the error as a user reads it
+            return type(exc), str(exc)
+        return None
+
+    assert outcome(distinct=distinct) == outcome()
+    assert (outcome() is None) == (values[0] == "tunis")  # only the codes pass

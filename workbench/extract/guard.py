@@ -35,6 +35,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from workbench.exceptions import IdentifierColumnError
@@ -208,6 +210,33 @@ def _sample(values: pl.Series) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def _content_checks(names: bool, single_email: bool = True) -> list[tuple[str, pl.Expr, float]]:
+    """What :func:`kind_by_content` looks for in the values ``v``: kind, test, share of the sample needed."""
+    checks = [
+        ("email", pl.col("v").str.contains(_EMAIL.pattern), 0.0 if single_email else 0.3),
+        ("phone", pl.col("v").str.contains(_PHONE.pattern), 0.3),
+        ("address", pl.col("v").str.contains("(?i)" + _ADDRESS.pattern), 0.3),
+        ("authority", pl.col("v").str.contains(_AUTHORITY.pattern), 0.3),
+    ]
+    if names:
+        checks.append(("name", pl.col("v").str.contains(_PERSON_NAME.pattern), 0.5))
+    return checks
+
+
+#: At most this many different values are looked at instead of a column's sample (:func:`_none_looks_like`).
+_FEW_VALUES = 10_000
+
+
+def _none_looks_like(values: pl.Series | None, names: bool) -> bool:
+    """Whether none of ``values`` (every value a column may hold: its categories, or its distinct
+    values) looks like anything :func:`kind_by_content` looks for; then no sample of it can."""
+    if values is None or values.len() > _FEW_VALUES:
+        return False
+    frame = (values.cast(pl.String).to_frame("v").select(pl.col("v").str.strip_chars())
+             .filter(pl.col("v").is_not_null() & (pl.col("v") != "")))
+    return not frame.select(pl.any_horizontal(e for _, e, _ in _content_checks(names)).any()).item()
+
+
 def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names: int = 5,
                     single_email: bool = True) -> tuple[str, int] | None:
     """What a text column's content looks like, with the 1-based position of the first match.
@@ -222,14 +251,7 @@ def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names
     n = frame.height
     if n == 0:
         return None
-    checks = [
-        ("email", pl.col("v").str.contains(_EMAIL.pattern), 0.0 if single_email else 0.3),
-        ("phone", pl.col("v").str.contains(_PHONE.pattern), 0.3),
-        ("address", pl.col("v").str.contains("(?i)" + _ADDRESS.pattern), 0.3),
-        ("authority", pl.col("v").str.contains(_AUTHORITY.pattern), 0.3),
-    ]
-    if names:
-        checks.append(("name", pl.col("v").str.contains(_PERSON_NAME.pattern), 0.5))
+    checks = _content_checks(names, single_email)
     hits = frame.select(
         *[e.alias(k) for k, e, _ in checks]
     )
@@ -246,7 +268,8 @@ def kind_by_content(values: pl.Series, *, names: bool = True, min_distinct_names
 
 
 def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns: list[str],
-                  name_content_columns: list[str], pseudonym_columns: tuple[str, ...] | list[str] = ()) -> None:
+                  name_content_columns: list[str], pseudonym_columns: tuple[str, ...] | list[str] = (),
+                  distinct: Mapping[str, pl.Series] | None = None) -> None:
     """Refuse ``frame`` if a column holds direct identifiers.
 
     Every column's name is checked; ``content_columns`` are scanned for e-mails, phones,
@@ -256,7 +279,11 @@ def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns
     validated (:mod:`workbench.extract.rules`, rule ``identifier``): there a stray phone or
     e-mail quarantines its row, and only a column where they reach the share (30 %) refuses the
     extract.
+
+    ``distinct``: every distinct value of some columns (read already): a column none of whose values,
+    or of whose categories, looks like an identifier is not sampled.
     """
+    distinct = distinct or {}
     for column in frame.columns:
         kind = kind_by_name(column)
         if kind:
@@ -270,6 +297,10 @@ def check_columns(table: str, file: str, frame: pl.DataFrame, *, content_columns
             continue
         dtype = frame[column].dtype
         if not (dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum) or dtype.is_integer()):
+            continue
+        every = (pl.Series(dtype.categories, dtype=pl.String) if isinstance(dtype, pl.Enum)
+                 else distinct.get(column))
+        if _none_looks_like(every, names=column in name_content_columns):
             continue
         found = kind_by_content(frame[column], names=column in name_content_columns,
                                 min_distinct_names=1 if column in pseudonym_columns else 5,

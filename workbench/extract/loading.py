@@ -246,7 +246,8 @@ def _identifier_check(spec: Table, raw: readers.RawTable) -> None:
     extras = [c for c in raw.frame.columns if c not in known]
     guard.check_columns(spec.name, raw.file, raw.frame,
                         content_columns=id_columns + code_columns + extras,
-                        name_content_columns=id_columns + extras, pseudonym_columns=id_columns)
+                        name_content_columns=id_columns + extras, pseudonym_columns=id_columns,
+                        distinct=raw.distinct)
 
 
 def _check_columns(spec: Table, raw: readers.RawTable) -> pl.DataFrame:
