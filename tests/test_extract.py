@@ -827,8 +827,8 @@ def _same_extract(a, b) -> None:
     assert a.warnings == b.warnings and a.summary() == b.summary()
 
 
-def test_tables_read_two_at_a_time_give_what_one_at_a_time_gives(tmp_path, monkeypatch):
-    """Tables are read and checked two at a time (the persons first, then the largest files), each
+def test_tables_read_several_at_a_time_give_what_one_at_a_time_gives(tmp_path, monkeypatch):
+    """Tables are read and checked several at a time (the persons first, then the largest files), each
     checked against the persons as soon as both are known: the extract is the one read table by
     table, quarantine, warnings and person numbers included."""
     from workbench.extract import cache, demo, loading

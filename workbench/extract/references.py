@@ -144,7 +144,7 @@ def _missing_queries(name: str, accepted: dict[str, pl.DataFrame], parents: dict
                      together: dict[str, pl.DataFrame]) -> list[tuple[str, pl.LazyFrame]]:
     """Per reference of table ``name``, its rows naming no accepted parent; for the reference to
     the persons (when their ids are joined on hashes), every row's person number instead, found
-    for every table at once (``together``: :func:`_numbers_of_every_table`)."""
+    as the table was checked against the persons (``together``: :func:`on_persons`)."""
     frame = accepted[name]
     queries = []
     for column in _references(name):
