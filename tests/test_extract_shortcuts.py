@@ -92,6 +92,39 @@ def test_distinct_values_found_while_reading_give_the_same_answer():
     assert_frame_equal(_validate(frame, known)[1], _validate(frame)[1])
 
 
+@pytest.mark.parametrize("quarantined", [False, True])
+def test_a_table_read_in_pieces_is_validated_as_in_one(quarantined):
+    n = 300_000  # more rows than the query's own pieces
+    frame = pl.DataFrame({
+        "person_id": [f"P{i}" for i in range(n)], "sex": ["female", "male"] * (n // 2),
+        "birth_year": [1950 + i % 70 for i in range(n)], "nationality": ["TUN", "CIV", "xxa"] * (n // 3),
+        "legal_status": ["asylum_seeker"] * n, "registered_on": [dt.date(2024, 1, 1)] * n,
+        "site": ["tunis", "sfax", "sfax"] * (n // 3)})
+    if quarantined:
+        frame = frame.with_columns(pl.when(pl.int_range(n) % 1000 == 7).then(pl.lit("ZZZ"))
+                                   .otherwise(pl.col("nationality")).alias("nationality"))
+    size = frame.height // 5 + 1
+    pieces = pl.concat([frame.slice(start, size) for start in range(0, frame.height, size)], rechunk=False)
+    assert pieces.n_chunks("all") == [5] * pieces.width  # as a Parquet file's row groups are read
+    good, bad = _validate(pieces)
+    assert_frame_equal(good, _validate(frame)[0])
+    assert_frame_equal(bad, _validate(frame)[1])
+    assert (bad.height > 0) == quarantined
+
+
+def test_row_numbers_come_in_the_pieces_of_the_columns_when_these_line_up():
+    """Then the query's columns line up and are kept as they are (no copy); else in one piece."""
+    def pieces(series: pl.Series) -> list[int]:
+        return [chunk.len() for chunk in series.get_chunks()]
+
+    parts = pl.concat([pl.DataFrame({"a": [i] * 3, "b": ["x"] * 3}) for i in range(4)], rechunk=False)
+    numbered = rules.numbered(parts)
+    assert pieces(numbered[rules.ROW]) == pieces(numbered["a"]) == [3, 3, 3, 3]
+    assert numbered[rules.ROW].to_list() == list(range(1, 13))
+    uneven = parts.with_columns(pl.Series("b", ["y"] * 12))  # 'b' in one piece
+    assert pieces(rules.numbered(uneven)[rules.ROW]) == [12]
+
+
 CHILDREN = pl.LazyFrame({rules.ROW: [1, 2, 3, 4], "person_id": ["P1", "P2", "P9", "P1"]})
 PARENTS = pl.DataFrame({_PARENT: ["P1", "P2", "P3"]}).with_columns(pl.col(_PARENT).hash().alias(_HASH))
 
