@@ -252,7 +252,7 @@ def _joined_on_ids(tables: dict[str, pl.DataFrame]) -> dict[str, pl.Series]:
 
 
 def _on_persons(tables: dict[str, pl.DataFrame]) -> dict[str, tuple]:
-    persons = references.Persons.checked(tables["persons"], _NO_QUARANTINE, "persons.csv")
+    persons = references.Parent.checked("persons", tables["persons"], _NO_QUARANTINE, "persons.csv")
     return {name: references.on_persons(name, frame, _NO_QUARANTINE, f"{name}.csv", persons)
             for name, frame in tables.items() if name != "persons"}
 

@@ -33,8 +33,8 @@ from workbench.extract import cache, guard
 from workbench.extract import files as readers
 from workbench.exceptions import ExtractError, MissingColumnError, MissingTableError, UnreadableFileError
 from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
-from workbench.extract.references import (NUMBER, PERSONS, Early, Persons, check_references, on_persons,
-                                         person_numbers, person_reference)
+from workbench.extract.references import (NUMBER, PARENTS, PERSONS, Early, Parent, check_references, on_parents,
+                                         on_persons, person_numbers, person_reference)
 from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, code_casts, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
@@ -318,10 +318,12 @@ class _Checked:
     read: int
     accepted: pl.DataFrame
     quarantined: pl.DataFrame
-    #: Checked against the persons as soon as they were known (:func:`references.on_persons`).
+    #: Checked against the persons, and its other parents, as soon as they were known
+    #: (:func:`references.on_persons`, :func:`references.on_parents`).
     early: Early | None = None
-    #: The persons table as the others are checked against it.
-    persons: Persons | None = None
+    #: A table others name (:data:`references.PARENTS`), as they are checked against it once its own
+    #: references are all checked.
+    parent: Parent | None = None
     #: A column of the accepted rows not yet checked for trimming (:func:`_checked_later`).
     untrimmed: str | None = None
 
@@ -387,14 +389,16 @@ def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: Progr
     return _Checked(raw.file, warnings, frame.height, good, bad, untrimmed=untrimmed)
 
 
-def _check_against_persons(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
-                           persons: Callable[[], Persons | None]) -> _Checked:
-    """Table ``name`` read and checked (:func:`_check_table`), then, once the persons are known
-    (``persons()`` waits for them), checked against them (:func:`references.on_persons`)."""
+def _check_against_parents(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
+                           parent: Callable[[str], Parent | None]) -> _Checked:
+    """Table ``name`` read and checked (:func:`_check_table`), then checked against the persons once
+    they are known (:func:`references.on_persons`), then against the other tables it names once these
+    are checked in turn (:func:`references.on_parents`). ``parent(table)`` waits for a table and gives
+    it as a parent (None when it is absent, or its own references are left for the end)."""
     table = _check_table(name, found, meta, note)
     if name == PERSONS:
-        return replace(table, persons=Persons.checked(table.accepted, table.quarantined, table.file))
-    known = persons()
+        return replace(table, parent=Parent.checked(PERSONS, table.accepted, table.quarantined, table.file))
+    known = parent(PERSONS)
     numbers = person_numbers(name, table.accepted, known) if known is not None else None
     if table.untrimmed is not None:  # its cells that are no person's id as written
         cells = table.accepted[table.untrimmed]
@@ -404,7 +408,23 @@ def _check_against_persons(name: str, found: readers.Found, meta: ExtractMeta, n
     if known is None:
         return table
     accepted, quarantined, early = on_persons(name, table.accepted, table.quarantined, table.file, known, numbers)
-    return replace(table, accepted=accepted, quarantined=quarantined, early=early, untrimmed=None)
+    if early is not None and not early.settled:
+        others = {c.references: parent(c.references) for c in TABLES[name].columns
+                  if c.references and c.references != PERSONS}
+        if all(p is not None for p in others.values()):
+            accepted, quarantined, early = on_parents(name, accepted, quarantined, table.file, early.numbers,
+                                                      {PERSONS: known, **others})
+    table = replace(table, accepted=accepted, quarantined=quarantined, early=early, untrimmed=None)
+    if name in PARENTS and early is not None and early.settled:
+        table = replace(table, parent=Parent.checked(name, accepted, quarantined, table.file))
+    return table
+
+
+def _depth(name: str) -> int:
+    """How many tables stand above table ``name`` (the persons: 0; a table naming only them: 1; a table
+    naming cases: 2): a table is read after the tables it names, which it waits for."""
+    above = [c.references for c in TABLES[name].columns if c.references and c.references != name]
+    return 1 + max(map(_depth, above)) if above else int(name != PERSONS)
 
 
 #: Tables read and checked at the same time: one is read while others are checked, and the steps that
@@ -415,30 +435,31 @@ TABLES_AT_ONCE = 3
 
 def _checked_tables(found: readers.Found, meta: ExtractMeta,
                     note: ProgressCallback) -> Iterator[tuple[str, _Checked]]:
-    """Every table of ``found`` read and checked (:func:`_check_against_persons`), in the contract's order.
+    """Every table of ``found`` read and checked (:func:`_check_against_parents`), in the contract's order.
 
-    :data:`TABLES_AT_ONCE` tables at a time: the persons first (the others wait for them once checked),
-    then the largest files. A table that cannot be read raises as it would alone: the first such table in
-    the contract's order, the others' work abandoned. A workbook's sheets are read one after the
-    other (one reader)."""
+    :data:`TABLES_AT_ONCE` tables at a time: the persons first, then the tables naming only them,
+    largest files first, then the tables naming cases or stays (each waits for the tables it names once
+    checked). A table that cannot be read raises as it would alone: the first such table in the
+    contract's order, the others' work abandoned. A workbook's sheets are read one after the other
+    (one reader), in the contract's order (the tables named first)."""
     names = [name for name in TABLE_ORDER if name in found.tables]
     done: dict[str, _Checked | Future] = {}
 
-    def persons() -> Persons | None:
-        table = done.get(PERSONS)
+    def parent(name: str) -> Parent | None:
+        table = done.get(name)
         if isinstance(table, Future):
             table = table.result()
-        return table.persons if table is not None else None
+        return table.parent if table is not None else None
 
     if found.workbook is not None or len(names) < 2:
-        for name in names:  # the persons first: the contract's order
-            done[name] = _check_against_persons(name, found, meta, note, persons)
+        for name in names:  # the contract's order: the tables named first
+            done[name] = _check_against_parents(name, found, meta, note, parent)
             yield name, done[name]
         return
-    first = sorted(names, key=lambda name: (name != PERSONS, -found.tables[name].stat().st_size))
+    first = sorted(names, key=lambda name: (_depth(name), -found.tables[name].stat().st_size))
     with ThreadPoolExecutor(max_workers=TABLES_AT_ONCE, thread_name_prefix="workbench-table") as pool:
         for name in first:
-            done[name] = pool.submit(_check_against_persons, name, found, meta, note, persons)
+            done[name] = pool.submit(_check_against_parents, name, found, meta, note, parent)
         try:
             for name in names:
                 yield name, done[name].result()
@@ -466,17 +487,18 @@ def _validate(source: Path, found: readers.Found, note: ProgressCallback) -> Ext
     files: dict[str, Path] = {}
     file_names: dict[str, str] = {}
     early: dict[str, Early] = {}
-    persons = None
+    parents: dict[str, Parent] = {}
     for name, table in _checked_tables(found, meta, note):
         files[name] = found.tables[name]
         file_names[name] = table.file
         warnings.extend(table.warnings)
         reads[name], accepted[name], quarantined[name] = table.read, table.accepted, table.quarantined
-        persons = table.persons or persons
+        if table.parent is not None:
+            parents[name] = table.parent
         if table.early is not None:
             early[name] = table.early
     note("references", "check")
-    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names, early, persons)
+    accepted, quarantined, numbers = check_references(accepted, quarantined, file_names, early, parents)
     reports = {}
     for name in accepted:
         bad = quarantined[name]

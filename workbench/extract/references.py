@@ -3,8 +3,10 @@
 Checked after every table's own rules (:mod:`workbench.extract.rules`), parents first: a contact
 of a person who is not in ``persons`` (or whose row was quarantined) is quarantined in turn, with
 the rule ``missing_reference`` or ``quarantined_parent``. A table naming a person is checked against
-the persons as soon as both are read (:func:`on_persons`, while the loader reads the other tables);
-the references to cases and stays are checked once every table is read (:func:`check_references`).
+the persons as soon as both are read (:func:`on_persons`, while the loader reads the other tables),
+and a table naming cases or stays against them as soon as these are checked in turn
+(:func:`on_parents`); what could not be checked so (a parent absent, or whose ids share a hash) is
+checked once every table is read (:func:`check_references`).
 """
 
 from __future__ import annotations
@@ -20,32 +22,39 @@ _PARENT_WORD = {"persons": "person", "cases": "case", "detention_stays": "stay"}
 
 
 @dataclass(frozen=True)
-class Persons:
-    """The persons table once checked: what the tables naming a person are checked against."""
+class Parent:
+    """A table other tables name (the persons, cases, stays) once checked, its own references
+    included: what the tables naming it are checked against."""
 
+    name: str
     accepted: pl.DataFrame
     quarantined: pl.DataFrame
     file: str
-    #: Their ids, hashes and rows (:func:`_parent_keys`); None when two ids share a hash.
+    #: Its ids, hashes and rows (:func:`_parent_keys`); without hashes when two ids share one.
     keys: pl.DataFrame | None
 
     @classmethod
-    def checked(cls, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str) -> Persons:
-        return cls(accepted, quarantined, file, _parent_keys(PERSONS, {PERSONS: accepted}, {}))
+    def checked(cls, name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str) -> Parent:
+        return cls(name, accepted, quarantined, file, _parent_keys(name, {name: accepted}, {}))
+
+
+#: The tables other tables name, each as soon as it is known (:func:`on_persons`, :func:`on_parents`).
+PARENTS = tuple(dict.fromkeys(c.references for t in TABLE_ORDER for c in TABLES[t].columns if c.references))
 
 
 @dataclass(frozen=True)
 class Early:
-    """What checking a table against the persons found as soon as both were known (:func:`on_persons`)."""
+    """What checking a table against the persons, and its other parents, found as soon as they were
+    known (:func:`on_persons`, :func:`on_parents`)."""
 
     #: Each row's person number (``number``): of the rows kept when ``settled``, else of the rows the
     #: table had before this check (its other references are checked with the other tables').
     numbers: pl.DataFrame
-    #: Whether the persons are the only table it names: then its references are all checked.
+    #: Whether its references are all checked.
     settled: bool
 
 
-def person_numbers(name: str, accepted: pl.DataFrame, persons: Persons) -> pl.DataFrame | None:
+def person_numbers(name: str, accepted: pl.DataFrame, persons: Parent) -> pl.DataFrame | None:
     """Each row's person number (``number``: null when it names no accepted person), by one join on the
     ids' hashes confirmed on the ids; None when table ``name`` names no person or the persons' ids
     cannot be joined on their hashes."""
@@ -56,7 +65,7 @@ def person_numbers(name: str, accepted: pl.DataFrame, persons: Persons) -> pl.Da
 
 
 def on_persons(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str,
-               persons: Persons, numbers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Early | None]:
+               persons: Parent, numbers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame, Early | None]:
     """Table ``name`` checked against the persons while the other tables are still being read: each
     row's person number (:func:`person_numbers`, unless given) and, when the persons are the
     only table it names, its rows naming a missing or quarantined person set aside. Returns its
@@ -76,10 +85,24 @@ def on_persons(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, fil
     return tables[name], refused[name], Early(numbers.filter(kept), settled=True)
 
 
+def on_parents(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str, numbers: pl.DataFrame,
+               parents: dict[str, Parent]) -> tuple[pl.DataFrame, pl.DataFrame, Early]:
+    """Table ``name``, whose person numbers are known (:func:`on_persons`), checked against its other
+    parents as soon as they are (``parents``: each table it names, the persons included, checked
+    with its own references): its rows naming a missing or quarantined parent set aside, each under
+    its first broken reference, as :func:`check_references` would."""
+    tables = {p.name: p.accepted for p in parents.values()} | {name: accepted}
+    refused = {p.name: p.quarantined for p in parents.values()} | {name: quarantined}
+    files = {p.name: p.file for p in parents.values()} | {name: file}
+    keys = {p.name: p.keys for p in parents.values()}
+    kept = _checked_references(name, tables, refused, files, keys, {name: numbers})
+    return tables[name], refused[name], Early(kept.to_frame(), settled=True)
+
+
 def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
                      files: dict[str, str], early: dict[str, Early] | None = None,
-                     persons: Persons | None = None) -> tuple[dict[str, pl.DataFrame], dict[str, pl.DataFrame],
-                                                               dict[str, pl.Series]]:
+                     parents: dict[str, Parent] | None = None) -> tuple[dict[str, pl.DataFrame],
+                                                                      dict[str, pl.DataFrame], dict[str, pl.Series]]:
     """Quarantine rows that refer to a missing or quarantined person, case or stay.
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
@@ -92,14 +115,14 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     table, null when none), found by the same join; a table is left out when the persons' ids
     could not be joined on their hashes (two share one).
 
-    ``early``: what checking tables against the persons found already (:func:`on_persons`: ``accepted``
-    and ``quarantined`` hold those tables as that check left them), ``persons`` what they were checked
-    against.
+    ``early``: what checking tables against the persons and their other parents found already
+    (:func:`on_persons`, :func:`on_parents`: ``accepted`` and ``quarantined`` hold those tables as that
+    check left them), ``parents`` the parents as they were checked against (their ids' hashes).
     """
     accepted = dict(accepted)
     quarantined = dict(quarantined)
     early = early or {}
-    parents: dict[str, pl.DataFrame | None] = {PERSONS: persons.keys} if persons is not None else {}
+    keys: dict[str, pl.DataFrame | None] = {p.name: p.keys for p in (parents or {}).values()}
     numbers: dict[str, pl.Series] = {}
     together: dict[str, pl.DataFrame] = {}
     for name, found in early.items():
@@ -110,30 +133,40 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
     pending = [name for name in TABLE_ORDER if name in accepted and _references(name)
                and not (name in early and early[name].settled)]
     while pending:
-        # A wave: the tables whose parents are settled, their joins all run in one parallel pass.
+        # A wave: the tables whose parents are settled.
         wave = [name for name in pending if not any(c.references in pending for c in _references(name))]
         wave = wave or pending[:1]  # (a table naming itself: checked against its own rows)
-        queries = {name: _missing_queries(name, accepted, parents, together) for name in wave}
-        flat = pl.collect_all([q for name in wave for _, q in queries[name]])
         for name in wave:
-            done, flat = flat[:len(queries[name])], flat[len(queries[name]):]
-            found = []
-            for (column, _), result in zip(queries[name], done):
-                if NUMBER in result.columns:  # a person's number for every row: the missing ones have none
-                    numbers[name] = result[NUMBER]
-                    result = _without_number(name, accepted[name], column, result[NUMBER])
-                found.append(result.sort(ROW))
-            if any(f.height for f in found):
-                kept = _set_aside(name, found, accepted, quarantined, files)
-                if name in numbers:
-                    numbers[name] = numbers[name].filter(kept)
-                parents.pop(name, None)  # its ids as a parent: the rows kept now
+            found = _checked_references(name, accepted, quarantined, files, keys, together)
+            if found is not None:
+                numbers[name] = found
         pending = [name for name in pending if name not in wave]
     return (
         {n: f.drop(ROW) for n, f in accepted.items()},
         {n: f.select(list(QUARANTINE_SCHEMA)) for n, f in quarantined.items()},
         numbers,
     )
+
+
+def _checked_references(name: str, accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
+                        files: dict[str, str], keys: dict[str, pl.DataFrame | None],
+                        together: dict[str, pl.DataFrame]) -> pl.Series | None:
+    """Every reference of table ``name`` checked (its parents' ids: ``keys``, filled from ``accepted``
+    as needed): its rows naming a missing or quarantined parent moved from ``accepted`` to
+    ``quarantined``, each under its first broken reference. Returns its kept rows' person numbers,
+    when they were found (``together``: :func:`person_numbers`)."""
+    queries = _missing_queries(name, accepted, keys, together)
+    numbers, found = None, []
+    for (column, _), result in zip(queries, pl.collect_all([q for _, q in queries])):
+        if NUMBER in result.columns:  # a person's number for every row: the missing ones have none
+            numbers = result[NUMBER]
+            result = _without_number(name, accepted[name], column, numbers)
+        found.append(result.sort(ROW))
+    if any(f.height for f in found):
+        kept = _set_aside(name, found, accepted, quarantined, files)
+        numbers = numbers.filter(kept) if numbers is not None else None
+        keys.pop(name, None)  # its ids as a parent: the rows kept now
+    return numbers
 
 
 def _references(name: str) -> list[Column]:
