@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
-from workbench.contract.schema import TABLES
+from workbench.contract.schema import TABLES, dtype_of
 from workbench.extract import files, guard, references, rules
 from workbench.extract.references import _HASH, _PARENT, _unmatched
 
@@ -83,6 +83,14 @@ def test_an_enum_column_typed_through_its_categories_as_through_its_cells():
     assert bad_text.height > 0 and good_text.height > 0
     assert_frame_equal(good_enum, good_text)
     assert_frame_equal(bad_enum, bad_text)
+
+
+def test_a_column_of_its_vocabulary_s_own_enum_is_typed_as_its_text_would_be():
+    frame = _persons().with_columns(pl.Series("sex", (["female", "male", None, "unknown"] * 20)[:61]))
+    own = frame.with_columns(pl.col("sex").cast(dtype_of(TABLES["persons"].column("sex"))))
+    assert_frame_equal(_validate(own)[0], _validate(frame)[0])
+    assert_frame_equal(_validate(own)[1], _validate(frame)[1])
+    assert _validate(frame)[1].height > 0  # the other columns' rules still apply
 
 
 def test_distinct_values_found_while_reading_give_the_same_answer():

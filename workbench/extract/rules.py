@@ -121,6 +121,16 @@ def _codes_as_typed(column: Column) -> bool:
     return codes.to_frame().select(_parse(column, pl.col("u"), pl.String)).to_series().equals(codes)
 
 
+@functools.cache
+def _own_enum_as_is(column: Column) -> bool:
+    """Whether a vocabulary column already of its vocabulary's Enum is typed as it is: its codes are
+    their own typed form and none looks like an identifier (then no cell is flagged either way)."""
+    if not _codes_as_typed(column):
+        return False
+    codes = pl.Series("u", vocabulary(column.vocab), dtype=pl.String)
+    return codes.to_frame().select(guard.cell_kind_expr(pl.col("u"), names=False).is_null().all()).item()
+
+
 def code_casts(spec: Table) -> dict[str, pl.Enum]:
     """The vocabulary columns of ``spec`` (column → its Enum) that a text column holding only codes
     as written may be cast to on reading (:func:`workbench.extract.files.read_parquet`): typed by
@@ -415,6 +425,11 @@ def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: di
         c, dtype = column.name, schema[column.name]
         raw = pl.col(c)
         values = distinct.get(c)
+        if column.kind == "vocab" and dtype == dtype_of(column) and _own_enum_as_is(column):
+            # Its cells are codes of the vocabulary (a Parquet Enum, or a column cast while read): typed as
+            # they are, none unknown, none an identifier (what the distinct values would show, known once).
+            out += [raw.alias(c), pl.lit(False).alias(_bad(c)), _NO_KIND.alias(_ident(c))]
+            continue
         if column.kind in ("vocab", "code"):
             if _clean_categories(column, dtype):
                 normal = raw
