@@ -74,15 +74,9 @@ def on_persons(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, fil
     numbers = numbers if numbers is not None else person_numbers(name, accepted, persons)
     if numbers is None:
         return accepted, quarantined, None
-    column = person_reference(name)
     if any(c.references != PERSONS for c in _references(name)):
         return accepted, quarantined, Early(numbers, settled=False)
-    missing = _without_number(name, accepted, column, numbers[NUMBER]).sort(ROW)
-    if missing.height == 0:
-        return accepted, quarantined, Early(numbers, settled=True)
-    tables, refused = {PERSONS: persons.accepted, name: accepted}, {PERSONS: persons.quarantined, name: quarantined}
-    kept = _set_aside(name, [missing], tables, refused, {PERSONS: persons.file, name: file})
-    return tables[name], refused[name], Early(numbers.filter(kept), settled=True)
+    return on_parents(name, accepted, quarantined, file, numbers, {PERSONS: persons})
 
 
 def on_parents(name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str, numbers: pl.DataFrame,
