@@ -28,8 +28,8 @@ HERE = Path(__file__).parent
 
 CHILD = r"""
 import json, os, pathlib, resource, sys, time
+from workbench import extract  # first, as in the workbench's own processes (its allocator setting: docs/performance.md)
 import polars as pl
-from workbench import extract
 t0, c0 = time.perf_counter(), time.process_time()
 raw = {p.stem: pl.read_parquet(p) for p in sorted(pathlib.Path(sys.argv[1]).glob("*.parquet"))}
 polars_read, read_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -50,8 +50,9 @@ print(json.dumps({"seconds": elapsed, "polars_read": polars_read, "cpu": cpu, "r
 """
 
 BASELINE = r"""
-import resource, polars as pl, yaml, json
+import resource, json
 import workbench.extract.loading
+import polars as pl, yaml
 print(json.dumps({"peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 

@@ -53,3 +53,19 @@ def test_indicators_on_an_extract_validated_once_imports_no_validation_or_chart_
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1] == "[]"
     assert out_csv.read_text(encoding="utf-8").startswith("indicator,")
+
+
+def test_the_workbench_imported_first_gives_polars_allocator_one_arena_per_core():
+    """Set before polars is loaded, kept when given, without effect once polars is loaded."""
+    show = "import os; print(os.environ.get('_RJEM_MALLOC_CONF'))"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+
+    def run(code: str, **extra: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**env, **extra})
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert run(f"import workbench; {show}") == f"narenas:{os.cpu_count()}"
+    assert run(f"import workbench, polars; {show}").endswith(f",narenas:{os.cpu_count()}")  # after polars' own
+    assert run(f"import workbench; {show}", _RJEM_MALLOC_CONF="narenas:3") == "narenas:3"
+    assert "narenas" not in run(f"import polars, workbench; {show}")

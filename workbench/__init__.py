@@ -45,6 +45,7 @@ True
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -64,6 +65,23 @@ def _spare_iri_grammar() -> None:
 
 
 _spare_iri_grammar()
+
+#: polars' allocator (jemalloc, prefixed ``_rjem_``) reads its settings from this variable when polars is loaded.
+ALLOCATOR_SETTINGS = "_RJEM_MALLOC_CONF"
+
+
+def _one_arena_per_core() -> None:
+    """Give polars' allocator one arena per core instead of four (jemalloc's default), when the
+    workbench is imported before polars (the command and the processes it starts inherit it) and the
+    setting is not given already. The tables validated three at a time then reuse the memory each
+    other freed: at 1M persons, validation peaks at 0.7 GB instead of 0.9 GB and takes 10 % less
+    time (docs/performance.md). Without effect once polars is loaded, or where polars uses another
+    allocator."""
+    if "polars" not in sys.modules:
+        os.environ.setdefault(ALLOCATOR_SETTINGS, f"narenas:{os.cpu_count() or 1}")
+
+
+_one_arena_per_core()
 
 #: The front door: name → (module, attribute), imported on first use. One table, so the
 #: functions can be pointed elsewhere (e.g. audience-aware versions) in one place.
