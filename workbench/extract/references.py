@@ -101,9 +101,9 @@ def check_references(accepted: dict[str, pl.DataFrame], quarantined: dict[str, p
 
     Tables are taken parents first, so a row whose parent was quarantined for its own
     parent is quarantined in turn. A row with several broken references is quarantined
-    under the first, in the contract's column order. The references of the tables whose
-    parents are settled are checked together, one join each (on 64-bit hashes of the ids,
-    confirmed on the ids). Returns accepted tables without the row number, quarantine
+    under the first, in the contract's column order. A table's references are checked once
+    its parents are settled, one join each (on 64-bit hashes of the ids, confirmed on the ids),
+    its queries run together (:func:`_checked_references`). Returns accepted tables without the row number, quarantine
     frames in the contract's columns, and for the tables whose rows name a person, each
     accepted row's person as a number (``number``: the person's row in the accepted persons
     table, null when none), found by the same join; a table is left out when the persons' ids
