@@ -100,6 +100,19 @@ def test_distinct_values_found_while_reading_give_the_same_answer():
     assert_frame_equal(_validate(frame, known)[1], _validate(frame)[1])
 
 
+@pytest.mark.parametrize("sites, unlisted", [(["tunis", "sfax", "paris"], True), (["tunis", " Sfax", None], False),
+                                             (["TUNIS", "Paris Nord", "sfax"], True)])
+def test_open_codes_checked_against_their_list_through_their_values_as_cell_by_cell(sites, unlisted, monkeypatch):
+    frame = _persons().with_columns(pl.Series("site", [sites[i % 3] for i in range(61)]))
+    through_values = _validate(frame)
+    monkeypatch.setattr(rules, "DISTINCT_LIMIT", 0)  # no distinct values: every cell is looked at
+    cell_by_cell = _validate(frame)
+    assert_frame_equal(through_values[0], cell_by_cell[0])
+    assert_frame_equal(through_values[1], cell_by_cell[1])
+    refused = through_values[1].filter(pl.col("reason").str.contains("not one of the codes listed"))
+    assert (refused.height > 0) == unlisted
+
+
 @pytest.mark.parametrize("quarantined", [False, True])
 def test_a_table_read_in_pieces_is_validated_as_in_one(quarantined):
     n = 300_000  # more rows than the query's own pieces

@@ -68,6 +68,10 @@ def _ident(column: str) -> str:
     return f"wb_ident_{column}"
 
 
+def _unlisted(column: str) -> str:
+    return f"wb_unlisted_{column}"
+
+
 def masked(expr: pl.Expr) -> pl.Expr:
     """The shape of a value of any type, never the value (:func:`guard.mask_expr`)."""
     return guard.mask_expr(expr.cast(pl.String))
@@ -206,8 +210,8 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
     """The checks of a table, in quarantine order, each with its rule as a polars expression.
 
     The rules read the typed table (:func:`typing_exprs`): typed columns, parse-failure flags
-    (``wb_bad_<column>``), identifier kinds (``wb_ident_<column>``) and, for the duplicate-id
-    rule, ``wb_first_distinct``. ``extras`` are the table's other columns (checked for
+    (``wb_bad_<column>``), identifier kinds (``wb_ident_<column>``), open codes outside their
+    list (``wb_unlisted_<column>``) and, for the duplicate-id rule, ``wb_first_distinct``. ``extras`` are the table's other columns (checked for
     identifiers), ``codes`` the lists open code columns are restricted to."""
     codes = codes or {}
     max_year = (extracted_on or dt.date.today()).year
@@ -223,7 +227,7 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
             listed = sorted(codes[c])
             checks.append(Check(f"{c}__listed", "unknown_code", c,
                                 _fmt(f"{c} '{{}}' is not one of the codes listed in extract.yaml "
-                                     f"({', '.join(listed)})", value), col.is_null() | col.is_in(listed)))
+                                     f"({', '.join(listed)})", value), ~pl.col(_unlisted(c))))
         if column.kind in ("date", "bool", "year", "count"):
             what = {"date": "a date (use YYYY-MM-DD or DD/MM/YYYY)",
                     "bool": "a yes/no value (true/false, oui/non, yes/no, 1/0)",
@@ -400,6 +404,17 @@ def _unknown_codes(column: Column, name: str, normal: pl.Expr, typed: pl.Expr, d
     return flag if per_value.any() else pl.lit(False)
 
 
+def _unlisted_codes(column: Column, name: str, typed: pl.Expr, listed: list[str],
+                    distinct: pl.Series | None) -> pl.Expr:
+    """True where an open code cell holds a code outside the codes ``listed`` for it; found on the
+    distinct values when they are known (usually none: then no cell is looked at)."""
+    flag = typed.is_not_null() & ~typed.is_in(listed)
+    if distinct is None or distinct.len() == 0:
+        return flag
+    per_value = distinct.to_frame(name).select(_parse(column, pl.col(name).cast(pl.String), pl.String)).to_series()
+    return flag if (per_value.is_not_null() & ~per_value.is_in(listed)).any() else pl.lit(False)
+
+
 def _clean_categories(column: Column, dtype: pl.DataType) -> bool:
     """An Enum whose categories are already codes: cast the categories, not the cells."""
     if not isinstance(dtype, pl.Enum):
@@ -413,7 +428,8 @@ def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: di
                  codes: dict[str, frozenset[str]]) -> list[pl.Expr]:
     """The typed table as expressions over the raw one: each contract column typed, its
     parse-failure flag (``wb_bad_<column>``), the identifier kind of code and extra cells
-    (``wb_ident_<column>``), and the extra columns as they are.
+    (``wb_ident_<column>``), the open codes outside the list given for their column
+    (``wb_unlisted_<column>``), and the extra columns as they are.
 
     A code or extra cell looks like an identifier only by its shape: phones, e-mails and
     authority file numbers (:func:`guard.cell_kind_expr` without names). A label such as "Paris
@@ -443,6 +459,7 @@ def typing_exprs(spec: Table, schema: pl.Schema, extras: list[str], distinct: di
                 known = typed.is_not_null()
             elif codes.get(c):
                 known = typed.is_in(sorted(codes[c])).fill_null(False)
+                out.append(_unlisted_codes(column, c, typed, sorted(codes[c]), values).alias(_unlisted(c)))
             else:
                 known = pl.lit(False)
             kinds = _kinds_expr(c, values)
@@ -505,7 +522,8 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     typed = frame.lazy().select(typing_exprs(spec, frame.schema, extras, distinct, codes))
     if spec.id_column:
         repeated = _repeated_rows(frame, spec.id_column)
-        typed = typed.with_columns((~pl.col(ROW).is_in(repeated.implode())).alias(_FIRST_DISTINCT))
+        first = ~pl.col(ROW).is_in(repeated.implode()) if repeated.len() else pl.lit(True)  # (usually no id repeats)
+        typed = typed.with_columns(first.alias(_FIRST_DISTINCT))
     checked = typed.with_columns(
         pl.all_horizontal([ch.valid.fill_null(True) for ch in checks]).alias("wb_ok")).collect()
     keep = [ROW, *spec.column_names, *extras]
