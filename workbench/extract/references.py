@@ -254,20 +254,27 @@ def hashed(keys: pl.DataFrame) -> pl.DataFrame:
 
 def _numbered(frame: pl.DataFrame, column: str, keys: pl.DataFrame) -> pl.Series:
     """Per row of ``frame``, in order, the ``number`` of the parent its ``column`` names (null when
-    none, or when the column is empty): joined on the hashes, confirmed on the ids. ``keys`` must
-    be hashed (:func:`hashed`: no two parent ids share a hash, so each row meets one parent at most).
+    none, or when the column is empty; :func:`_parents_of`). The persons' row (each record's person
+    as a number) is what the engine joins on; the rows without a number are the rows whose person
+    is missing."""
+    return keys[NUMBER].gather(_parents_of(frame, column, keys)).rename(NUMBER)
 
-    The rows are joined on their hashes alone, in any order, their numbers put in place by row,
-    then each row's id compared with its parent's, read at that number (a join that keeps the rows'
-    order, or carries the ids through, costs two to three times as much). The persons' row (each
-    record's person as a number) is what the engine joins on; the rows without a number are the
-    rows whose person is missing."""
+
+def _parents_of(frame: pl.DataFrame, column: str, keys: pl.DataFrame) -> pl.Series:
+    """Per row of ``frame``, in order, the row among ``keys`` of the parent its ``column`` names (null
+    when none, or when the column is empty): joined on the hashes, confirmed on the ids. ``keys``
+    must be hashed (:func:`hashed`: no two parent ids share a hash, so each row meets one parent at
+    most).
+
+    The rows are joined on their hashes alone, in any order, their parents put in place by row,
+    then each row's id compared with its parent's (a join that keeps the rows' order, or carries
+    the ids through, costs two to three times as much)."""
     found = (frame.lazy().select(pl.col(column).hash().alias(_HASH)).with_row_index(_AT)
              .join(keys.lazy().select(_HASH).with_row_index(_KEY), on=_HASH, how="inner").collect())
     at = (pl.Series(_KEY, [], dtype=found.schema[_KEY]).extend_constant(None, frame.height)
           .scatter(found[_AT], found[_KEY]))  # each row's parent among the keys
     same = frame[column] == keys[_PARENT].gather(at)  # a hash met by another id is no match
-    return keys[NUMBER].gather(pl.select(pl.when(same).then(at)).to_series()).rename(NUMBER)
+    return pl.select(pl.when(same).then(at)).to_series()
 
 
 _AT, _KEY = "wb_at", "wb_key"
@@ -279,10 +286,8 @@ def _unmatched(rows: pl.LazyFrame, column: str, keys: pl.DataFrame | None) -> pl
         return rows
     if _HASH not in keys.columns:  # two parent ids share a hash: join on the ids
         return rows.join(keys.lazy().select(pl.col(_PARENT).alias(column)), on=column, how="anti")
-    found = rows.with_columns(pl.col(column).hash().alias(_HASH)).join(keys.lazy().drop(NUMBER, strict=False),
-                                                                       on=_HASH, how="left")
-    return (found.filter(pl.col(_PARENT).is_null() | (pl.col(_PARENT) != pl.col(column)))
-            .drop(_HASH, _PARENT))
+    frame = rows.collect()  # (a join keeping every row and its parent's id costs half as much again)
+    return frame.filter(_parents_of(frame, column, keys).is_null()).lazy()
 
 
 def _reference_rows(name: str, spec: Table, column: Column, missing: pl.DataFrame,
