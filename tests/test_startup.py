@@ -55,8 +55,11 @@ def test_indicators_on_an_extract_validated_once_imports_no_validation_or_chart_
     assert out_csv.read_text(encoding="utf-8").startswith("indicator,")
 
 
-def test_the_workbench_imported_first_gives_polars_allocator_one_arena_per_core():
+def test_the_workbench_imported_first_gives_polars_allocator_one_arena_per_four_cores():
     """Set before polars is loaded, kept when given, without effect once polars is loaded."""
+    from workbench import _arenas as arenas
+
+    assert [arenas(n) for n in (1, 2, 4, 7, 8, 64)] == [1, 1, 1, 1, 2, 16]
     show = "import os; print(os.environ.get('_RJEM_MALLOC_CONF'))"
     env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
 
@@ -65,7 +68,7 @@ def test_the_workbench_imported_first_gives_polars_allocator_one_arena_per_core(
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 
-    assert run(f"import workbench; {show}") == f"narenas:{os.cpu_count()}"
-    assert run(f"import workbench, polars; {show}").endswith(f",narenas:{os.cpu_count()}")  # after polars' own
+    assert run(f"import workbench; {show}") == f"narenas:{arenas()}"
+    assert run(f"import workbench, polars; {show}").endswith(f",narenas:{arenas()}")  # after polars' own
     assert run(f"import workbench; {show}", _RJEM_MALLOC_CONF="narenas:3") == "narenas:3"
     assert "narenas" not in run(f"import polars, workbench; {show}")

@@ -70,18 +70,25 @@ _spare_iri_grammar()
 ALLOCATOR_SETTINGS = "_RJEM_MALLOC_CONF"
 
 
-def _one_arena_per_core() -> None:
-    """Give polars' allocator one arena per core instead of four (jemalloc's default), when the
-    workbench is imported before polars (the command and the processes it starts inherit it) and the
-    setting is not given already. The tables validated three at a time then reuse the memory each
-    other freed: at 1M persons, validation peaks at 0.7 GB instead of 0.9 GB and takes 10 % less
-    time (docs/performance.md). Without effect once polars is loaded, or where polars uses another
-    allocator."""
+def _few_arenas() -> None:
+    """Give polars' allocator one arena per four cores (at least one) instead of four per core
+    (jemalloc's default), when the workbench is imported before polars (the command and the
+    processes it starts inherit it) and the setting is not given already. The tables validated
+    three at a time then reuse the memory each other, and the steps before, freed: on 2 cores, at 1M
+    persons, validation peaks at 0.7 GB, not 0.9 GB, and takes about 10 % less time; one arena per
+    core still left it at 0.9 GB in a third of the runs (docs/performance.md). Threads rarely wait
+    for an arena: each keeps a cache of small blocks. Without effect once polars is loaded, or where
+    polars uses another allocator."""
     if "polars" not in sys.modules:
-        os.environ.setdefault(ALLOCATOR_SETTINGS, f"narenas:{os.cpu_count() or 1}")
+        os.environ.setdefault(ALLOCATOR_SETTINGS, f"narenas:{_arenas()}")
 
 
-_one_arena_per_core()
+def _arenas(cores: int | None = None) -> int:
+    """The allocator arenas asked for on ``cores`` cores (this machine's by default): one per four."""
+    return max(1, (cores or os.cpu_count() or 1) // 4)
+
+
+_few_arenas()
 
 #: The front door: name → (module, attribute), imported on first use. One table, so the
 #: functions can be pointed elsewhere (e.g. audience-aware versions) in one place.

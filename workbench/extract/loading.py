@@ -420,18 +420,11 @@ def _check_against_parents(name: str, found: readers.Found, meta: ExtractMeta, n
     return table
 
 
-def _start_order(names: list[str], size: Callable[[str], int]) -> list[str]:
-    """The order tables are started in: each after the tables it names (which it waits for), and
-    among the tables whose parents are started, the largest file first, so that no long table is
-    left to run alone at the end (the persons, named by all, first; legal actions, naming cases and
-    stays, before the small tables)."""
-    order: list[str] = []
-    while len(order) < len(names):
-        ready = [n for n in names if n not in order
-                 and all(c.references in order or c.references not in names or c.references == n
-                         for c in TABLES[n].columns if c.references)]
-        order.append(max(ready, key=lambda n: (size(n), -names.index(n))))
-    return order
+def _depth(name: str) -> int:
+    """How many tables stand above table ``name`` (the persons: 0; a table naming only them: 1; a table
+    naming cases: 2): a table is read after the tables it names, which it waits for."""
+    above = [c.references for c in TABLES[name].columns if c.references and c.references != name]
+    return 1 + max(map(_depth, above)) if above else int(name != PERSONS)
 
 
 #: Tables read and checked at the same time: one is read while others are checked, and the steps that
@@ -444,8 +437,9 @@ def _checked_tables(found: readers.Found, meta: ExtractMeta,
                     note: ProgressCallback) -> Iterator[tuple[str, _Checked]]:
     """Every table of ``found`` read and checked (:func:`_check_against_parents`), in the contract's order.
 
-    :data:`TABLES_AT_ONCE` tables at a time, each started after the tables it names (it waits for them
-    once checked), the largest files first (:func:`_start_order`). A table that cannot be read raises as it would alone: the first such table in the
+    :data:`TABLES_AT_ONCE` tables at a time: the persons first, then the tables naming only them,
+    largest files first, then the tables naming cases or stays (each waits for the tables it names once
+    checked). A table that cannot be read raises as it would alone: the first such table in the
     contract's order, the others' work abandoned. A workbook's sheets are read one after the other
     (one reader), in the contract's order (the tables named first)."""
     names = [name for name in TABLE_ORDER if name in found.tables]
@@ -462,7 +456,7 @@ def _checked_tables(found: readers.Found, meta: ExtractMeta,
             done[name] = _check_against_parents(name, found, meta, note, parent)
             yield name, done[name]
         return
-    first = _start_order(names, lambda name: found.tables[name].stat().st_size)
+    first = sorted(names, key=lambda name: (_depth(name), -found.tables[name].stat().st_size))
     with ThreadPoolExecutor(max_workers=TABLES_AT_ONCE, thread_name_prefix="workbench-table") as pool:
         for name in first:
             done[name] = pool.submit(_check_against_parents, name, found, meta, note, parent)
