@@ -366,3 +366,10 @@ def test_a_column_looked_at_through_its_values_is_refused_as_its_sample_would_be
 
     assert outcome(distinct=distinct) == outcome()
     assert (outcome() is None) == (values[0] == "tunis")  # only the codes pass
+
+
+@pytest.mark.parametrize("rows, taken", [([1, 2, 3, 5, 8], [8, 2]), ([1, 2, 3], []), ([4, 1, 2], [2]), ([], [3]),
+                                         ([1, 2, 3], [9]), ([1, 3], [2]), ([], [])])
+def test_rows_set_aside_found_by_their_places_as_by_looking_each_up(rows, taken):
+    rows, taken = pl.Series(rules.ROW, rows, dtype=pl.Int64), pl.Series(rules.ROW, taken, dtype=pl.Int64)
+    assert references._all_but(rows, taken).to_list() == (~rows.is_in(taken.implode())).to_list()

@@ -215,10 +215,19 @@ def _set_aside(name: str, found: list[pl.DataFrame], accepted: dict[str, pl.Data
         if missing.height:
             bads.append(_reference_rows(name, spec, column, missing, accepted, quarantined, files))
             taken = pl.concat([taken, missing[ROW]])
-    kept = ~frame[ROW].is_in(taken.implode())
+    kept = _all_but(frame[ROW], taken)
     accepted[name] = frame.filter(kept)
     quarantined[name] = pl.concat(bads).sort("row")
     return kept
+
+
+def _all_but(rows: pl.Series, taken: pl.Series) -> pl.Series:
+    """Per row of ``rows`` (row numbers, each once, ascending as read), whether it is none of ``taken``
+    (a few of them): found by their places, each place checked, rather than by looking every row up."""
+    at = rows.search_sorted(taken)
+    if rows.len() and rows.gather(at.clip(upper_bound=rows.len() - 1)).equals(taken, check_names=False):
+        return pl.repeat(True, rows.len(), eager=True).scatter(at, False).rename(ROW)
+    return ~rows.is_in(taken.implode())
 
 
 _HASH, _PARENT = "wb_hash", "wb_parent"
@@ -304,20 +313,21 @@ def _reference_rows(name: str, spec: Table, column: Column, missing: pl.DataFram
     else:
         refused = pl.DataFrame(schema={column.name: pl.String, "wb_parent_reason": pl.String,
                                        "wb_parent_row": pl.Int64})
-    missing = missing.join(refused, on=column.name, how="left")
+    missing = missing.join(refused, on=column.name, how="left").with_columns(
+        masked(pl.col(column.name)).alias("value"))  # once: the reason shows it too
     no_table = f"the extract has no {parent} table" if parent not in accepted else f"not in {parent}"
     return missing.select(
         pl.lit(name).alias("table"),
         pl.lit(files[name]).alias("file"),
         pl.col(ROW).cast(pl.Int64).alias("row"),
         pl.lit(column.name).alias("column"),
-        masked(pl.col(column.name)).alias("value"),
+        pl.col("value"),
         pl.when(pl.col("wb_parent_reason").is_null()).then(pl.lit("missing_reference"))
         .otherwise(pl.lit("quarantined_parent")).alias("rule"),
         pl.when(pl.col("wb_parent_reason").is_null())
-        .then(pl.format(f"{word} {{}} not found: {no_table}", masked(pl.col(column.name))))
+        .then(pl.format(f"{word} {{}} not found: {no_table}", pl.col("value")))
         .otherwise(pl.format(f"{word} {{}} ({files.get(parent, parent)} row {{}}) was quarantined: {{}}",
-                             masked(pl.col(column.name)), pl.col("wb_parent_row"),
+                             pl.col("value"), pl.col("wb_parent_row"),
                              pl.col("wb_parent_reason"))).alias("reason"),
         (pl.col(spec.id_column) if spec.id_column else pl.lit(None, dtype=pl.String)).alias(QUARANTINE_ID),
     )
