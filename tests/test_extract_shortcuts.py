@@ -78,8 +78,8 @@ def test_an_enum_column_typed_through_its_categories_as_through_its_cells():
     # The same values as an Enum with categories that no cell uses (and one that looks like a phone).
     categories = sorted(set(frame["sex"])) + ["other", "+216 23 706 433"]
     as_enum = frame.with_columns(pl.col("sex").cast(pl.Enum(categories)))
-    good_text, bad_text = _validate(frame)
-    good_enum, bad_enum = _validate(as_enum)
+    good_text, bad_text, _ = _validate(frame)
+    good_enum, bad_enum, _ = _validate(as_enum)
     assert bad_text.height > 0 and good_text.height > 0
     assert_frame_equal(good_enum, good_text)
     assert_frame_equal(bad_enum, bad_text)
@@ -127,7 +127,7 @@ def test_a_table_read_in_pieces_is_validated_as_in_one(quarantined):
     size = frame.height // 5 + 1
     pieces = pl.concat([frame.slice(start, size) for start in range(0, frame.height, size)], rechunk=False)
     assert pieces.n_chunks("all") == [5] * pieces.width  # as a Parquet file's row groups are read
-    good, bad = _validate(pieces)
+    good, bad, _ = _validate(pieces)
     assert_frame_equal(good, _validate(frame)[0])
     assert_frame_equal(bad, _validate(frame)[1])
     assert (bad.height > 0) == quarantined
@@ -229,7 +229,7 @@ def test_person_ids_sharing_a_hash_fall_back_to_the_join_on_pseudonyms(tmp_path,
     from workbench.extract import cache
 
     monkeypatch.setenv(cache.ENV_CACHE, "off")
-    monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # as if two ids shared a hash
+    monkeypatch.setattr(references, "hashed", lambda keys, apart=False: keys.drop(_HASH))  # as if two ids shared a hash
     ex = extract.load(_tangled(tmp_path))
     assert all(cache.numbers_of(frame) is None for frame in ex.tables.values())
     numbers = cache.person_numbers(ex)  # joined on the pseudonyms instead: the same answer
@@ -308,14 +308,14 @@ def test_a_table_naming_cases_too_gets_its_numbers_early_and_its_references_chec
 def test_person_numbers_against_the_persons_never_match_a_hash_shared_by_another_id(monkeypatch):
     tables = _person_tables()
 
-    def forged(keys: pl.DataFrame) -> pl.DataFrame:  # P9's hash given to P3: the hashes meet, the ids differ
+    def forged(keys: pl.DataFrame, apart: bool = False) -> pl.DataFrame:  # P9's hash given to P3: the hashes meet, the ids differ
         return keys.with_columns(pl.when(pl.col(_PARENT) == "P3").then(pl.lit("P9").hash())
                                  .otherwise(pl.col(_HASH)).alias(_HASH))
 
     monkeypatch.setattr(references, "hashed", forged)
     found = _on_persons(tables)
     assert found["contacts"][2].numbers[references.NUMBER].to_list() == [1, None, 1, 3]  # P9 not P3's 2
-    monkeypatch.setattr(references, "hashed", lambda keys: keys.drop(_HASH))  # two persons share a hash
+    monkeypatch.setattr(references, "hashed", lambda keys, apart=False: keys.drop(_HASH))  # two persons share a hash
     assert all(early is None for _, _, early in _on_persons(tables).values())  # then joined on the ids later
 
 
@@ -373,3 +373,31 @@ def test_a_column_looked_at_through_its_values_is_refused_as_its_sample_would_be
 def test_rows_set_aside_found_by_their_places_as_by_looking_each_up(rows, taken):
     rows, taken = pl.Series(rules.ROW, rows, dtype=pl.Int64), pl.Series(rules.ROW, taken, dtype=pl.Int64)
     assert references._all_but(rows, taken).to_list() == (~rows.is_in(taken.implode())).to_list()
+
+
+def _ids(ids: list[str | None]) -> pl.DataFrame:
+    return rules.numbered(pl.DataFrame({"person_id": ids}, schema={"person_id": pl.String}))
+
+
+@pytest.mark.parametrize("ids, repeated", [(["P1", "P2", None, "P3"], []), (["P1", "P2", "P1", None, "P1"], [3, 5])])
+def test_ids_whose_hashes_meet_only_when_repeated_are_apart(ids, repeated):
+    rows, apart = rules._repeated_rows(_ids(ids), "person_id")
+    assert rows.to_list() == repeated and apart
+
+
+def test_different_ids_sharing_a_hash_are_not_apart_and_not_repeated(monkeypatch):
+    forged = lambda frame, column: frame.select(  # noqa: E731  P2 and P3 given P1's hash
+        pl.when(pl.col(column).is_not_null()).then(pl.lit("P1").hash()).alias("h")).to_series()
+    monkeypatch.setattr(rules, "_id_hashes", forged)
+    rows, apart = rules._repeated_rows(_ids(["P1", "P2", "P3", "P2"]), "person_id")
+    assert rows.to_list() == [4] and not apart
+
+
+def test_parent_keys_of_ids_known_apart_are_those_found_by_sorting_the_hashes():
+    persons = _persons().filter(pl.col("person_id").is_first_distinct())
+    good, _, apart = _validate(persons)
+    assert apart
+    on_trust = references.Parent.checked("persons", good, pl.DataFrame(), "persons.parquet", ids_apart=apart)
+    checked = references.Parent.checked("persons", good, pl.DataFrame(), "persons.parquet")
+    assert_frame_equal(on_trust.keys, checked.keys)
+    assert _HASH in checked.keys.columns

@@ -326,6 +326,8 @@ class _Checked:
     parent: Parent | None = None
     #: A column of the accepted rows not yet checked for trimming (:func:`_checked_later`).
     untrimmed: str | None = None
+    #: No two of its ids share a hash (:attr:`workbench.extract.rules.Validated.ids_apart`).
+    ids_apart: bool = False
 
 
 def _checked_later(spec: Table) -> str | None:
@@ -380,13 +382,13 @@ def _check_table(name: str, found: readers.Found, meta: ExtractMeta, note: Progr
                 "and cannot be empty.", file=raw.file, table=name)
         warnings.append(f"{raw.file}: header only, no rows (the table is empty).")
     note(name, "validate")
-    good, bad = validate_table(spec, frame, raw.file, meta.extracted_on,
-                               codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners},
-                               distinct=raw.distinct)
+    good, bad, apart = validate_table(spec, frame, raw.file, meta.extracted_on,
+                                      codes={"site": meta.sites, "centre": meta.centres, "partner": meta.partners},
+                                      distinct=raw.distinct)
     if untrimmed is not None and bad.height and readers.needs_trimming(
             frame.filter(pl.col(ROW).is_in(bad["row"].implode()))[untrimmed]):
         return _check_table(name, found, meta, note, later=False)
-    return _Checked(raw.file, warnings, frame.height, good, bad, untrimmed=untrimmed)
+    return _Checked(raw.file, warnings, frame.height, good, bad, untrimmed=untrimmed, ids_apart=apart)
 
 
 def _check_against_parents(name: str, found: readers.Found, meta: ExtractMeta, note: ProgressCallback,
@@ -397,7 +399,8 @@ def _check_against_parents(name: str, found: readers.Found, meta: ExtractMeta, n
     it as a parent (None when it is absent, or its own references are left for the end)."""
     table = _check_table(name, found, meta, note)
     if name == PERSONS:
-        return replace(table, parent=Parent.checked(PERSONS, table.accepted, table.quarantined, table.file))
+        return replace(table, parent=Parent.checked(PERSONS, table.accepted, table.quarantined, table.file,
+                                                    table.ids_apart))
     known = parent(PERSONS)
     numbers = person_numbers(name, table.accepted, known) if known is not None else None
     if table.untrimmed is not None:  # its cells that are no person's id as written
@@ -416,7 +419,7 @@ def _check_against_parents(name: str, found: readers.Found, meta: ExtractMeta, n
                                                       {PERSONS: known, **others})
     table = replace(table, accepted=accepted, quarantined=quarantined, early=early, untrimmed=None)
     if name in PARENTS and early is not None and early.settled:
-        table = replace(table, parent=Parent.checked(name, accepted, quarantined, table.file))
+        table = replace(table, parent=Parent.checked(name, accepted, quarantined, table.file, table.ids_apart))
     return table
 
 

@@ -34,8 +34,11 @@ class Parent:
     keys: pl.DataFrame | None
 
     @classmethod
-    def checked(cls, name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str) -> Parent:
-        return cls(name, accepted, quarantined, file, _parent_keys(name, {name: accepted}, {}))
+    def checked(cls, name: str, accepted: pl.DataFrame, quarantined: pl.DataFrame, file: str,
+                ids_apart: bool = False) -> Parent:
+        """``ids_apart``: no two of its ids share a hash, as its duplicate check found
+        (:attr:`workbench.extract.rules.Validated.ids_apart`)."""
+        return cls(name, accepted, quarantined, file, _parent_keys(name, {name: accepted}, {}, ids_apart))
 
 
 #: The tables other tables name, each as soon as it is known (:func:`on_persons`, :func:`on_parents`).
@@ -237,26 +240,29 @@ PERSONS = "persons"
 
 
 def _parent_keys(parent: str, accepted: dict[str, pl.DataFrame],
-                 cache: dict[str, pl.DataFrame | None]) -> pl.DataFrame | None:
+                 cache: dict[str, pl.DataFrame | None], apart: bool = False) -> pl.DataFrame | None:
     """The accepted ids of a parent table with their 64-bit hashes (``wb_hash``, ``wb_parent``) and
     their row in the table (``number``).
 
     Children are joined to their parent on the hash (much faster than on the text), then the
     ids are compared as written, so the answer is exact. ``None`` when the parent table is
-    absent, or when two of its ids share a hash (then the ids themselves are joined)."""
+    absent, or when two of its ids share a hash (then the ids themselves are joined); ``apart``: they
+    are known not to (:func:`hashed`)."""
     if parent not in cache:
         keys = None
         if parent in accepted:
             ids = (accepted[parent].select(pl.col(TABLES[parent].id_column).cast(pl.String).alias(_PARENT))
                    .with_row_index(NUMBER))
-            keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)).rechunk())
+            keys = hashed(ids.drop_nulls().with_columns(pl.col(_PARENT).hash().alias(_HASH)).rechunk(), apart)
         cache[parent] = keys
     return cache[parent]
 
 
-def hashed(keys: pl.DataFrame) -> pl.DataFrame:
-    """``keys`` (ids and their hashes) as they are when no two ids share a hash; else the ids alone,
-    to be joined as written."""
+def hashed(keys: pl.DataFrame, apart: bool = False) -> pl.DataFrame:
+    """``keys`` (ids and their hashes) as they are when no two ids share a hash (``apart``: known
+    already); else the ids alone, to be joined as written."""
+    if apart:
+        return keys
     ordered = keys[_HASH].sort(multithreaded=False)  # a parallel sort costs twice the CPU
     return keys.drop(_HASH) if (ordered == ordered.shift(1)).any() else keys
 

@@ -38,6 +38,7 @@ import datetime as dt
 import functools
 import itertools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import polars as pl
 
@@ -505,9 +506,21 @@ def _distinct_columns(spec: Table, schema: pl.Schema, extras: list[str]) -> list
     return wanted
 
 
+class Validated(NamedTuple):
+    """A table checked against its own rules (:func:`validate_table`)."""
+
+    #: The typed accepted rows, with ``wb_row``.
+    accepted: pl.DataFrame
+    #: The quarantine rows, with ``wb_id``.
+    quarantined: pl.DataFrame
+    #: Whether no two of the table's different ids share a 64-bit hash (as its duplicate check found):
+    #: then its accepted ids can be joined on their hashes without checking again.
+    ids_apart: bool = False
+
+
 def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt.date | None,
                    codes: dict[str, frozenset[str]] | None = None,
-                   distinct: dict[str, pl.Series] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                   distinct: dict[str, pl.Series] | None = None) -> Validated:
     """Split a raw table into typed accepted rows (with ``wb_row``) and quarantine rows (with ``wb_id``).
 
     ``codes``: the codes open code columns are restricted to (``sites`` of extract.yaml for site…);
@@ -520,8 +533,9 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     checks = build_checks(spec, extracted_on, extras=tuple(extras), codes=codes)
     distinct = _distinct_values(frame, _distinct_columns(spec, frame.schema, extras), distinct)
     typed = frame.lazy().select(typing_exprs(spec, frame.schema, extras, distinct, codes))
+    apart = False
     if spec.id_column:
-        repeated = _repeated_rows(frame, spec.id_column)
+        repeated, apart = _repeated_rows(frame, spec.id_column)
         first = ~pl.col(ROW).is_in(repeated.implode()) if repeated.len() else pl.lit(True)  # (usually no id repeats)
         typed = typed.with_columns(first.alias(_FIRST_DISTINCT))
     checked = typed.with_columns(
@@ -529,26 +543,35 @@ def validate_table(spec: Table, frame: pl.DataFrame, file: str, extracted_on: dt
     keep = [ROW, *spec.column_names, *extras]
     ok = checked["wb_ok"]
     if ok.all():  # the usual case: no row to set aside, no copy of the table
-        return checked.select(keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String})
+        return Validated(checked.select(keep), pl.DataFrame(schema={**QUARANTINE_SCHEMA, QUARANTINE_ID: pl.String}),
+                         apart)
     refused = checked.filter(~ok)
     good = checked.select(keep).filter(ok)
-    return good, _quarantine_rows(spec, frame, refused, checks, file, checked)
+    return Validated(good, _quarantine_rows(spec, frame, refused, checks, file, checked), apart)
 
 
-def _repeated_rows(frame: pl.DataFrame, id_column: str) -> pl.Series:
-    """The rows (``wb_row``) whose id already appeared in an earlier row.
+def _repeated_rows(frame: pl.DataFrame, id_column: str) -> tuple[pl.Series, bool]:
+    """The rows (``wb_row``) whose id already appeared in an earlier row, and whether no two different
+    ids share a hash (:attr:`Validated.ids_apart`).
 
     Ids are compared by a 64-bit hash first (sorted, neighbours compared: much faster than
     hashing strings into a table), and only the ids whose hashes meet are compared as written,
     so the answer is exact."""
     ids = pl.col(id_column).cast(pl.String)
-    hashes = frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
+    hashes = _id_hashes(frame, id_column)
     ordered = hashes.drop_nulls().sort(multithreaded=False)  # a parallel sort costs twice the CPU
-    clashing = ordered.filter(ordered == ordered.shift(1))
+    clashing = ordered.filter(ordered == ordered.shift(1)).unique()
     if clashing.len() == 0:
-        return pl.Series(ROW, [], dtype=pl.Int64)
-    candidates = frame.filter(hashes.is_in(clashing.unique().implode())).select(ROW, ids.alias("id"))
-    return candidates.filter(~pl.col("id").is_first_distinct())[ROW]
+        return pl.Series(ROW, [], dtype=pl.Int64), True
+    candidates = frame.filter(hashes.is_in(clashing.implode())).select(ROW, ids.alias("id"))
+    apart = candidates["id"].n_unique() == clashing.len()  # each shared hash is one id, repeated
+    return candidates.filter(~pl.col("id").is_first_distinct())[ROW], apart
+
+
+def _id_hashes(frame: pl.DataFrame, id_column: str) -> pl.Series:
+    """Each row's id hashed as the references join it (:func:`workbench.extract.references.hashed`); null without one."""
+    ids = pl.col(id_column).cast(pl.String)
+    return frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
 
 
 def _quarantine_rows(spec: Table, raw: pl.DataFrame, refused: pl.DataFrame, checks: list[Check], file: str,
