@@ -401,3 +401,15 @@ def test_parent_keys_of_ids_known_apart_are_those_found_by_sorting_the_hashes():
     checked = references.Parent.checked("persons", good, pl.DataFrame(), "persons.parquet")
     assert_frame_equal(on_trust.keys, checked.keys)
     assert _HASH in checked.keys.columns
+
+
+@pytest.mark.parametrize("column", ["sex", "nationality"])
+@pytest.mark.parametrize("compared", [0, 6, 300])
+def test_codes_matched_one_by_one_or_cast_are_the_same(column, compared, monkeypatch):
+    monkeypatch.setattr(files, "_COMPARED_CODES", compared)
+    dtype = dtype_of(TABLES["persons"].column(column))
+    cells = [*dtype.categories, None, "Male", " female", "", "M", "tun", "TUN ", "unknown"]
+    frame = pl.DataFrame({column: cells}, schema={column: pl.String})
+    found = frame.select(files._as_code(column, dtype)).to_series()
+    assert_series_equal(found, frame[column].cast(dtype, strict=False))
+    assert found.dtype == dtype

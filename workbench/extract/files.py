@@ -314,8 +314,22 @@ def _as_codes(frame: pl.DataFrame, codes: dict[str, pl.Enum]) -> dict[str, pl.Se
     """The text columns of ``codes`` whose every cell is one of its codes as written, cast to it."""
     if not codes:
         return {}
-    cast = frame.select(pl.col(c).cast(dtype, strict=False) for c, dtype in codes.items())
+    cast = frame.select(_as_code(c, dtype) for c, dtype in codes.items())
     return {c: cast[c] for c in codes if cast[c].null_count() == frame[c].null_count()}
+
+
+#: A vocabulary of at most this many codes is matched code by code rather than cast: up to about six,
+#: comparing every cell with each code costs less than the cast's look-up (contacts' channel, five
+#: codes: 13 against 29 ms for 2.6M cells; topic, thirteen: 35 against 32).
+_COMPARED_CODES = 6
+
+
+def _as_code(column: str, dtype: pl.Enum) -> pl.Expr:
+    """Column ``column`` as a code of ``dtype`` where it is one as written, else null."""
+    if len(dtype.categories) > _COMPARED_CODES:
+        return pl.col(column).cast(dtype, strict=False)
+    return pl.coalesce([pl.when(pl.col(column) == code).then(pl.lit(code, dtype=dtype))
+                        for code in dtype.categories]).alias(column)
 
 
 def _clean_strings(frame: pl.DataFrame, codes: dict[str, pl.Enum] | None = None,
