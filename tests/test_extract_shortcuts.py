@@ -413,3 +413,11 @@ def test_codes_matched_one_by_one_or_cast_are_the_same(column, compared, monkeyp
     found = frame.select(files._as_code(column, dtype)).to_series()
     assert_series_equal(found, frame[column].cast(dtype, strict=False))
     assert found.dtype == dtype
+
+
+def test_vocabulary_facts_found_at_once_are_those_found_one_vocabulary_at_a_time():
+    for column in {c.vocab: c for t in TABLES.values() for c in t.columns if c.kind == "vocab"}.values():
+        codes = pl.Series("u", dtype_of(column).categories, dtype=pl.String).to_frame()
+        typed = codes.select(rules._parse(column, pl.col("u"), pl.String)).to_series().equals(codes["u"])
+        plain = codes.select(guard.cell_kind_expr(pl.col("u"), names=False).is_null().all()).item()
+        assert (rules._codes_as_typed(column), rules._own_enum_as_is(column)) == (typed, typed and plain), column
