@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal, assert_series_equal
 
 from workbench.contract.schema import TABLES, dtype_of
-from workbench.extract import files, guard, references, rules
+from workbench.extract import files, guard, parsing, references, rules
 from workbench.extract.references import _HASH, _PARENT, _unmatched
 
 
@@ -105,7 +105,7 @@ def test_distinct_values_found_while_reading_give_the_same_answer():
 def test_open_codes_checked_against_their_list_through_their_values_as_cell_by_cell(sites, unlisted, monkeypatch):
     frame = _persons().with_columns(pl.Series("site", [sites[i % 3] for i in range(61)]))
     through_values = _validate(frame)
-    monkeypatch.setattr(rules, "DISTINCT_LIMIT", 0)  # no distinct values: every cell is looked at
+    monkeypatch.setattr(parsing, "DISTINCT_LIMIT", 0)  # no distinct values: every cell is looked at
     cell_by_cell = _validate(frame)
     assert_frame_equal(through_values[0], cell_by_cell[0])
     assert_frame_equal(through_values[1], cell_by_cell[1])
@@ -418,6 +418,6 @@ def test_codes_matched_one_by_one_or_cast_are_the_same(column, compared, monkeyp
 def test_vocabulary_facts_found_at_once_are_those_found_one_vocabulary_at_a_time():
     for column in {c.vocab: c for t in TABLES.values() for c in t.columns if c.kind == "vocab"}.values():
         codes = pl.Series("u", dtype_of(column).categories, dtype=pl.String).to_frame()
-        typed = codes.select(rules._parse(column, pl.col("u"), pl.String)).to_series().equals(codes["u"])
+        typed = codes.select(parsing._parse(column, pl.col("u"), pl.String)).to_series().equals(codes["u"])
         plain = codes.select(guard.cell_kind_expr(pl.col("u"), names=False).is_null().all()).item()
-        assert (rules._codes_as_typed(column), rules._own_enum_as_is(column)) == (typed, typed and plain), column
+        assert (parsing._codes_as_typed(column), parsing._own_enum_as_is(column)) == (typed, typed and plain), column

@@ -47,7 +47,7 @@ KEEP = 6  # entries kept (most recently used first)
 FORMAT = 1  # the layout of an entry; bump when it changes
 
 #: The modules whose source decides what a validated extract is.
-_VALIDATION_SOURCES = ("contract", "extract/files.py", "extract/guard.py", "extract/rules.py",
+_VALIDATION_SOURCES = ("contract", "extract/files.py", "extract/guard.py", "extract/parsing.py", "extract/rules.py",
                        "extract/references.py", "extract/loading.py", "extract/cache.py")
 
 

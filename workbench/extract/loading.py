@@ -35,7 +35,8 @@ from workbench.exceptions import ExtractError, MissingColumnError, MissingTableE
 from workbench.contract.schema import LEVELS, PERSON_LEVEL, TABLE_ORDER, TABLES, Table, required_tables
 from workbench.extract.references import (NUMBER, PARENTS, PERSONS, Early, Parent, check_references, on_parents,
                                          on_persons, person_numbers, person_reference)
-from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, code_casts, numbered, validate_table
+from workbench.extract.parsing import code_casts
+from workbench.extract.rules import QUARANTINE_SCHEMA, ROW, numbered, validate_table
 
 ProgressCallback = Callable[[str, str], None]
 RESERVED_PREFIX = "wb_"

@@ -14,7 +14,7 @@ import polars as pl
 
 from workbench.contract.schema import nationality_codes, vocabulary
 from workbench.extract import files as readers
-from workbench.extract.rules import BOOLEAN_WORDS
+from workbench.extract.parsing import BOOLEAN_WORDS
 
 if TYPE_CHECKING:
     from workbench.prepare.mapping.model import ColumnRule, FType
