@@ -73,10 +73,10 @@ ALLOCATOR_SETTINGS = "_RJEM_MALLOC_CONF"
 def _few_arenas() -> None:
     """Give polars' allocator one arena per four cores (at least one) instead of four per core
     (jemalloc's default), when the workbench is imported before polars (the command and the
-    processes it starts inherit it) and the setting is not given already. The tables validated
-    three at a time then reuse the memory each other, and the steps before, freed: on 2 cores, at 1M
-    persons, validation peaks at 0.7 GB, not 0.9 GB, and takes about 10 % less time; one arena per
-    core still left it at 0.9 GB in a third of the runs (docs/performance.md). Threads rarely wait
+    processes it starts inherit it) and the setting is not given already. Each of the tables
+    validated three at a time then reuses the memory that the others, and the steps before, freed:
+    on 2 cores, at 1M persons, validation peaks at 0.7 GB, not 0.9 GB, and takes about 10 % less
+    time; one arena per core still left it at 0.9 GB in a third of the runs (docs/performance.md). Threads rarely wait
     for an arena: each keeps a cache of small blocks. Without effect once polars is loaded, or where
     polars uses another allocator."""
     if "polars" not in sys.modules:
