@@ -1,8 +1,8 @@
 """Row rules of the case-extract contract, as polars expressions evaluated in one query per table.
 
-Each table is first *typed* (text cells parsed into dates, booleans, years; codes
-normalised: :mod:`workbench.extract.parsing`), then checked by rules built from :mod:`workbench.contract.schema`: column
-nullability and ranges (dataframely's column rules, :func:`_column_rules`), and one named rule per contract rule.
+Each table is first *typed* (text cells parsed into dates, booleans, years; codes normalised:
+:mod:`workbench.extract.parsing`), then checked by rules built from :mod:`workbench.contract.schema`:
+column nullability and ranges (dataframely's column rules, :func:`_column_rules`), and one named rule per contract rule.
 Typing and every rule are one lazy query over the table; cells that repeat (codes, dates,
 yes/no) are parsed and scanned once per distinct value. A row that breaks
 rules is quarantined once, under the first rule it broke, in this order: for each column
@@ -10,8 +10,6 @@ in contract order, its format (date, boolean, year), its presence (required), it
 its range, its date against ``extracted_on``; then the date-order rules, the "required
 when" rules, and duplicate ids. References between tables are checked afterwards
 (:func:`workbench.extract.references.check_references`), parents before children.
-
-How cells are typed (dates, booleans, years, codes) is :mod:`workbench.extract.parsing`.
 
 Quarantine rule codes: ``identifier``, ``invalid_date``, ``invalid_boolean``, ``invalid_year``,
 ``invalid_number``, ``required``, ``unknown_code``, ``out_of_range``, ``after_extraction``, ``date_order``,
