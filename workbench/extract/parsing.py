@@ -212,26 +212,29 @@ def _kinds_expr(name: str, distinct: pl.Series | None) -> pl.Expr:
 
 def _unknown_codes(column: Column, name: str, normal: pl.Expr, typed: pl.Expr, distinct: pl.Series | None,
                    dtype: pl.DataType) -> pl.Expr:
-    """True where a vocabulary cell holds a code outside the vocabulary; found on the distinct
-    values when they are known (usually none: then no cell is looked at)."""
-    flag = normal.is_not_null() & typed.is_null()
-    if distinct is None or distinct.len() == 0:
-        return flag
-    per_value = distinct.to_frame(name).select(
-        _parse(column, pl.col(name).cast(pl.String), pl.String).cast(dtype_of(column), strict=False)
-        .is_null().alias(name)).to_series()
-    return flag if per_value.any() else pl.lit(False)
+    """True where a vocabulary cell holds a code outside the vocabulary (:func:`_unless_no_value`)."""
+    def outside(e: pl.Expr) -> pl.Expr:
+        return _parse(column, e.cast(pl.String), pl.String).cast(dtype_of(column), strict=False).is_null()
+
+    return _unless_no_value(normal.is_not_null() & typed.is_null(), name, distinct, outside)
 
 
 def _unlisted_codes(column: Column, name: str, typed: pl.Expr, listed: list[str],
                     distinct: pl.Series | None) -> pl.Expr:
-    """True where an open code cell holds a code outside the codes ``listed`` for it; found on the
-    distinct values when they are known (usually none: then no cell is looked at)."""
-    flag = typed.is_not_null() & ~typed.is_in(listed)
+    """True where an open code cell holds a code outside the codes ``listed`` for it (:func:`_unless_no_value`)."""
+    def outside(e: pl.Expr) -> pl.Expr:
+        code = _parse(column, e.cast(pl.String), pl.String)
+        return code.is_not_null() & ~code.is_in(listed)
+
+    return _unless_no_value(typed.is_not_null() & ~typed.is_in(listed), name, distinct, outside)
+
+
+def _unless_no_value(flag: pl.Expr, name: str, distinct: pl.Series | None, raised) -> pl.Expr:
+    """``flag`` (per cell), or false for every cell when none of the column's ``distinct`` values is
+    ``raised`` (the usual case: then no cell is looked at). Without distinct values, ``flag``."""
     if distinct is None or distinct.len() == 0:
         return flag
-    per_value = distinct.to_frame(name).select(_parse(column, pl.col(name).cast(pl.String), pl.String)).to_series()
-    return flag if (per_value.is_not_null() & ~per_value.is_in(listed)).any() else pl.lit(False)
+    return flag if distinct.to_frame(name).select(raised(pl.col(name)).any()).item() else pl.lit(False)
 
 
 def _clean_categories(column: Column, dtype: pl.DataType) -> bool:

@@ -2,7 +2,8 @@
 
 Each table is first *typed* (text cells parsed into dates, booleans, years; codes normalised:
 :mod:`workbench.extract.parsing`), then checked by rules built from :mod:`workbench.contract.schema`:
-column nullability and ranges (dataframely's column rules, :func:`_column_rules`), and one named rule per contract rule.
+column nullability and ranges (dataframely's column rules, :func:`_column_rules`), and one named rule per
+contract rule.
 Typing and every rule are one lazy query over the table; cells that repeat (codes, dates,
 yes/no) are parsed and scanned once per distinct value. A row that breaks
 rules is quarantined once, under the first rule it broke, in this order: for each column
@@ -39,7 +40,8 @@ import polars as pl
 
 from workbench.contract.schema import Column, Table, vocabulary
 from workbench.extract import guard
-from workbench.extract.parsing import bad_flag, distinct_columns, distinct_values, identifier_flag, unlisted_flag, typing_exprs
+from workbench.extract.parsing import (bad_flag, distinct_columns, distinct_values, identifier_flag, typing_exprs,
+                                       unlisted_flag)
 
 QUARANTINE_SCHEMA = {
     "table": pl.String, "file": pl.String, "row": pl.Int64, "column": pl.String, "value": pl.String,
@@ -100,8 +102,9 @@ def build_checks(spec: Table, extracted_on: dt.date | None, *, extras: tuple[str
 
     The rules read the typed table (:func:`typing_exprs`): typed columns, parse-failure flags
     (``wb_bad_<column>``), identifier kinds (``wb_ident_<column>``), open codes outside their
-    list (``wb_unlisted_<column>``) and, for the duplicate-id rule, ``wb_first_distinct``. ``extras`` are the table's other columns (checked for
-    identifiers), ``codes`` the lists open code columns are restricted to."""
+    list (``wb_unlisted_<column>``) and, for the duplicate-id rule, ``wb_first_distinct``. ``extras``
+    are the table's other columns (checked for identifiers), ``codes`` the lists open code columns are
+    restricted to."""
     codes = codes or {}
     max_year = (extracted_on or dt.date.today()).year
     checks: list[Check] = []
@@ -276,7 +279,8 @@ def _repeated_rows(frame: pl.DataFrame, id_column: str) -> tuple[pl.Series, bool
 
 
 def _id_hashes(frame: pl.DataFrame, id_column: str) -> pl.Series:
-    """Each row's id hashed as the references join it (:func:`workbench.extract.references.hashed`); null without one."""
+    """Each row's id hashed as the references join it (:func:`workbench.extract.references.hashed`); null
+    without one."""
     ids = pl.col(id_column).cast(pl.String)
     return frame.select(pl.when(ids.is_not_null()).then(ids.hash()).alias("h")).to_series()
 
